@@ -1,0 +1,160 @@
+"""One typed settings object for every service.
+
+Sources, highest first: keyword arguments, `ENERGYWATCH_*` environment variables (nested with
+`__`, e.g. `ENERGYWATCH_MQTT__HOST`), a TOML file (`ENERGYWATCH_CONFIG` or `--config`), defaults.
+Built by `load_settings()` at start-up, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from energywatch.errors import SettingsError
+
+# Placeholders that are fine for a demo on one machine and refused anywhere else.
+DEMO_SECRET = "demo-secret-not-for-production"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/energywatch",
+        description="libpq URL of the PostgreSQL/TimescaleDB database",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100)
+    use_timescaledb: bool | None = Field(
+        default=None,
+        description="None: use TimescaleDB when the extension is installed; True: require it",
+    )
+    compress_after_days: int = Field(default=7, ge=1)
+    retain_days: int | None = Field(default=None, ge=30, description="None keeps readings forever")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        for scheme in ("postgresql://", "postgres://"):
+            if self.url.startswith(scheme):
+                return "postgresql+psycopg://" + self.url[len(scheme) :]
+        return self.url
+
+    @model_validator(mode="after")
+    def _postgres_only(self) -> DatabaseSettings:
+        if not self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("must be a postgresql:// URL")
+        return self
+
+    @property
+    def libpq_url(self) -> str:
+        return self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class MqttSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    topic_prefix: str = "ew/v1"
+    keepalive_s: int = Field(default=30, ge=5)
+
+
+class IngestSettings(BaseModel):
+    client_id: str = "energywatch-ingest-1"
+    share_group: str = "ingest"
+    batch_max_readings: int = Field(default=5000, ge=1)
+    batch_max_age_ms: int = Field(default=200, ge=1)
+    max_inflight_messages: int = Field(default=2000, ge=1)
+    future_skew_s: int = Field(default=300, ge=0)
+    metrics_port: int | None = Field(default=9101, ge=1, le=65535)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+    token_minutes: int = Field(default=60, ge=1)
+
+
+class AlertingSettings(BaseModel):
+    interval_s: float = Field(default=5.0, gt=0)
+    rules_dir: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "alerts@energywatch.invalid"
+    webhook_secret: SecretStr = SecretStr(DEMO_SECRET)
+    metrics_port: int | None = Field(default=9102, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ENERGYWATCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    demo: bool = Field(default=False, description="allows the built-in demo credentials")
+    log_level: str = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    mqtt: MqttSettings = MqttSettings()
+    ingest: IngestSettings = IngestSettings()
+    api: ApiSettings = ApiSettings()
+    alerting: AlertingSettings = AlertingSettings()
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_production(self) -> Settings:
+        if self.demo:
+            return self
+        placeholders = {
+            "api.secret_key": self.api.secret_key,
+            "alerting.webhook_secret": self.alerting.webhook_secret,
+        }
+        for name, value in placeholders.items():
+            if value.get_secret_value() == DEMO_SECRET:
+                raise ValueError(
+                    f"{name} is the built-in demo secret; set ENERGYWATCH_"
+                    f"{name.upper().replace('.', '__')} (or run with ENERGYWATCH_DEMO=1)"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get("ENERGYWATCH_CONFIG")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable message."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise SettingsError(f"config file {config_file} does not exist")
+        os.environ["ENERGYWATCH_CONFIG"] = str(config_file)
+    elif (path := os.environ.get("ENERGYWATCH_CONFIG")) and not Path(path).is_file():
+        raise SettingsError(f"ENERGYWATCH_CONFIG={path}: file does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = "ENERGYWATCH_" + "__".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"  {where} ({env}): {err['msg']}")
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from exc
