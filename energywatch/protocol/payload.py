@@ -65,4 +65,7 @@ class StatusMessage(BaseModel):
     agent_version: str | None = None
     queue_depth: int | None = None
     queue_fill: float | None = Field(default=None, ge=0.0, le=1.0)
+    queue_dropped: int | None = Field(
+        default=None, ge=0, description="readings dropped by the edge queue's full policy, total"
+    )
     warnings: list[str] = Field(default_factory=list)
