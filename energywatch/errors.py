@@ -1,9 +1,9 @@
 """The project's exception tree.
 
-    EnergyWatchError
-    ├── SettingsError        a setting is missing or wrong; the process stops with its message
-    ├── RegistryError        a registry file is refused (carries every problem found)
-    └── StorageError         the database is missing something the service needs
+EnergyWatchError
+├── SettingsError        a setting is missing or wrong; the process stops with its message
+├── RegistryError        a registry file is refused (carries every problem found)
+└── StorageError         the database is missing something the service needs
 """
 
 from __future__ import annotations

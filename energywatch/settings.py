@@ -38,22 +38,11 @@ class DatabaseSettings(BaseModel):
     compress_after_days: int = Field(default=7, ge=1)
     retain_days: int | None = Field(default=None, ge=30, description="None keeps readings forever")
 
-    @property
-    def sqlalchemy_url(self) -> str:
-        for scheme in ("postgresql://", "postgres://"):
-            if self.url.startswith(scheme):
-                return "postgresql+psycopg://" + self.url[len(scheme) :]
-        return self.url
-
     @model_validator(mode="after")
     def _postgres_only(self) -> DatabaseSettings:
         if not self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             raise ValueError("must be a postgresql:// URL")
         return self
-
-    @property
-    def libpq_url(self) -> str:
-        return self.url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 class MqttSettings(BaseModel):
@@ -154,7 +143,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            if not err["loc"]:
+                lines.append(f"  {err['msg']}")
+                continue
+            where = ".".join(str(p) for p in err["loc"])
             env = "ENERGYWATCH_" + "__".join(str(p) for p in err["loc"]).upper()
             lines.append(f"  {where} ({env}): {err['msg']}")
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from exc

@@ -1,0 +1,1 @@
+"""Storage: schema (tables.py), migrations, TimescaleDB features, registry and reference seed."""

@@ -68,7 +68,9 @@ def find_or_start_broker(spec: str | None) -> Iterator[BrokerAddress]:
         return
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not shutil.which(mosquitto):
-        raise RuntimeError("no MQTT broker answers on 127.0.0.1:1883 and mosquitto is not installed")
+        raise RuntimeError(
+            "no MQTT broker answers on 127.0.0.1:1883 and mosquitto is not installed"
+        )
     with start_mosquitto(mosquitto) as address:
         yield address
 

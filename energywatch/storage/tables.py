@@ -1,0 +1,197 @@
+"""The metadata schema (SQLAlchemy Core). Migrations in migrations/versions create it.
+
+Readings and rollups are narrow and keyed by (point_id, time) so that they can be
+TimescaleDB hypertables; they carry no foreign key, because ingest validates every point
+before it writes and a per-row key check would cost the hot path.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TZ = TIMESTAMP(timezone=True)
+
+
+def _created_at() -> sa.Column[object]:
+    return sa.Column("created_at", TZ, nullable=False, server_default=sa.func.now())
+
+
+# --- reference data ----------------------------------------------------------------------
+
+measures = sa.Table(
+    "measures",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("name_en", sa.Text, nullable=False),
+    sa.Column("name_zh", sa.Text, nullable=False),
+)
+
+coal_coefficients = sa.Table(
+    "coal_coefficients",
+    metadata,
+    sa.Column("measure", sa.Text, sa.ForeignKey("measures.code"), primary_key=True),
+    sa.Column("basis", sa.Text, primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("kgce_per_unit", sa.Float, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("edition", sa.Text, nullable=False),
+    sa.CheckConstraint("basis IN ('equivalent', 'equal')", name="basis"),
+)
+
+factor_sets = sa.Table(
+    "factor_sets",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("lag_years", sa.Integer, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+)
+
+emission_factors = sa.Table(
+    "emission_factors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("factor_set", sa.Text, sa.ForeignKey("factor_sets.code"), nullable=False),
+    sa.Column("measure", sa.Text, sa.ForeignKey("measures.code"), nullable=False),
+    sa.Column("region", sa.Text, nullable=True),
+    sa.Column("data_year", sa.Integer, nullable=True),
+    sa.Column("tco2_per_unit", sa.Float, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.UniqueConstraint(
+        "factor_set", "measure", "region", "data_year", postgresql_nulls_not_distinct=True
+    ),
+)
+
+intensity_levels = sa.Table(
+    "intensity_levels",
+    metadata,
+    sa.Column("product", sa.Text, primary_key=True),
+    sa.Column("indicator", sa.Text, primary_key=True),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("level1", sa.Float),
+    sa.Column("level2", sa.Float),
+    sa.Column("level3", sa.Float),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("edition", sa.Text, nullable=False),
+)
+
+# --- registry ----------------------------------------------------------------------------
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("credit_code", sa.String(18), unique=True),
+    sa.Column("division_code", sa.String(6), nullable=False),
+    sa.Column("industry", sa.Text),
+    sa.Column("timezone", sa.Text, nullable=False, server_default="Asia/Shanghai"),
+    sa.Column("energy_budget_tce", sa.Float),
+    sa.Column("carbon_budget_tco2", sa.Float),
+    sa.Column("factor_set", sa.Text, sa.ForeignKey("factor_sets.code")),
+    sa.Column("grid_region", sa.Text, nullable=False, server_default="national"),
+    sa.Column("coal_basis", sa.Text, nullable=False, server_default="equivalent"),
+    sa.Column("station_kind", sa.Text),
+    sa.Column("latitude", sa.Float),
+    sa.Column("longitude", sa.Float),
+    _created_at(),
+    sa.CheckConstraint("kind IN ('enterprise', 'station')", name="kind"),
+    sa.CheckConstraint("division_code ~ '^[0-9]{6}$'", name="division_code"),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("protocol", sa.Text, nullable=False, server_default="mqtt"),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("description", sa.Text),
+    _created_at(),
+    sa.UniqueConstraint("site_id", "code"),
+)
+
+points = sa.Table(
+    "points",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "device_id", sa.Integer, sa.ForeignKey("devices.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("measure", sa.Text, sa.ForeignKey("measures.code"), nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("metering_level", sa.SmallInteger, nullable=False, server_default="1"),
+    sa.Column("rollover", sa.Float),
+    sa.Column("scale", sa.Float, nullable=False, server_default="1"),
+    sa.Column("role", sa.Text, nullable=False, server_default="consumption"),
+    sa.Column("product", sa.Text),
+    _created_at(),
+    sa.UniqueConstraint("site_id", "code"),
+    sa.CheckConstraint("kind IN ('cumulative', 'interval', 'instantaneous')", name="kind"),
+    sa.CheckConstraint("metering_level IN (1, 2, 3)", name="metering_level"),
+    sa.CheckConstraint("rollover IS NULL OR rollover > 0", name="rollover"),
+)
+
+# --- time series -------------------------------------------------------------------------
+
+readings = sa.Table(
+    "readings",
+    metadata,
+    sa.Column("point_id", sa.Integer, primary_key=True),
+    sa.Column("ts", TZ, primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("quality", sa.SmallInteger, nullable=False, server_default="0"),
+)
+
+dirty_buckets = sa.Table(
+    "dirty_buckets",
+    metadata,
+    sa.Column("point_id", sa.Integer, primary_key=True),
+    sa.Column("bucket", TZ, primary_key=True),
+    sa.Column("marked_at", TZ, nullable=False, server_default=sa.func.now()),
+)
+
+consumption_15min = sa.Table(
+    "consumption_15min",
+    metadata,
+    sa.Column("point_id", sa.Integer, primary_key=True),
+    sa.Column("bucket", TZ, primary_key=True),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("tce", sa.Float, nullable=False),
+    sa.Column("tco2", sa.Float, nullable=False),
+    sa.Column("completeness", sa.Float, nullable=False),
+    sa.Column("computed_at", TZ, nullable=False, server_default=sa.func.now()),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("received_at", TZ, nullable=False, server_default=sa.func.now()),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("point", sa.Text),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("ix_dead_letters_received_at", "received_at"),
+)

@@ -1,0 +1,113 @@
+"""TimescaleDB features, used when the extension is installed; plain PostgreSQL otherwise.
+
+Everything here is written against the documented TimescaleDB 2.x API (2.13 or newer for
+`by_range`), and each statement runs inside the migration's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+HOURLY_SELECT = """
+    SELECT point_id,
+           {bucket_hour} AS bucket,
+           sum(quantity) AS quantity,
+           sum(tce) AS tce,
+           sum(tco2) AS tco2,
+           sum(completeness) AS completeness_sum,
+           count(*) AS n_buckets
+      FROM consumption_15min
+     GROUP BY point_id, {bucket_hour}
+"""
+
+
+def timescaledb_available(conn: sa.Connection) -> bool:
+    return bool(
+        conn.execute(
+            sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")
+        ).scalar()
+    )
+
+
+def timescaledb_installed(conn: sa.Connection) -> bool:
+    return bool(
+        conn.execute(
+            sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
+        ).scalar()
+    )
+
+
+def decide(conn: sa.Connection, wanted: bool | None) -> bool:
+    """Whether to use TimescaleDB: `wanted` None means 'if installed on the server'."""
+    available = timescaledb_available(conn)
+    if wanted and not available:
+        from energywatch.errors import StorageError
+
+        raise StorageError(
+            "database.use_timescaledb is true but the server has no timescaledb extension"
+        )
+    return available if wanted is None else wanted
+
+
+def timescale_statements(compress_after_days: int, retain_days: int | None) -> list[str]:
+    statements = [
+        "CREATE EXTENSION IF NOT EXISTS timescaledb",
+        "SELECT create_hypertable('readings', by_range('ts', INTERVAL '1 day'),"
+        " migrate_data => true)",
+        "SELECT create_hypertable('consumption_15min', by_range('bucket', INTERVAL '30 days'),"
+        " migrate_data => true)",
+        "ALTER TABLE readings SET (timescaledb.compress,"
+        " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'ts')",
+        f"SELECT add_compression_policy('readings', INTERVAL '{int(compress_after_days)} days')",
+        "CREATE MATERIALIZED VIEW consumption_hourly"
+        " WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS"
+        + HOURLY_SELECT.format(bucket_hour="time_bucket(INTERVAL '1 hour', bucket)")
+        + " WITH NO DATA",
+        "SELECT add_continuous_aggregate_policy('consumption_hourly',"
+        " start_offset => INTERVAL '90 days', end_offset => INTERVAL '15 minutes',"
+        " schedule_interval => INTERVAL '5 minutes')",
+    ]
+    if retain_days is not None:
+        statements.append(
+            f"SELECT add_retention_policy('readings', INTERVAL '{int(retain_days)} days')"
+        )
+    return statements
+
+
+def plain_statements() -> list[str]:
+    return [
+        "CREATE VIEW consumption_hourly AS"
+        + HOURLY_SELECT.format(
+            bucket_hour="date_bin(INTERVAL '1 hour', bucket, TIMESTAMPTZ '2000-01-01 00:00+00')"
+        )
+    ]
+
+
+# Days and months follow each site's own time zone. China keeps no daylight saving time, so a
+# day has 96 quarter-hours; completeness is the share of them that the rollup filled.
+CALENDAR_VIEWS = [
+    """
+    CREATE VIEW consumption_daily AS
+    SELECT h.point_id,
+           (h.bucket AT TIME ZONE s.timezone)::date AS day,
+           sum(h.quantity) AS quantity,
+           sum(h.tce) AS tce,
+           sum(h.tco2) AS tco2,
+           sum(h.completeness_sum) / 96.0 AS completeness
+      FROM consumption_hourly h
+      JOIN points p ON p.id = h.point_id
+      JOIN sites s ON s.id = p.site_id
+     GROUP BY h.point_id, (h.bucket AT TIME ZONE s.timezone)::date
+    """,
+    """
+    CREATE VIEW consumption_monthly AS
+    SELECT point_id,
+           date_trunc('month', day)::date AS month,
+           sum(quantity) AS quantity,
+           sum(tce) AS tce,
+           sum(tco2) AS tco2,
+           avg(completeness) AS completeness
+      FROM consumption_daily
+     GROUP BY point_id, date_trunc('month', day)::date
+    """,
+]
