@@ -12,3 +12,4 @@ if connection is None:
 context.configure(connection=connection, target_metadata=metadata)
 with context.begin_transaction():
     context.run_migrations()
+import energywatch.storage.api_tables  # noqa: F401, E402
