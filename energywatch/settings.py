@@ -71,6 +71,17 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
     token_minutes: int = Field(default=60, ge=1)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per username in the window before 429"
+    )
+    login_max_failures_per_client: int = Field(
+        default=20, ge=1, description="failed logins per client address in the window before 429"
+    )
+    login_window_s: int = Field(default=300, ge=1)
+    stream_poll_s: float = Field(default=1.0, gt=0, le=60)
+    dashboard_dir: Path | None = Field(
+        default=None, description="static dashboard files; None: services/api/dashboard"
+    )
 
 
 class AlertingSettings(BaseModel):
