@@ -61,9 +61,16 @@ class IngestSettings(BaseModel):
     share_group: str = "ingest"
     batch_max_readings: int = Field(default=5000, ge=1)
     batch_max_age_ms: int = Field(default=200, ge=1)
-    max_inflight_messages: int = Field(default=2000, ge=1)
+    max_inflight_messages: int = Field(
+        default=1000, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
+    )
     future_skew_s: int = Field(default=300, ge=0)
     metrics_port: int | None = Field(default=9101, ge=1, le=65535)
+    session_expiry_s: int = Field(default=7 * 86400, ge=60, description="persistent session")
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=10.0, gt=0)
+    registry_refresh_s: float = Field(default=5.0, ge=0, description="reload on a miss, at most")
+    registry_max_age_s: float = Field(default=60.0, gt=0, description="reload at least this often")
 
 
 class ApiSettings(BaseModel):
@@ -94,6 +101,15 @@ class AlertingSettings(BaseModel):
     metrics_port: int | None = Field(default=9102, ge=1, le=65535)
 
 
+class BrokerSettings(BaseModel):
+    passwords_file: Path | None = Field(
+        default=None,
+        description="secret YAML file with the MQTT passwords of devices and services, read by "
+        "`energywatch mqtt acl` (see docs/operations.md); never commit it",
+    )
+    pbkdf2_iterations: int = Field(default=1000, ge=101, le=1_000_000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ENERGYWATCH_",
@@ -108,6 +124,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     alerting: AlertingSettings = AlertingSettings()
+    broker: BrokerSettings = BrokerSettings()
 
     @model_validator(mode="after")
     def _no_demo_secrets_in_production(self) -> Settings:

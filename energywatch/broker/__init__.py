@@ -1,0 +1,1 @@
+"""Broker configuration generated from the registry: Mosquitto password and ACL files."""
