@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,11 +38,12 @@ class DatabaseSettings(BaseModel):
     compress_after_days: int = Field(default=7, ge=1)
     retain_days: int | None = Field(default=None, ge=30, description="None keeps readings forever")
 
-    @model_validator(mode="after")
-    def _postgres_only(self) -> DatabaseSettings:
-        if not self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, url: str) -> str:
+        if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             raise ValueError("must be a postgresql:// URL")
-        return self
+        return url
 
 
 class MqttSettings(BaseModel):
@@ -152,22 +153,23 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_file = os.environ.get("ENERGYWATCH_CONFIG")
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning validation errors into one readable message."""
+    if config_file is None and (env_path := os.environ.get("ENERGYWATCH_CONFIG")):
+        config_file = Path(env_path)
+    cls: type[Settings] = Settings
     if config_file is not None:
         if not config_file.is_file():
             raise SettingsError(f"config file {config_file} does not exist")
-        os.environ["ENERGYWATCH_CONFIG"] = str(config_file)
-    elif (path := os.environ.get("ENERGYWATCH_CONFIG")) and not Path(path).is_file():
-        raise SettingsError(f"ENERGYWATCH_CONFIG={path}: file does not exist")
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        cls = type("Settings", (Settings,), {"model_config": config})
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -1,0 +1,3 @@
+from energywatch.cli import main
+
+main()
