@@ -13,3 +13,4 @@ context.configure(connection=connection, target_metadata=metadata)
 with context.begin_transaction():
     context.run_migrations()
 import energywatch.storage.api_tables  # noqa: F401, E402
+import energywatch.storage.alerting_tables  # noqa: F401, E402
