@@ -1,0 +1,52 @@
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from energywatch.core.timegrid import (
+    grid_covering,
+    local_day_starts,
+    local_year_of,
+    to_ms,
+    year_elapsed,
+)
+
+
+def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return to_ms(datetime(year, month, day, hour, minute, tzinfo=UTC))
+
+
+def test_grid_starts_on_a_local_quarter_hour() -> None:
+    grid = grid_covering("Asia/Shanghai", ms(2026, 11, 20, 0, 7), ms(2026, 11, 20, 1, 0))
+    assert grid.origin == ms(2026, 11, 20, 0, 0)
+    assert grid.n_buckets == 4
+    # Kathmandu is UTC+5:45: its quarter-hours are UTC quarter-hours too
+    grid = grid_covering("Asia/Kathmandu", ms(2026, 1, 1, 0, 20), ms(2026, 1, 1, 0, 21))
+    assert grid.origin == ms(2026, 1, 1, 0, 15)
+
+
+def test_local_days_follow_the_sites_midnight() -> None:
+    # Shanghai midnight is 16:00 UTC the day before
+    grid = grid_covering("Asia/Shanghai", ms(2026, 11, 19, 16), ms(2026, 11, 21, 16))
+    days, starts = local_day_starts("Asia/Shanghai", grid)
+    assert days == [date(2026, 11, 20), date(2026, 11, 21)]
+    assert starts.tolist() == [0, 96, 192]
+
+
+def test_a_daylight_saving_day_has_92_buckets() -> None:
+    grid = grid_covering("Europe/Berlin", ms(2026, 3, 28, 23), ms(2026, 3, 29, 22))
+    days, starts = local_day_starts("Europe/Berlin", grid)
+    assert days == [date(2026, 3, 29)]
+    assert np.diff(starts).tolist() == [92]
+
+
+def test_year_elapsed_in_local_time() -> None:
+    year, share = year_elapsed("Asia/Shanghai", ms(2025, 12, 31, 16))  # 2026-01-01 00:00 local
+    assert (year, share) == (2026, 0.0)
+    year, share = year_elapsed("Asia/Shanghai", ms(2026, 7, 2, 16))
+    assert year == 2026 and share == pytest.approx(183 / 365)  # 3 July 00:00 local
+
+
+def test_local_year_of_each_timestamp() -> None:
+    stamps = np.array([ms(2025, 12, 31, 15, 59), ms(2025, 12, 31, 16), ms(2026, 6, 1)])
+    assert local_year_of("Asia/Shanghai", stamps).tolist() == [2025, 2026, 2026]
