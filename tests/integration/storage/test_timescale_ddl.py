@@ -90,7 +90,8 @@ def test_hypertables_compression_retention_and_continuous_aggregate() -> None:
     segment_by = {c["attname"] for c in compression if c["segmentby_column_index"] is not None}
     assert segment_by == {"point_id"}
     procs = {j["proc_name"] for j in jobs}
-    assert {"policy_compression", "policy_retention", "policy_refresh_continuous_aggregate"} <= procs
+    policies = {"policy_compression", "policy_retention", "policy_refresh_continuous_aggregate"}
+    assert policies <= procs
     assert caggs == [{"view_name": "consumption_hourly", "materialized_only": False}]
     # 15:30 and 15:45 UTC are 23:30 and 23:45 on the 1st in Shanghai; 16:00 UTC is the 2nd.
     assert days == [
