@@ -1,0 +1,63 @@
+"""A batch: the readings and dead letters of whole messages, written in one transaction.
+
+A message is acknowledged only when the batch holding all of it is committed, so a message is
+never split across batches. A batch is sealed by size (readings) or by age.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from energywatch.protocol import Reading
+from services.ingest.decode import Rejection
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How to acknowledge one MQTT message: its packet id on the connection it came on."""
+
+    generation: int
+    mid: int
+    qos: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str
+    rejection: Rejection
+
+
+@dataclass
+class Batch:
+    started: float  # monotonic time of the first message
+    deliveries: list[Delivery] = field(default_factory=list)
+    point_ids: list[int] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)  # per reading, for conflict dead letters
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    newest_per_message: list[datetime] = field(default_factory=list)
+
+    def add(
+        self,
+        delivery: Delivery,
+        topic: str,
+        accepted: list[tuple[int, Reading]],
+        rejections: list[Rejection],
+    ) -> None:
+        self.deliveries.append(delivery)
+        for point_id, reading in accepted:
+            self.point_ids.append(point_id)
+            self.readings.append(reading)
+            self.topics.append(topic)
+        if accepted:
+            self.newest_per_message.append(max(r.ts for _, r in accepted))
+        self.dead_letters.extend(DeadLetter(topic, r) for r in rejections)
+
+    def __len__(self) -> int:
+        return len(self.readings)
+
+    def is_due(self, now: float, max_readings: int, max_age_s: float) -> bool:
+        if not self.deliveries:
+            return False
+        return len(self.readings) >= max_readings or now - self.started >= max_age_s

@@ -1,0 +1,155 @@
+"""The MQTT side: one paho client, a persistent session, a shared subscription, manual acks.
+
+paho's network thread only hands each message to `deliver`; acknowledging is left to the
+caller (`ack`), after the message's readings are committed. The broker sends at most
+`max_inflight_messages` unacknowledged messages (MQTT 5 receive maximum), which bounds memory
+while the database is away: the broker keeps the rest in the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from energywatch.protocol.topics import readings_subscription
+from energywatch.settings import IngestSettings, MqttSettings
+from services.ingest.batch import Delivery
+from services.ingest.metrics import IngestMetrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    delivery: Delivery
+    received: float  # time.time() when it arrived
+
+
+class MqttConsumer:
+    def __init__(
+        self,
+        mqtt_settings: MqttSettings,
+        ingest: IngestSettings,
+        deliver: Callable[[Inbound], None],
+        metrics: IngestMetrics,
+    ) -> None:
+        self._mqtt = mqtt_settings
+        self._ingest = ingest
+        self._deliver = deliver
+        self._metrics = metrics
+        self.subscription = readings_subscription(mqtt_settings.topic_prefix, ingest.share_group)
+        # Packet ids are only meaningful on the connection they came on: every (re)connect
+        # starts a new generation and acks of an older one are dropped (the broker resends).
+        self._lock = threading.Lock()
+        self._generation = 0
+        self.subscribed = threading.Event()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=ingest.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if mqtt_settings.username:
+            password = mqtt_settings.password.get_secret_value() if mqtt_settings.password else None
+            client.username_pw_set(mqtt_settings.username, password)
+        if mqtt_settings.tls:
+            client.tls_set(ca_certs=str(mqtt_settings.ca_file) if mqtt_settings.ca_file else None)
+        client.reconnect_delay_set(
+            min_delay=max(1, math.floor(ingest.reconnect_min_s)),
+            max_delay=max(1, math.ceil(ingest.reconnect_max_s)),
+        )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._ingest.session_expiry_s
+        props.ReceiveMaximum = self._ingest.max_inflight_messages
+        self._client.connect_async(
+            self._mqtt.host,
+            self._mqtt.port,
+            keepalive=self._mqtt.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
+        self._client.disconnect()
+        deadline = time.monotonic() + 5
+        while self._client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._client.loop_stop()
+        self._metrics.connected.set(0)
+
+    def ack(self, delivery: Delivery) -> bool:
+        """Acknowledge one message; False if it came on an earlier connection."""
+        with self._lock:
+            if delivery.generation != self._generation:
+                return False
+            if delivery.qos > 0:
+                self._client.ack(delivery.mid, delivery.qos)
+            return True
+
+    # --- paho callbacks (network thread) ---------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._generation += 1
+        log.info(
+            "connected to %s:%s (session present: %s); subscribing to %s",
+            self._mqtt.host,
+            self._mqtt.port,
+            flags.session_present,
+            self.subscription,
+        )
+        client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("subscription to %s refused: %s", self.subscription, reasons)
+            return
+        self._metrics.connected.set(1)
+        self.subscribed.set()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        with self._lock:
+            self._generation += 1
+        self._metrics.connected.set(0)
+        self.subscribed.clear()
+        log.warning("disconnected from the broker: %s", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = message._topic.decode("utf-8", errors="replace")
+        delivery = Delivery(self._generation, message.mid, message.qos)
+        self._deliver(Inbound(topic, bytes(message.payload), delivery, time.time()))

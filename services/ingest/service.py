@@ -1,0 +1,239 @@
+"""The ingest service: MQTT in, PostgreSQL out, acknowledgement after commit.
+
+Three threads, each with one job:
+- paho's network thread puts every message into the inbox (consumer.py);
+- the pipeline thread decodes and validates messages and fills batches (by size and age);
+- the writer thread commits each batch, then acknowledges its messages. When the database is
+  away it retries the same batch with backoff; the pipeline then blocks on the full hand-over
+  queue, the inbox holds at most the broker's receive maximum, and nothing is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import psycopg
+
+from energywatch.settings import Settings
+from energywatch.storage.engine import libpq_url
+from services.ingest.batch import Batch
+from services.ingest.consumer import Inbound, MqttConsumer
+from services.ingest.decode import Rejection, decode_message, payload_text
+from services.ingest.metrics import IngestMetrics
+from services.ingest.reasons import Reason
+from services.ingest.registry import Registry, RegistryCache
+from services.ingest.validate import check_readings
+from services.ingest.writer import WriteResult, prepare, write_batch
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class Backoff:
+    def __init__(self, first_s: float, max_s: float) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self.next_s = first_s
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.next_s)
+        self.next_s = min(self.next_s * 2, self.max_s)
+
+    def reset(self) -> None:
+        self.next_s = self.first_s
+
+
+class IngestService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = settings.ingest
+        self.metrics = IngestMetrics()
+        self.registry = RegistryCache(
+            settings.database.url, self.config.registry_refresh_s, self.config.registry_max_age_s
+        )
+        self._inbox: queue.SimpleQueue[Inbound | object] = queue.SimpleQueue()
+        self._batches: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
+        self._abort = threading.Event()  # stop now, even with unwritten batches
+        self.consumer = MqttConsumer(settings.mqtt, self.config, self._receive, self.metrics)
+        self._threads = [
+            threading.Thread(target=self._pipeline, name="ingest-pipeline", daemon=True),
+            threading.Thread(target=self._writer, name="ingest-writer", daemon=True),
+        ]
+        self._close_metrics: Callable[[], None] | None = None
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.config.metrics_port is not None:
+            self._close_metrics = self.metrics.serve(self.config.metrics_port)
+        for thread in self._threads:
+            thread.start()
+        self.consumer.start()
+        log.info("ingest started: %s", self.consumer.subscription)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Write and acknowledge what has been received, then disconnect.
+
+        If the database does not let the last batches through within `timeout_s`, they are left
+        unacknowledged: the broker redelivers them to the next worker.
+        """
+        self._inbox.put(_STOP)
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._abort.set()
+        for thread in self._threads:
+            thread.join(5)
+        self.consumer.stop()
+        if self._close_metrics:
+            self._close_metrics()
+        log.info("ingest stopped")
+
+    def is_healthy(self) -> bool:
+        return all(t.is_alive() for t in self._threads)
+
+    # --- paho network thread ---------------------------------------------------------------
+
+    def _receive(self, message: Inbound) -> None:
+        with self._inflight_lock:
+            self._inflight += 1
+            self.metrics.inflight.set(self._inflight)
+        self.metrics.messages.labels("received").inc()
+        self._inbox.put(message)
+
+    # --- pipeline thread -------------------------------------------------------------------
+
+    def _pipeline(self) -> None:
+        max_age_s = self.config.batch_max_age_ms / 1000
+        batch: Batch | None = None
+        while True:
+            wait = 0.5 if batch is None else max(0.0, batch.started + max_age_s - time.monotonic())
+            try:
+                item = self._inbox.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                if batch is not None:
+                    self._batches.put(batch)
+                self._batches.put(_STOP)
+                return
+            if isinstance(item, Inbound):
+                if batch is None:
+                    batch = Batch(time.monotonic())
+                try:
+                    self._take(batch, item)
+                except Exception as exc:  # a bug must not stop the service: keep the message
+                    log.exception("could not process a message on %s", item.topic)
+                    failure = Rejection(
+                        Reason.INTERNAL_ERROR, repr(exc)[:500], payload_text(item.payload)
+                    )
+                    batch.add(item.delivery, item.topic, [], [failure])
+            if batch is not None and batch.is_due(
+                time.monotonic(), self.config.batch_max_readings, max_age_s
+            ):
+                self._hand_over(batch)
+                batch = None
+
+    def _hand_over(self, batch: Batch) -> None:
+        while not self._abort.is_set():
+            try:
+                self._batches.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _take(self, batch: Batch, message: Inbound) -> None:
+        decoded = decode_message(message.topic, message.payload, self.settings.mqtt.topic_prefix)
+        received = datetime.fromtimestamp(message.received, UTC)
+        skew = self.config.future_skew_s
+        checked = check_readings(decoded, self._registry(), received, skew)
+        if checked.missed:
+            fresher = self._registry(after_miss=True)
+            if fresher is not None:
+                checked = check_readings(decoded, fresher, received, skew)
+        batch.add(message.delivery, message.topic, checked.accepted, checked.rejections)
+
+    def _registry(self, after_miss: bool = False) -> Registry:
+        backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        while True:
+            try:
+                if after_miss:
+                    return self.registry.after_miss() or self.registry.current
+                return self.registry.get()
+            except psycopg.Error as exc:
+                if self.registry.loaded and not after_miss:
+                    return self.registry.current  # stale is fine until the database is back
+                log.warning("cannot load the registry (%s); retrying", exc)
+                if self._abort.is_set():
+                    raise
+                backoff.wait(self._abort)
+
+    # --- writer thread ---------------------------------------------------------------------
+
+    def _writer(self) -> None:
+        conn: psycopg.Connection | None = None
+        backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        url = libpq_url(self.settings.database.url)
+        while True:
+            item = self._batches.get()
+            if item is _STOP or not isinstance(item, Batch):
+                break
+            while not self._abort.is_set():
+                try:
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(url, connect_timeout=5)
+                        prepare(conn)
+                    started = time.perf_counter()
+                    result = write_batch(conn, item)
+                    self.metrics.commit_seconds.observe(time.perf_counter() - started)
+                    self.metrics.db_up.set(1)
+                    backoff.reset()
+                    break
+                except psycopg.Error as exc:
+                    self.metrics.db_errors.inc()
+                    self.metrics.db_up.set(0)
+                    log.warning(
+                        "database write failed (%s); retrying in %.1f s",
+                        str(exc).strip(),
+                        backoff.next_s,
+                    )
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    backoff.wait(self._abort)
+            else:
+                break  # aborted: the batch stays unacknowledged
+            self._acknowledge(item, result)
+        if conn is not None:
+            conn.close()
+
+    def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
+        m = self.metrics
+        now = datetime.now(UTC)
+        for newest in batch.newest_per_message:
+            m.lag_seconds.observe((now - newest).total_seconds())
+        m.readings_stored.inc(result.stored)
+        m.readings_duplicate.inc(result.duplicates)
+        m.batch_size.observe(len(batch))
+        for letter in batch.dead_letters + result.conflicts:
+            m.rejected.labels(str(letter.rejection.reason)).inc()
+        acked = stale = 0
+        for delivery in batch.deliveries:
+            if self.consumer.ack(delivery):
+                acked += 1
+            else:
+                stale += 1
+        m.messages.labels("acked").inc(acked)
+        if stale:
+            m.messages.labels("stale").inc(stale)
+        with self._inflight_lock:
+            self._inflight -= len(batch.deliveries)
+            m.inflight.set(self._inflight)

@@ -1,0 +1,44 @@
+"""Ingest end to end: real Mosquitto, real PostgreSQL, the service as a process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.ingest.harness import IngestProcess, Publisher, count, stream, wait_for
+from tests.integration.ingest.registry_rows import register
+from tests.support.services import BrokerAddress
+
+
+@pytest.fixture
+def points(db_url: str) -> dict[str, int]:
+    return register(db_url, "S1", "D1", [f"E{i:02d}" for i in range(10)])
+
+
+def test_stores_every_reading_once_even_when_published_twice(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, points: dict[str, int]
+) -> None:
+    messages = stream(list(points), n_messages=40, per_message=50)
+    n = 40 * 50
+    ingest = IngestProcess(db_url, mqtt_broker, topic_prefix).start()
+    publisher = Publisher(mqtt_broker)
+    try:
+        topic = f"{topic_prefix}/S1/D1/readings"
+        publisher.publish(topic, messages)
+        publisher.publish(topic, messages)
+        wait_for(lambda: (ingest.metric("ingest_messages_total{outcome=\"acked\"}") or 0) >= 80,
+                 30, "all 80 messages acknowledged")
+        assert count(db_url) == n
+        assert count(db_url, "SELECT count(*) FROM dead_letters") == 0
+        assert ingest.metric("ingest_readings_stored_total") == n
+        assert ingest.metric("ingest_readings_duplicate_total") == n
+        assert ingest.metric("ingest_inflight_messages") == 0
+        # Every 15-minute bucket the readings fall in is marked dirty for the rollup.
+        expected_buckets = count(
+            db_url,
+            "SELECT count(DISTINCT (point_id, date_bin('15 minutes', ts,"
+            " TIMESTAMPTZ '2000-01-01 00:00+00'))) FROM readings",
+        )
+        assert count(db_url, "SELECT count(*) FROM dirty_buckets") == expected_buckets > 0
+    finally:
+        publisher.close()
+        assert ingest.stop() == 0, ingest.output()
