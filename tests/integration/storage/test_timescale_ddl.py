@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _schema_ddl() -> list[str]:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    dialect = postgresql.dialect()
     ddl = []
     for table in metadata.sorted_tables:
         ddl.append(str(sa.schema.CreateTable(table).compile(dialect=dialect)))
