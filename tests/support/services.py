@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -50,7 +51,10 @@ def find_or_start_postgres(url: str | None) -> Iterator[str]:
     import pgserver  # embedded server from a wheel, for machines without PostgreSQL
 
     datadir = tempfile.mkdtemp(prefix="ew-pg-")
-    server = pgserver.get_server(datadir, cleanup_mode="delete")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI) and falls back to /tmp.
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(datadir, cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:
