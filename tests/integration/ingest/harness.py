@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -36,9 +37,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 class IngestProcess:
     """`python -m services.ingest` with its settings in ENERGYWATCH_* variables."""
 
-    def __init__(
-        self, db_url: str, broker: BrokerAddress, prefix: str, **ingest: object
-    ) -> None:
+    def __init__(self, db_url: str, broker: BrokerAddress, prefix: str, **ingest: object) -> None:
         self.metrics_port = free_port()
         self.env = dict(os.environ)
         self.env.update(
@@ -57,14 +56,21 @@ class IngestProcess:
         )
         for key, value in ingest.items():
             self.env[f"ENERGYWATCH_INGEST__{key.upper()}"] = str(value)
-        self.log = tempfile.NamedTemporaryFile(prefix="ingest-", suffix=".log", delete=False)
+        fd, name = tempfile.mkstemp(prefix="ingest-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IngestProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.ingest"],
-            cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
+        """Start the process (again, with the same client id and so the same session)."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "services.ingest"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(lambda: self.metric("ingest_mqtt_connected") == 1.0, 30, "ingest to subscribe")
         return self
 
@@ -88,7 +94,7 @@ class IngestProcess:
         return int(self.proc.returncode)
 
     def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def metrics(self) -> dict[str, float]:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
@@ -152,6 +158,29 @@ class Publisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class BackgroundPublish:
+    """Publish a stream from a thread, paced, while the test does something else."""
+
+    def __init__(self, broker: BrokerAddress, topic: str, payloads: list[bytes], pause_s: float):
+        self.publisher = Publisher(broker)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(topic, payloads, pause_s))
+        self.thread.start()
+
+    def _run(self, topic: str, payloads: list[bytes], pause_s: float) -> None:
+        try:
+            self.publisher.publish(topic, payloads, pause_s)
+        except BaseException as exc:
+            self.error = exc
+
+    def join(self, timeout: float = 120) -> None:
+        self.thread.join(timeout)
+        self.publisher.close()
+        assert not self.thread.is_alive(), "publisher did not finish"
+        if self.error:
+            raise self.error
 
 
 def count(db_url: str, sql: str = "SELECT count(*) FROM readings") -> int:

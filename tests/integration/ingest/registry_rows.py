@@ -20,8 +20,12 @@ def add_site(conn: sa.Connection, code: str, division_code: str = "140100") -> i
 
 
 def add_device(
-    conn: sa.Connection, site_id: int, code: str, point_codes: Iterable[str],
-    measure: str = "electricity", unit: str = "kWh",
+    conn: sa.Connection,
+    site_id: int,
+    code: str,
+    point_codes: Iterable[str],
+    measure: str = "electricity",
+    unit: str = "kWh",
 ) -> dict[str, int]:
     device_id = conn.execute(
         sa.insert(devices).values(site_id=site_id, code=code).returning(devices.c.id)
@@ -32,7 +36,11 @@ def add_device(
             conn.execute(
                 sa.insert(points)
                 .values(
-                    site_id=site_id, device_id=device_id, code=point, measure=measure, unit=unit,
+                    site_id=site_id,
+                    device_id=device_id,
+                    code=point,
+                    measure=measure,
+                    unit=unit,
                     kind="cumulative",
                 )
                 .returning(points.c.id)

@@ -25,8 +25,11 @@ def test_stores_every_reading_once_even_when_published_twice(
         topic = f"{topic_prefix}/S1/D1/readings"
         publisher.publish(topic, messages)
         publisher.publish(topic, messages)
-        wait_for(lambda: (ingest.metric("ingest_messages_total{outcome=\"acked\"}") or 0) >= 80,
-                 30, "all 80 messages acknowledged")
+        wait_for(
+            lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= 80,
+            30,
+            "all 80 messages acknowledged",
+        )
         assert count(db_url) == n
         assert count(db_url, "SELECT count(*) FROM dead_letters") == 0
         assert ingest.metric("ingest_readings_stored_total") == n
