@@ -174,6 +174,9 @@ class Publisher:
             session.client.loop(timeout=0.05)
         except Exception:  # the socket may already be gone
             log.debug("disconnect on a dead connection", exc_info=True)
+        # loop() made a socket pair to wake its select(); only loop_stop() would close it,
+        # and this client never started a thread.
+        session.client._reset_sockets()
 
     # -- pumping --------------------------------------------------------------------------
 
