@@ -100,6 +100,13 @@ class AlertingSettings(BaseModel):
     smtp_sender: str = "alerts@energywatch.invalid"
     webhook_secret: SecretStr = SecretStr(DEMO_SECRET)
     metrics_port: int | None = Field(default=9102, ge=1, le=65535)
+    default_rules: bool = Field(default=True, description="load the shipped rule set too")
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    retry_max_attempts: int = Field(default=8, ge=1)
+    retry_base_s: float = Field(default=2.0, gt=0)
 
 
 class BrokerSettings(BaseModel):

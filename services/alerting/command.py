@@ -1,0 +1,112 @@
+"""`energywatch alerting`: the evaluation loop and the outbox worker in one process.
+
+The evaluator runs every `alerting.interval_s` while it holds the database's single-evaluator
+lock (a second instance waits as a standby). The outbox worker runs in a thread of its own,
+woken by NOTIFY when a cycle writes notifications, and also polls for retries that fall due.
+SIGINT/SIGTERM stop both after the current cycle or delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import psycopg
+
+from energywatch.settings import Settings
+from energywatch.storage.engine import libpq_url
+from services.alerting.delivery import Deliverer, RetryPolicy
+from services.alerting.evaluator import Evaluator, RuleSource, try_lock
+from services.alerting.notify import OUTBOX_CHANNEL
+from services.alerting.rules import DEFAULT_RULES_DIR
+from services.alerting.senders import EmailSender, Sender, WebhookSender
+
+log = logging.getLogger(__name__)
+
+
+def rule_dirs(settings: Settings) -> list[Path]:
+    dirs = [DEFAULT_RULES_DIR] if settings.alerting.default_rules else []
+    if settings.alerting.rules_dir is not None:
+        dirs.append(settings.alerting.rules_dir)
+    return dirs
+
+
+def make_senders(settings: Settings) -> dict[str, Sender]:
+    a = settings.alerting
+    return {
+        "webhook": WebhookSender(a.webhook_secret.get_secret_value().encode(),
+                                 a.webhook_timeout_s),
+        "email": EmailSender(
+            a.smtp_host, a.smtp_port, a.smtp_sender, starttls=a.smtp_starttls,
+            username=a.smtp_username,
+            password=a.smtp_password.get_secret_value() if a.smtp_password else None,
+        ),
+    }
+
+
+def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
+    url = libpq_url(settings.database.url)
+    a = settings.alerting
+    retry = RetryPolicy(max_attempts=a.retry_max_attempts, base_s=a.retry_base_s)
+    with psycopg.connect(url, autocommit=True) as conn, \
+            psycopg.connect(url, autocommit=True) as listen:
+        listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        deliverer = Deliverer(conn, make_senders(settings), retry)
+        while not stop.is_set():
+            try:
+                deliverer.deliver_due()
+                deliverer.pending()
+            except psycopg.Error:
+                log.exception("outbox delivery failed; retrying")
+            # Wake on the next NOTIFY, or after a second for retries that fall due.
+            for _ in listen.notifies(timeout=1.0, stop_after=1):
+                pass
+
+
+def run(settings: Settings, once: bool = False) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    if not once and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    if settings.alerting.metrics_port and not once:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.alerting.metrics_port)
+    url = libpq_url(settings.database.url)
+    rules = RuleSource(rule_dirs(settings))
+    with psycopg.connect(url, autocommit=True) as conn:
+        evaluator = Evaluator(conn, rules)
+        if once:
+            report = evaluator.cycle()
+            log.info("cycle: %s", report)
+            with psycopg.connect(url, autocommit=True) as dconn:
+                a = settings.alerting
+                Deliverer(dconn, make_senders(settings),
+                          RetryPolicy(a.retry_max_attempts, a.retry_base_s)).deliver_due()
+            return
+        worker = threading.Thread(target=_deliver_loop, args=(settings, stop),
+                                  name="outbox", daemon=True)
+        worker.start()
+        locked = False
+        while not stop.is_set():
+            if not locked:
+                locked = try_lock(conn)
+                if not locked:
+                    log.info("another evaluator holds the lock; standing by")
+                    stop.wait(settings.alerting.interval_s)
+                    continue
+                log.info("evaluating %d rules every %.1f s",
+                         len(rules.file_rules()), settings.alerting.interval_s)
+            try:
+                report = evaluator.cycle()
+                if report.transitions:
+                    log.info("cycle %.3f s, %d subjects, transitions %s", report.seconds,
+                             report.subjects, report.transitions)
+            except psycopg.Error:
+                log.exception("evaluation cycle failed; next cycle retries")
+            stop.wait(settings.alerting.interval_s)
+        worker.join(timeout=10)

@@ -1,0 +1,463 @@
+"""One evaluation cycle: measure every due rule, step all (rule, subject) states at once in the
+numba kernel, store the transitions with their evidence, and write the notifications they
+call for to the outbox -- all in one transaction, so a crash leaves either the whole cycle or
+none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from energywatch.core.thresholds import (
+    FIRING,
+    NODATA_ALERT,
+    NODATA_KEEP,
+    NODATA_OK,
+    OK,
+    PENDING,
+    Step,
+    step_states,
+)
+from services.alerting import metrics
+from services.alerting.inputs import CycleInputs
+from services.alerting.measure import Measured, measure
+from services.alerting.notify import (
+    ALERT_COLUMNS,
+    Contacts,
+    OpenAlert,
+    enqueue,
+    targets,
+)
+from services.alerting.registry import Registry, load_registry
+from services.alerting.rules import SEVERITIES, Rule, RuleError, load_rules_dir, parse_rule
+from services.alerting.silences import Silence, first_covering
+
+log = logging.getLogger(__name__)
+
+STATE_NAMES = {OK: "ok", PENDING: "pending", FIRING: "firing"}
+STATE_CODES = {"pending": PENDING, "firing": FIRING}
+NODATA_CODES = {"keep": NODATA_KEEP, "ok": NODATA_OK, "alert": NODATA_ALERT}
+ADVISORY_LOCK = 0x65770A1E  # one evaluator per database at a time
+
+StepFn = Callable[..., Step]
+
+
+class RuleSource:
+    """Rules from YAML directories (reloaded when a file changes) and the alert_rules table."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs
+        self._stamp: tuple[tuple[str, float], ...] = ()
+        self._file_rules: list[Rule] = []
+
+    def _files_stamp(self) -> tuple[tuple[str, float], ...]:
+        files = sorted(f for d in self.dirs for f in [*d.glob("*.yaml"), *d.glob("*.yml")])
+        return tuple((str(f), f.stat().st_mtime) for f in files)
+
+    def file_rules(self) -> list[Rule]:
+        stamp = self._files_stamp()
+        if stamp != self._stamp:
+            rules: list[Rule] = []
+            for d in self.dirs:
+                rules.extend(load_rules_dir(d))
+            names = [r.name for r in rules]
+            if len(set(names)) != len(names):
+                raise RuleError(f"{', '.join(map(str, self.dirs))}: a rule name appears twice")
+            self._file_rules, self._stamp = rules, stamp
+        return self._file_rules
+
+    def current(self, conn: psycopg.Connection) -> list[Rule]:
+        try:
+            rules = self.file_rules()
+        except RuleError as exc:  # keep the last good set; a bad edit must not stop alerting
+            if not self._file_rules:
+                raise
+            log.error("rules not reloaded: %s", exc)
+            rules = self._file_rules
+        rules = list(rules)
+        names = {r.name for r in rules}
+        for name, definition in conn.execute(
+            "SELECT name, definition FROM alert_rules WHERE enabled ORDER BY name"
+        ):
+            try:
+                rule = parse_rule(definition, f"alert_rules[{name}]")
+            except RuleError as exc:
+                log.error("%s", exc)
+                continue
+            if rule.name in names:
+                log.error("alert_rules[%s]: a rules file defines that name; file wins", name)
+                continue
+            names.add(rule.name)
+            rules.append(rule)
+        return [r for r in rules if r.enabled]
+
+
+@dataclass
+class CycleReport:
+    rules: int = 0
+    subjects: int = 0
+    transitions: dict[str, int] = field(default_factory=dict)
+    notifications: int = 0
+    seconds: float = 0.0
+    kernel_seconds: float = 0.0
+
+
+@dataclass
+class Evaluator:
+    conn: psycopg.Connection  # autocommit; each cycle is one explicit transaction
+    rules: RuleSource
+    step: StepFn = step_states
+    registry_ttl_s: float = 30.0
+    _registry: Registry | None = None
+    _registry_at: float = 0.0
+    _last_run: dict[str, datetime] = field(default_factory=dict)
+
+    def registry(self) -> Registry:
+        if self._registry is None or time.monotonic() - self._registry_at > self.registry_ttl_s:
+            self._registry = load_registry(self.conn)
+            self._registry_at = time.monotonic()
+        return self._registry
+
+    def invalidate_registry(self) -> None:
+        self._registry = None
+
+    def cycle(self, now: datetime | None = None) -> CycleReport:
+        now = now or datetime.now(UTC)
+        started = time.perf_counter()
+        report = CycleReport()
+        with self.conn.transaction():
+            rules = self.rules.current(self.conn)
+            reg = self.registry()
+            by_name = {r.name: r for r in rules}
+            due = [r for r in rules if self._due(r, now)]
+            inputs = CycleInputs(self.conn, now)
+            measured = [measure(r, reg, inputs) for r in due]
+            open_alerts = self._open_alerts()
+            k0 = time.perf_counter()
+            steps = self._step_all(measured, open_alerts, now)
+            report.kernel_seconds = time.perf_counter() - k0
+            resolved: list[OpenAlert] = []
+            for m, (old_s, old_l, new) in zip(measured, steps, strict=True):
+                resolved += self._apply(m, old_s, old_l, new, open_alerts, now, report)
+            resolved += self._retire_removed_rules(open_alerts, by_name, now, report)
+            report.notifications = self._notify(open_alerts, resolved, by_name, reg, now)
+            for r in due:
+                self._last_run[r.name] = now
+            report.rules = len(rules)
+            report.subjects = sum(len(m.subjects) for m in measured)
+            metrics.RULES.set(len(rules))
+            counts = {"pending": 0, "firing": 0}
+            for a in open_alerts.values():
+                counts[a.state] = counts.get(a.state, 0) + 1
+            for state, count in counts.items():
+                metrics.ALERTS.labels(state).set(count)
+        report.seconds = time.perf_counter() - started
+        metrics.EVALUATION_SECONDS.observe(report.seconds)
+        return report
+
+    def _due(self, rule: Rule, now: datetime) -> bool:
+        last = self._last_run.get(rule.name)
+        return rule.every is None or last is None or now - last >= rule.every
+
+    def _open_alerts(self) -> dict[tuple[str, str], OpenAlert]:
+        rows = self.conn.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('pending', 'firing')"
+        ).fetchall()
+        return {(r[1], r[3]): OpenAlert(*r) for r in rows}
+
+    def _step_all(
+        self, measured: list[Measured], open_alerts: dict[tuple[str, str], OpenAlert],
+        now: datetime,
+    ) -> list[tuple[np.ndarray, np.ndarray, Step]]:
+        """One kernel call over every (rule, subject) of the cycle."""
+        sizes = [len(m.subjects) for m in measured]
+        n = sum(sizes)
+        value = np.empty(n)
+        thresholds = np.empty((n, len(SEVERITIES)))
+        clear = np.empty(n)
+        sign = np.empty(n, np.int8)
+        for_ms = np.empty(n, np.int64)
+        nodata = np.empty(n, np.int8)
+        state = np.zeros(n, np.int8)
+        level = np.full(n, -1, np.int8)
+        since = np.zeros(n, np.int64)
+        at = 0
+        for m, size in zip(measured, sizes, strict=True):
+            part = slice(at, at + size)
+            value[part] = m.value
+            thresholds[part] = m.thresholds
+            clear[part] = m.clear
+            sign[part] = 1 if m.rule.effective_direction == "above" else -1
+            for_ms[part] = int(m.rule.for_.total_seconds() * 1000)
+            nodata[part] = NODATA_CODES[m.rule.no_data]
+            for j, subject in enumerate(m.subjects):
+                alert = open_alerts.get((m.rule.name, subject))
+                if alert is not None:
+                    state[at + j] = STATE_CODES[alert.state]
+                    level[at + j] = SEVERITIES.index(alert.severity)
+                    began = alert.fired_at if alert.state == "firing" else alert.started_at
+                    since[at + j] = _ms(began or alert.started_at)
+            at += size
+        new = self.step(value, thresholds, clear, sign, for_ms, nodata, state, level, since,
+                        _ms(now))
+        out = []
+        at = 0
+        for size in sizes:
+            part = slice(at, at + size)
+            out.append((state[part], level[part],
+                        Step(new.state[part], new.level[part], new.since[part])))
+            at += size
+        return out
+
+    def _apply(
+        self, m: Measured, old_state: np.ndarray, old_level: np.ndarray, new: Step,
+        open_alerts: dict[tuple[str, str], OpenAlert], now: datetime, report: CycleReport,
+    ) -> list[OpenAlert]:
+        """Store what changed; returns alerts resolved in this step."""
+        resolved: list[OpenAlert] = []
+        changed = np.nonzero((old_state != new.state) | (old_level != new.level))[0]
+        for i in changed.tolist():
+            s0, s1 = int(old_state[i]), int(new.state[i])
+            severity = SEVERITIES[max(int(new.level[i]), 0)]
+            value = _num(m.value[i])
+            threshold = _num(m.thresholds[max(int(new.level[i]), 0)])
+            subject = m.subjects[i]
+            evidence = self._evidence(m, i)
+            if s0 == OK:
+                state = "firing" if s1 == FIRING else "pending"
+                alert = self._insert(m, i, state, severity, value, threshold, now)
+                open_alerts[(m.rule.name, subject)] = alert
+                self._transition(alert.id, None, state, severity, value, threshold, m, evidence,
+                                 now)
+                report.transitions[state] = report.transitions.get(state, 0) + 1
+                continue
+            alert = open_alerts[(m.rule.name, subject)]
+            if s1 == OK:
+                final = "resolved" if s0 == FIRING else "cancelled"
+                self.conn.execute(
+                    "UPDATE alerts SET state = %s, resolved_at = %s, value = %s, "
+                    "last_evaluated_at = %s WHERE id = %s",
+                    (final, now, value, now, alert.id),
+                )
+                self._transition(alert.id, alert.state, final, alert.severity, value,
+                                 alert.threshold, m, evidence, now)
+                del open_alerts[(m.rule.name, subject)]
+                alert.state, alert.resolved_at, alert.value = final, now, value
+                if final == "resolved":
+                    resolved.append(alert)
+                report.transitions[final] = report.transitions.get(final, 0) + 1
+                continue
+            to_state = STATE_NAMES[s1]
+            fired_at = now if (s0 == PENDING and s1 == FIRING) else alert.fired_at
+            self.conn.execute(
+                "UPDATE alerts SET state = %s, severity = %s, value = %s, threshold = %s, "
+                "fired_at = %s, last_evaluated_at = %s WHERE id = %s",
+                (to_state, severity, value, threshold, fired_at, now, alert.id),
+            )
+            self._transition(alert.id, alert.state, to_state, severity, value, threshold, m,
+                             evidence, now)
+            alert.state, alert.severity, alert.value = to_state, severity, value
+            alert.threshold, alert.fired_at = threshold, fired_at
+            label = to_state if s0 != s1 else "severity"
+            report.transitions[label] = report.transitions.get(label, 0) + 1
+        self._refresh_values(m, changed, open_alerts, now)
+        return resolved
+
+    def _refresh_values(
+        self, m: Measured, changed: np.ndarray, open_alerts: dict[tuple[str, str], OpenAlert],
+        now: datetime,
+    ) -> None:
+        """Keep the current value of unchanged open alerts up to date, in one statement."""
+        skip = set(changed.tolist())
+        ids, values = [], []
+        for i, subject in enumerate(m.subjects):
+            alert = open_alerts.get((m.rule.name, subject))
+            if alert is not None and i not in skip:
+                ids.append(alert.id)
+                values.append(_num(m.value[i]))
+                alert.value = values[-1]
+        if ids:
+            self.conn.execute(
+                "UPDATE alerts a SET value = v.value, last_evaluated_at = %s "
+                "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, value) WHERE a.id = v.id",
+                (now, ids, values),
+            )
+
+    def _evidence(self, m: Measured, i: int) -> dict[str, Any]:
+        return {
+            "value": _num(m.value[i]),
+            "thresholds": {s: _num(t) for s, t in zip(SEVERITIES, m.thresholds, strict=True)
+                           if t == t},
+            "clear": _num(m.clear),
+            "direction": m.rule.effective_direction,
+            "for_s": m.rule.for_.total_seconds(),
+            "window_s": m.rule.window.total_seconds(),
+            "unit": m.rule.unit,
+            "source": m.rule.source,
+            "inputs": m.evidence_of(i),
+        }
+
+    def _insert(
+        self, m: Measured, i: int, state: str, severity: str, value: float | None,
+        threshold: float | None, now: datetime,
+    ) -> OpenAlert:
+        fired_at = now if state == "firing" else None
+        row = self.conn.execute(
+            "INSERT INTO alerts (rule, kind, subject, site_id, point_id, state, severity, value, "
+            "threshold, unit, started_at, fired_at, last_evaluated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            f"RETURNING {ALERT_COLUMNS}",
+            (m.rule.name, m.rule.kind, m.subjects[i], m.site_ids[i], m.point_ids[i], state,
+             severity, value, threshold, m.rule.unit, now, fired_at, now),
+        ).fetchone()
+        assert row is not None
+        return OpenAlert(*row)
+
+    def _transition(
+        self, alert_id: int, from_state: str | None, to_state: str, severity: str,
+        value: float | None, threshold: float | None, m: Measured, evidence: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, value, "
+            "threshold, window_s, evidence) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (alert_id, now, from_state, to_state, severity, value, threshold,
+             m.rule.window.total_seconds(), json.dumps(evidence)),
+        )
+        metrics.TRANSITIONS.labels(to_state).inc()
+
+    def _retire_removed_rules(
+        self, open_alerts: dict[tuple[str, str], OpenAlert], by_name: dict[str, Rule],
+        now: datetime, report: CycleReport,
+    ) -> list[OpenAlert]:
+        resolved = []
+        for key, alert in list(open_alerts.items()):
+            if alert.rule in by_name:
+                continue
+            final = "resolved" if alert.state == "firing" else "cancelled"
+            self.conn.execute(
+                "UPDATE alerts SET state = %s, resolved_at = %s WHERE id = %s",
+                (final, now, alert.id),
+            )
+            self.conn.execute(
+                "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, "
+                "evidence) VALUES (%s, %s, %s, %s, %s, %s)",
+                (alert.id, now, alert.state, final, alert.severity,
+                 json.dumps({"reason": "rule removed or disabled"})),
+            )
+            del open_alerts[key]
+            alert.state, alert.resolved_at = final, now
+            if final == "resolved":
+                resolved.append(alert)
+            report.transitions[final] = report.transitions.get(final, 0) + 1
+        return resolved
+
+    def _notify(
+        self, open_alerts: dict[tuple[str, str], OpenAlert], resolved: list[OpenAlert],
+        by_name: dict[str, Rule], reg: Registry, now: datetime,
+    ) -> int:
+        firing = [a for a in open_alerts.values() if a.state == "firing"]
+        notified_resolved = [a for a in resolved if a.notified_severity is not None]
+        if not firing and not notified_resolved:
+            return 0
+        silences = self._silences(now)
+        contacts = Contacts.load(self.conn)
+        written = 0
+        for alert in firing:
+            rule = by_name.get(alert.rule)
+            if rule is None:
+                continue
+            site = reg.sites.get(alert.site_id) if alert.site_id is not None else None
+            site_code = site.code if site else None
+            division = site.division_code if site else None
+            labels = {"rule": alert.rule, "kind": alert.kind, "severity": alert.severity,
+                      "site": site_code or "", "region": division or "",
+                      "point": alert.subject.removeprefix("point:")}
+            silenced_by = first_covering(silences, labels, now)
+            if silenced_by != alert.silenced_by:
+                self.conn.execute("UPDATE alerts SET silenced_by = %s WHERE id = %s",
+                                  (silenced_by, alert.id))
+                alert.silenced_by = silenced_by
+            if silenced_by is not None:
+                continue
+            to = targets(rule.recipients, alert.site_id, division, contacts)
+            if alert.notified_severity != alert.severity:
+                written += enqueue(self.conn, alert, rule, "firing", f"firing:{alert.severity}",
+                                   to, site_code, division)
+                self._mark_notified(alert, now, alert.severity)
+            elif (rule.renotify is not None and alert.acknowledged_at is None
+                  and alert.last_notified_at is not None
+                  and now - alert.last_notified_at >= rule.renotify):
+                written += enqueue(self.conn, alert, rule, "reminder",
+                                   f"reminder:{alert.notify_count}", to, site_code, division)
+                self._mark_notified(alert, now, alert.severity)
+            if (rule.escalation is not None and alert.acknowledged_at is None
+                    and alert.escalated_at is None and alert.fired_at is not None
+                    and now - alert.fired_at >= rule.escalation.after):
+                up = targets(rule.escalation.recipients, alert.site_id, division, contacts)
+                written += enqueue(self.conn, alert, rule, "escalation", "escalation", up,
+                                   site_code, division)
+                self.conn.execute("UPDATE alerts SET escalated_at = %s WHERE id = %s",
+                                  (now, alert.id))
+                alert.escalated_at = now
+                self.conn.execute(
+                    "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, "
+                    "severity, value, threshold, evidence) "
+                    "VALUES (%s, %s, 'firing', 'escalated', %s, %s, %s, %s)",
+                    (alert.id, now, alert.severity, alert.value, alert.threshold,
+                     json.dumps({"unacknowledged_for_s": (now - alert.fired_at).total_seconds(),
+                                 "targets": [t for _, t in up]})),
+                )
+        for alert in notified_resolved:
+            rule = by_name.get(alert.rule)
+            site = reg.sites.get(alert.site_id) if alert.site_id is not None else None
+            division = site.division_code if site else None
+            recipients = rule.recipients if rule else ()
+            if rule and rule.escalation and alert.escalated_at is not None:
+                recipients = (*recipients, *rule.escalation.recipients)
+            to = targets(recipients, alert.site_id, division, contacts)
+            written += enqueue(self.conn, alert, rule, "resolved", "resolved", to,
+                               site.code if site else None, division)
+        return written
+
+    def _mark_notified(self, alert: OpenAlert, now: datetime, severity: str) -> None:
+        self.conn.execute(
+            "UPDATE alerts SET last_notified_at = %s, notified_severity = %s, "
+            "notify_count = notify_count + 1 WHERE id = %s",
+            (now, severity, alert.id),
+        )
+        alert.last_notified_at, alert.notified_severity = now, severity
+        alert.notify_count += 1
+
+    def _silences(self, now: datetime) -> list[Silence]:
+        rows = self.conn.execute(
+            "SELECT id, matchers, starts_at, ends_at, daily_from, daily_to, timezone "
+            "FROM silences WHERE starts_at <= %s AND ends_at > %s ORDER BY id", (now, now)
+        ).fetchall()
+        return [Silence(*r) for r in rows]
+
+
+def try_lock(conn: psycopg.Connection) -> bool:
+    """Take the single-evaluator lock for this session (released when the session ends)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK,)).fetchone()
+    return bool(row and row[0])
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+def _num(x: float) -> float | None:
+    v = float(x)
+    return None if v != v else v
+

@@ -1,0 +1,203 @@
+"""What the rules read from the database, one query per input family and window.
+
+Every query takes `now` as a parameter rather than the database clock, so that an evaluation
+is reproducible and tests can step time. One `CycleInputs` lives for one evaluation cycle and
+memoises each query, so ten rules over the same window cost one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from energywatch.core.thresholds import F64
+
+BUCKET = timedelta(minutes=15)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align as date_bin(..., 2000-01-01 UTC)
+
+
+@dataclass(frozen=True)
+class SiteSums:
+    """Sums over a window per (site, role, measure, product)."""
+
+    by_key: dict[tuple[int, str, str, str | None], tuple[float, float, float]]
+
+    def total(
+        self, site_id: int, role: str, column: int, measure: str | None = None,
+        product: str | None = None,
+    ) -> float:
+        """column: 0 quantity, 1 tce, 2 tco2. NaN when the site has no such rows."""
+        total = 0.0
+        found = False
+        for (sid, r, m, p), sums in self.by_key.items():
+            if sid != site_id or r != role:
+                continue
+            if measure is not None and m != measure:
+                continue
+            if product is not None and p != product:
+                continue
+            total += sums[column]
+            found = True
+        return total if found else float("nan")
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    tce: dict[int, float]
+    tco2: dict[int, float]
+    elapsed: dict[int, float]  # share of the site's local year gone
+
+
+@dataclass(frozen=True)
+class PointStats:
+    """Per point over a window: mean, min, max, count of readings (absent = no reading)."""
+
+    mean: dict[int, float]
+    spread: dict[int, float]
+    count: dict[int, int]
+
+
+@dataclass
+class CycleInputs:
+    conn: psycopg.Connection
+    now: datetime
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def _once(self, key: tuple[Any, ...], fetch: Any) -> Any:
+        if key not in self._memo:
+            self._memo[key] = fetch()
+        return self._memo[key]
+
+    def site_sums(self, window: timedelta) -> SiteSums:
+        def fetch() -> SiteSums:
+            rows = self.conn.execute(
+                "SELECT p.site_id, p.role, p.measure, p.product, sum(c.quantity), sum(c.tce), "
+                "sum(c.tco2) FROM consumption_15min c JOIN points p ON p.id = c.point_id "
+                "WHERE c.bucket >= %(start)s AND c.bucket < %(now)s GROUP BY 1, 2, 3, 4",
+                {"start": self.now - window, "now": self.now},
+            ).fetchall()
+            return SiteSums({(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows})
+
+        return self._once(("site_sums", window), fetch)
+
+    def year_to_date(self) -> YearToDate:
+        def fetch() -> YearToDate:
+            rows = self.conn.execute(
+                """
+                WITH y AS (
+                    SELECT id,
+                           date_trunc('year', %(now)s AT TIME ZONE timezone)
+                               AT TIME ZONE timezone AS y0,
+                           (date_trunc('year', %(now)s AT TIME ZONE timezone)
+                               + interval '1 year') AT TIME ZONE timezone AS y1
+                    FROM sites)
+                SELECT y.id, coalesce(sum(c.tce), 0), coalesce(sum(c.tco2), 0),
+                       extract(epoch FROM %(now)s - y.y0) / extract(epoch FROM y.y1 - y.y0)
+                FROM y
+                LEFT JOIN points p ON p.site_id = y.id AND p.role = 'consumption'
+                LEFT JOIN consumption_15min c
+                       ON c.point_id = p.id AND c.bucket >= y.y0 AND c.bucket < %(now)s
+                GROUP BY y.id, y.y0, y.y1
+                """,
+                {"now": self.now},
+            ).fetchall()
+            return YearToDate(
+                {r[0]: float(r[1]) for r in rows}, {r[0]: float(r[2]) for r in rows},
+                {r[0]: float(r[3]) for r in rows},
+            )
+
+        return self._once(("ytd",), fetch)
+
+    def point_stats(self, window: timedelta, point_ids: tuple[int, ...]) -> PointStats:
+        def fetch() -> PointStats:
+            rows = self.conn.execute(
+                "SELECT point_id, avg(value), max(value) - min(value), count(*) FROM readings "
+                "WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s "
+                "GROUP BY point_id",
+                {"ids": list(point_ids), "start": self.now - window, "now": self.now},
+            ).fetchall()
+            return PointStats(
+                {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows},
+                {r[0]: r[3] for r in rows},
+            )
+
+        return self._once(("stats", window, point_ids), fetch)
+
+    def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
+        """Timestamp of each point's newest reading at or before now (absent: never)."""
+
+        def fetch() -> dict[int, datetime]:
+            rows = self.conn.execute(
+                "SELECT p.id, r.ts FROM unnest(%(ids)s::int[]) AS p(id) "
+                "JOIN LATERAL (SELECT ts FROM readings WHERE point_id = p.id AND ts <= %(now)s "
+                "ORDER BY ts DESC LIMIT 1) r ON true",
+                {"ids": list(point_ids), "now": self.now},
+            ).fetchall()
+            return {r[0]: r[1] for r in rows}
+
+        return self._once(("last_seen", point_ids), fetch)
+
+    def drops(
+        self, window: timedelta, point_ids: tuple[int, ...], reset_share: float
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """(resets, negatives) per point within the window.
+
+        Cumulative points: a drop of more than `reset_share` of the previous value is a reset
+        (unless it wraps past the point's rollover value), a smaller drop is negative
+        consumption (the same split as energywatch.core.counters). Interval points: a value
+        below zero is negative consumption.
+        """
+
+        def fetch() -> tuple[dict[int, int], dict[int, int]]:
+            rows = self.conn.execute(
+                """
+                SELECT point_id,
+                       count(*) FILTER (WHERE kind = 'cumulative' AND value < prev
+                                        AND prev - value > %(share)s * abs(prev)
+                                        AND NOT (rollover IS NOT NULL
+                                                 AND rollover - prev + value >= 0
+                                                 AND rollover - prev + value <= 0.5 * rollover)),
+                       count(*) FILTER (WHERE (kind = 'cumulative' AND value < prev
+                                               AND prev - value <= %(share)s * abs(prev))
+                                           OR (kind = 'interval' AND value < 0))
+                FROM (SELECT r.point_id, r.value, p.kind, p.rollover,
+                             lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
+                      FROM readings r JOIN points p ON p.id = r.point_id
+                      WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
+                        AND r.ts <= %(now)s) x
+                GROUP BY point_id
+                """,
+                {"ids": list(point_ids), "start": self.now - window, "now": self.now,
+                 "share": reset_share},
+            ).fetchall()
+            return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
+
+        return self._once(("drops", window, point_ids, reset_share), fetch)
+
+    def completeness(self, window: timedelta, point_ids: tuple[int, ...]) -> tuple[F64, float]:
+        """Sum of bucket completeness over the whole 15-minute buckets of the window, and the
+        number of buckets expected. A bucket the rollup never wrote counts as 0."""
+
+        def fetch() -> tuple[dict[int, float], float]:
+            end = bucket_floor(self.now)
+            n_buckets = max(1.0, window / BUCKET)
+            start = end - BUCKET * int(n_buckets)
+            rows = self.conn.execute(
+                "SELECT point_id, sum(least(completeness, 1.0)) FROM consumption_15min "
+                "WHERE point_id = ANY(%(ids)s) AND bucket >= %(start)s AND bucket < %(end)s "
+                "GROUP BY point_id",
+                {"ids": list(point_ids), "start": start, "end": end},
+            ).fetchall()
+            return {r[0]: float(r[1]) for r in rows}, float(int(n_buckets))
+
+        sums, expected = self._once(("completeness", window, point_ids), fetch)
+        return np.array([sums.get(p, 0.0) for p in point_ids]), expected
+
+
+def bucket_floor(ts: datetime) -> datetime:
+    """Start of the 15-minute bucket holding ts (aligned as date_bin on 2000-01-01 UTC)."""
+    return ts - (ts - EPOCH) % BUCKET

@@ -1,0 +1,181 @@
+"""Per rule: its subjects, the value each one has now, and the evidence behind the value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from energywatch.core.thresholds import F64, N_LEVELS
+from services.alerting.inputs import CycleInputs
+from services.alerting.registry import Point, Registry, select_points, select_sites
+from services.alerting.rules import SEVERITIES, Rule
+
+NAN = float("nan")
+KGCE_PER_TCE = 1000.0
+GCE_PER_TCE = 1_000_000.0
+MIN_ELAPSED = 1.0 / 365.0  # the first day of a year gives no meaningful pace
+
+
+@dataclass
+class Measured:
+    rule: Rule
+    subjects: list[str]
+    site_ids: list[int]
+    point_ids: list[int | None]
+    value: F64
+    thresholds: F64  # (N_LEVELS,) by severity rank, NaN where the rule has none
+    clear: float
+    evidence: dict[str, F64] = field(default_factory=dict)
+
+    def evidence_of(self, i: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, column in self.evidence.items():
+            v = float(column[i])
+            out[key] = None if v != v else v
+        return out
+
+
+def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str, Any]]:
+    """Thresholds by severity rank and the clear level; level refs read intensity_levels."""
+    out = np.full(N_LEVELS, NAN)
+    cited: dict[str, Any] = {}
+    for severity, threshold in rule.effective_thresholds.items():
+        if isinstance(threshold, str):
+            level = reg.levels.get(rule.select.product or "")
+            value = level.levels.get(threshold) if level else None
+            if value is None:
+                continue  # that edition has no such level: the severity is left out
+            cited = {"standard": level.source, "indicator": level.indicator,  # type: ignore[union-attr]
+                     "unit": level.unit}  # type: ignore[union-attr]
+            out[SEVERITIES.index(severity)] = value
+        else:
+            out[SEVERITIES.index(severity)] = threshold
+    defined = out[~np.isnan(out)]
+    if rule.clear is not None:
+        clear = rule.clear
+    elif defined.size == 0:
+        clear = NAN
+    else:
+        above = rule.effective_direction == "above"
+        lowest = float(defined.min() if above else defined.max())
+        gap = abs(lowest) * (rule.hysteresis or 0.0)
+        clear = lowest - gap if above else lowest + gap
+    return out, clear, cited
+
+
+def measure(rule: Rule, reg: Registry, inputs: CycleInputs) -> Measured:
+    thresholds, clear, _ = resolve_thresholds(rule, reg)
+    if rule.per_site:
+        return _measure_sites(rule, reg, inputs, thresholds, clear)
+    return _measure_points(rule, reg, inputs, thresholds, clear)
+
+
+def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
+    if den != den or num != num or den < min_den:
+        return NAN
+    return scale * num / den
+
+
+def _measure_sites(
+    rule: Rule, reg: Registry, inputs: CycleInputs, thresholds: F64, clear: float
+) -> Measured:
+    sites = select_sites(reg, rule)
+    n = len(sites)
+    value = np.full(n, NAN)
+    num = np.full(n, NAN)
+    den = np.full(n, NAN)
+    kind = rule.kind
+    if kind in ("budget_pace", "budget_projection"):
+        ytd = inputs.year_to_date()
+        for i, site in enumerate(sites):
+            used = (ytd.tce if rule.budget == "energy" else ytd.tco2).get(site.id, 0.0)
+            budget = (site.energy_budget_tce if rule.budget == "energy"
+                      else site.carbon_budget_tco2) or NAN
+            elapsed = ytd.elapsed.get(site.id, 0.0)
+            num[i], den[i] = used, budget
+            if elapsed < MIN_ELAPSED or not budget > 0:
+                continue
+            value[i] = used / (budget * elapsed) if kind == "budget_pace" else (
+                used / elapsed / budget)
+        evidence = {"ytd": num, "budget": den}
+    else:
+        sums = inputs.site_sums(rule.window)
+        level = reg.levels.get(rule.select.product or "")
+        for i, site in enumerate(sites):
+            if kind == "intensity":
+                if level is not None and level.indicator == "kwh_per_t":
+                    energy = sums.total(site.id, "consumption", 0, measure="electricity")
+                    scale = 1.0
+                else:
+                    energy = sums.total(site.id, "consumption", 1)
+                    scale = KGCE_PER_TCE
+                output = sums.total(site.id, "output", 0, product=rule.select.product)
+                num[i], den[i] = energy, output
+                value[i] = _ratio(energy, output, scale, rule.min_denominator)
+            elif kind == "pue":
+                facility = sums.total(site.id, "consumption", 0, measure="electricity")
+                it = sums.total(site.id, "it_load", 0)
+                num[i], den[i] = facility, it
+                value[i] = _ratio(facility, it, 1.0, rule.min_denominator)
+            elif kind == "supply_coal_rate":
+                coal = sums.total(site.id, "consumption", 1)
+                supplied = sums.total(site.id, "supply", 0)
+                num[i], den[i] = coal, supplied
+                value[i] = _ratio(coal, supplied, GCE_PER_TCE, rule.min_denominator)
+            else:  # energy, emissions
+                total = sums.total(site.id, "consumption", 1 if kind == "energy" else 2)
+                value[i] = total
+                num[i] = total
+        evidence = {"numerator": num, "denominator": den}
+    return Measured(
+        rule, [f"site:{s.code}" for s in sites], [s.id for s in sites], [None] * n, value,
+        thresholds, clear, evidence,
+    )
+
+
+def _measure_points(
+    rule: Rule, reg: Registry, inputs: CycleInputs, thresholds: F64, clear: float
+) -> Measured:
+    points = select_points(reg, rule)
+    ids = tuple(p.id for p in points)
+    n = len(points)
+    value = np.full(n, NAN)
+    evidence: dict[str, F64] = {}
+    kind = rule.kind
+    if kind in ("power", "pollutant", "stuck"):
+        stats = inputs.point_stats(rule.window, ids)
+        count = np.array([stats.count.get(p, 0) for p in ids], dtype=np.float64)
+        if kind == "stuck":
+            value = np.array(
+                [stats.spread[p] if stats.count.get(p, 0) >= 2 else NAN for p in ids],
+                dtype=np.float64,
+            )
+        else:
+            value = np.array([stats.mean.get(p, NAN) for p in ids], dtype=np.float64)
+        evidence = {"readings": count}
+    elif kind == "silent":
+        seen = inputs.last_seen(ids)
+        now = inputs.now
+        value = np.array(
+            [(now - seen.get(p.id, p.created_at)).total_seconds() / 60.0 for p in points],
+            dtype=np.float64,
+        )
+    elif kind in ("counter_reset", "negative"):
+        resets, negatives = inputs.drops(rule.window, ids, rule.reset_share)
+        chosen = resets if kind == "counter_reset" else negatives
+        value = np.array([float(chosen.get(p, 0)) for p in ids], dtype=np.float64)
+    elif kind == "completeness":
+        sums, expected = inputs.completeness(rule.window, ids)
+        value = sums / expected
+        evidence = {"bucket_completeness_sum": sums,
+                    "buckets_expected": np.full(n, expected)}
+    return Measured(
+        rule, [f"point:{_label(reg, p)}" for p in points], [p.site_id for p in points],
+        [p.id for p in points], value, thresholds, clear, evidence,
+    )
+
+
+def _label(reg: Registry, point: Point) -> str:
+    return reg.point_label(point)

@@ -1,0 +1,152 @@
+"""A snapshot of the registry (sites, points, intensity levels) and rule selectors over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+from services.alerting.rules import Rule, Selector
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    code: str
+    division_code: str
+    industry: str | None
+    kind: str
+    timezone: str
+    energy_budget_tce: float | None
+    carbon_budget_tco2: float | None
+
+
+@dataclass(frozen=True)
+class Point:
+    id: int
+    site_id: int
+    code: str
+    measure: str
+    kind: str
+    role: str
+    product: str | None
+    rollover: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Level:
+    product: str
+    indicator: str
+    unit: str
+    levels: dict[str, float | None]
+    source: str
+
+
+@dataclass
+class Registry:
+    sites: dict[int, Site] = field(default_factory=dict)
+    points: dict[int, Point] = field(default_factory=dict)
+    levels: dict[str, Level] = field(default_factory=dict)  # by product
+    points_by_site: dict[int, list[Point]] = field(default_factory=dict)
+
+    def point_label(self, point: Point) -> str:
+        return f"{self.sites[point.site_id].code}/{point.code}"
+
+
+def load_registry(conn: psycopg.Connection) -> Registry:
+    reg = Registry()
+    for row in conn.execute(
+        "SELECT id, code, division_code, industry, kind, timezone, energy_budget_tce, "
+        "carbon_budget_tco2 FROM sites"
+    ):
+        reg.sites[row[0]] = Site(*row)
+    for row in conn.execute(
+        "SELECT id, site_id, code, measure, kind, role, product, rollover, created_at FROM points"
+    ):
+        point = Point(*row)
+        reg.points[point.id] = point
+        reg.points_by_site.setdefault(point.site_id, []).append(point)
+    for product, indicator, unit, l1, l2, l3, source, edition in conn.execute(
+        "SELECT product, indicator, unit, level1, level2, level3, source, edition "
+        "FROM intensity_levels"
+    ):
+        reg.levels[product] = Level(
+            product, indicator, unit, {"level1": l1, "level2": l2, "level3": l3},
+            f"{source}, edition {edition}",
+        )
+    return reg
+
+
+def _site_matches(site: Site, sel: Selector) -> bool:
+    if sel.sites and site.code not in sel.sites:
+        return False
+    if sel.region and not site.division_code.startswith(sel.region):
+        return False
+    if sel.industry and site.industry != sel.industry:
+        return False
+    return not (sel.kind and site.kind != sel.kind)
+
+
+# Which points a point-level kind looks at when the selector does not say.
+_ROLLED_UP_ROLES = ("consumption", "it_load", "supply", "output")
+
+
+def _point_fits_kind(point: Point, kind: str) -> bool:
+    if kind == "power":
+        return point.measure == "power"
+    if kind == "pollutant":
+        return point.role == "emission"
+    if kind == "counter_reset":
+        return point.kind == "cumulative"
+    if kind == "negative":
+        return point.kind in ("cumulative", "interval")
+    if kind == "completeness":
+        return point.kind in ("cumulative", "interval") and point.role in _ROLLED_UP_ROLES
+    return True  # silent, stuck
+
+
+def select_sites(reg: Registry, rule: Rule) -> list[Site]:
+    sel = rule.select
+    sites = [s for s in reg.sites.values() if _site_matches(s, sel)]
+    if rule.kind == "intensity":
+        sites = [
+            s for s in sites
+            if any(p.role == "output" and p.product == sel.product
+                   for p in reg.points_by_site.get(s.id, ()))
+        ]
+    elif rule.kind == "pue":
+        sites = [s for s in sites
+                 if any(p.role == "it_load" for p in reg.points_by_site.get(s.id, ()))]
+    elif rule.kind == "supply_coal_rate":
+        sites = [s for s in sites
+                 if any(p.role == "supply" for p in reg.points_by_site.get(s.id, ()))]
+    elif rule.kind in ("budget_pace", "budget_projection"):
+        attr = "energy_budget_tce" if rule.budget == "energy" else "carbon_budget_tco2"
+        sites = [s for s in sites if (getattr(s, attr) or 0) > 0]
+    return sorted(sites, key=lambda s: s.id)
+
+
+def select_points(reg: Registry, rule: Rule) -> list[Point]:
+    sel = rule.select
+    wanted = set(sel.points)
+    out = []
+    for point in reg.points.values():
+        site = reg.sites[point.site_id]
+        if not _site_matches(site, sel):
+            continue
+        if wanted and point.code not in wanted and f"{site.code}/{point.code}" not in wanted:
+            continue
+        if sel.measure and point.measure != sel.measure:
+            continue
+        if sel.role and point.role != sel.role:
+            continue
+        if sel.product and point.product != sel.product:
+            continue
+        if not (wanted or sel.measure or sel.role) and not _point_fits_kind(point, rule.kind):
+            continue
+        if rule.kind in ("counter_reset",) and point.kind != "cumulative":
+            continue
+        out.append(point)
+    return sorted(out, key=lambda p: p.id)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from services.alerting.evaluator import Evaluator, RuleSource
+from services.alerting.inputs import bucket_floor
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def t0() -> datetime:
+    """A bucket boundary a little in the past, so crafted data never lies in the future."""
+    return bucket_floor(datetime.now(UTC))
+
+
+def write_rules(directory: Path, rules: list[dict]) -> RuleSource:
+    directory.mkdir(exist_ok=True)
+    (directory / "rules.yaml").write_text(yaml.safe_dump({"rules": rules}))
+    return RuleSource([directory])
+
+
+@pytest.fixture
+def make_evaluator(conn: psycopg.Connection, tmp_path: Path):
+    def make(rules: list[dict]) -> Evaluator:
+        return Evaluator(conn, write_rules(tmp_path / "rules", rules), registry_ttl_s=0.0)
+
+    return make
