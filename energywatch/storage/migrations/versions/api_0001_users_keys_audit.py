@@ -46,7 +46,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", TZ),
         sa.PrimaryKeyConstraint("id", name="pk_api_keys"),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["api_users.id"], name="fk_api_keys_user_id_api_users",
+            ["user_id"],
+            ["api_users.id"],
+            name="fk_api_keys_user_id_api_users",
             ondelete="CASCADE",
         ),
     )

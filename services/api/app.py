@@ -1,0 +1,67 @@
+"""The app factory: settings in, app out. Nothing is built at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from energywatch.settings import Settings
+from energywatch.storage.engine import make_engine
+from services.api.metrics import ApiMetrics, install_metrics
+from services.api.problems import install_problem_handlers
+from services.api.routers import (
+    alerts,
+    audit_log,
+    auth,
+    consumption,
+    health,
+    indicators,
+    live,
+    readings,
+    regions,
+    reports,
+    rules,
+    sites,
+)
+
+DEFAULT_DASHBOARD = Path(__file__).parent / "dashboard"
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database.url, settings.database.pool_size)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="EnergyWatch API",
+        version="1",
+        description="Energy use and carbon emissions of key energy-using enterprises. "
+        "See docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = ApiMetrics()
+    install_problem_handlers(app)
+    install_metrics(app, app.state.metrics)
+
+    app.include_router(health.router)
+    for module in (auth, sites, readings, live, consumption, indicators, alerts, rules,
+                   reports, regions, audit_log):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    dashboard = settings.api.dashboard_dir or DEFAULT_DASHBOARD
+    vendor = dashboard / "node_modules"
+    if vendor.is_dir():
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+    if dashboard.is_dir():
+        app.mount("/", StaticFiles(directory=dashboard, html=True), name="dashboard")
+    return app

@@ -1,0 +1,43 @@
+"""Local days and months of a site (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    return (now or now_utc()).astimezone(ZoneInfo(timezone)).date()
+
+
+def day_range(day: date, timezone: str) -> tuple[datetime, datetime]:
+    return local_midnight(day, timezone), local_midnight(day + timedelta(days=1), timezone)
+
+
+def month_start(month: date) -> date:
+    return month.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_range(month: date, timezone: str) -> tuple[datetime, datetime]:
+    first = month_start(month)
+    return local_midnight(first, timezone), local_midnight(next_month(first), timezone)
+
+
+def parse_month(text: str) -> date:
+    """'YYYY-MM' -> the month's first day; ValueError otherwise."""
+    year, sep, month = text.partition("-")
+    if not sep or len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+        raise ValueError("a month is written YYYY-MM")
+    return date(int(year), int(month), 1)

@@ -1,0 +1,106 @@
+"""The live stream of one site: polls the database and yields Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+import sqlalchemy as sa
+from prometheus_client import Gauge
+
+from services.api.clock import now_utc
+from services.api.queries.alerts import alerts_changed_since
+from services.api.queries.timeseries import readings_since
+from services.api.schemas.alerts import AlertPublic
+
+KEEPALIVE_S = 15.0
+
+
+def sse(event: str, data: Any, event_id: str | None = None) -> str:
+    lines = [f"event: {event}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append("data: " + json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+    return "\n".join(lines) + "\n\n"
+
+
+def _start_from(last_event_id: str | None, now: datetime) -> datetime:
+    if last_event_id and last_event_id.isdigit():
+        resumed = datetime.fromtimestamp(int(last_event_id) / 1000, UTC)
+        if now - timedelta(hours=1) <= resumed <= now + timedelta(minutes=5):
+            return resumed
+    return now
+
+
+class LiveStream:
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        site_code: str,
+        site_id: int,
+        point_codes: dict[int, str],
+        poll_s: float,
+        last_event_id: str | None,
+        is_disconnected: Callable[[], Awaitable[bool]],
+        gauge: Gauge,
+    ) -> None:
+        self.engine = engine
+        self.site_code = site_code
+        self.site_id = site_id
+        self.point_codes = point_codes
+        self.poll_s = poll_s
+        self.is_disconnected = is_disconnected
+        self.gauge = gauge
+        start = _start_from(last_event_id, now_utc())
+        self.cursors = dict.fromkeys(point_codes, start)
+        self.alert_cursor = start
+
+    def _poll(self) -> tuple[list[tuple[int, datetime, float, int]], list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            new = readings_since(conn, self.cursors) if self.cursors else []
+            changed = alerts_changed_since(conn, self.site_id, self.alert_cursor)
+        return new, changed
+
+    def _readings_event(self, new: list[tuple[int, datetime, float, int]]) -> str:
+        for pid, ts, _, _ in new:
+            self.cursors[pid] = max(self.cursors[pid], ts)
+        newest = max(ts for _, ts, _, _ in new)
+        items = [{"point": self.point_codes[pid], "ts": ts.isoformat(), "v": v, "q": q}
+                 for pid, ts, v, q in new]
+        return sse("readings", {"site": self.site_code, "readings": items},
+                   str(int(newest.timestamp() * 1000)))
+
+    def _alert_events(self, changed: list[dict[str, Any]]) -> list[str]:
+        events = []
+        for row in changed:
+            self.alert_cursor = max(self.alert_cursor, row["changed_at"])
+            events.append(sse("alert", AlertPublic.model_validate(row).model_dump(mode="json")))
+        return events
+
+    async def events(self) -> AsyncIterator[str]:
+        self.gauge.inc()
+        try:
+            yield sse("hello", {"site": self.site_code,
+                                "points": sorted(self.point_codes.values()),
+                                "now": now_utc().isoformat()})
+            last_sent = time.monotonic()
+            while not await self.is_disconnected():
+                new, changed = await anyio.to_thread.run_sync(self._poll)
+                if new:
+                    yield self._readings_event(new)
+                    last_sent = time.monotonic()
+                for event in self._alert_events(changed):
+                    yield event
+                    last_sent = time.monotonic()
+                if time.monotonic() - last_sent >= KEEPALIVE_S:
+                    yield ": keepalive\n\n"
+                    last_sent = time.monotonic()
+                await asyncio.sleep(self.poll_s)
+        finally:
+            self.gauge.dec()

@@ -1,0 +1,133 @@
+"""The figures behind the daily and monthly energy and carbon reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.api.principal import Principal
+from services.api.scope import site_in_scope
+
+
+def site_day_by_point(conn: sa.Connection, site_id: int, start: datetime, end: datetime
+                      ) -> list[dict[str, Any]]:
+    sql = """
+        SELECT p.code AS point, p.name, p.measure, m.unit, p.role,
+               coalesce(sum(c.quantity), 0) AS quantity, coalesce(sum(c.tce), 0) AS tce,
+               coalesce(sum(c.tco2), 0) AS tco2,
+               coalesce(sum(c.completeness), 0) / 96.0 AS completeness
+          FROM points p
+          JOIN measures m ON m.code = p.measure
+          LEFT JOIN consumption_15min c
+            ON c.point_id = p.id AND c.bucket >= :s AND c.bucket < :e
+         WHERE p.site_id = :site AND p.role IN ('consumption', 'output', 'it_load', 'supply')
+         GROUP BY p.code, p.name, p.measure, m.unit, p.role ORDER BY p.code"""
+    return [dict(r) for r in conn.execute(
+        sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()]
+
+
+def site_month_by_day(conn: sa.Connection, site_id: int, timezone: str, start: datetime,
+                      end: datetime) -> list[dict[str, Any]]:
+    sql = """
+        SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, m.unit, p.role,
+               sum(c.quantity) AS quantity, sum(c.tce) AS tce, sum(c.tco2) AS tco2,
+               sum(c.completeness) / 96.0 / count(DISTINCT p.id) AS completeness
+          FROM consumption_15min c
+          JOIN points p ON p.id = c.point_id
+          JOIN measures m ON m.code = p.measure
+         WHERE p.site_id = :site AND c.bucket >= :s AND c.bucket < :e
+           AND p.role IN ('consumption', 'output', 'it_load', 'supply')
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"""
+    return [dict(r) for r in conn.execute(
+        sa.text(sql), {"site": site_id, "tz": timezone, "s": start, "e": end}).mappings()]
+
+
+def region_sites(
+    conn: sa.Connection, principal: Principal, prefix: str, first_day: date, end_day: date,
+    *, order: str = "code", limit: int | None = None, offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Per enterprise of the region in scope: totals over local days [first_day, end_day),
+    open alerts, intensity against its product's limit, use against the prorated budget."""
+    scope_sql, scope_params = _scope_sql(principal)
+    orders = {
+        "code": "s.code",
+        "tce": "t.tce DESC NULLS LAST, s.code",
+        "tco2": "t.tco2 DESC NULLS LAST, s.code",
+        "intensity": "(t.intensity / nullif(lv.level3, 0)) DESC NULLS LAST, s.code",
+        "breaches": "a.firing DESC, a.max_rank DESC, a.open DESC,"
+                    " (t.intensity / nullif(lv.level3, 0)) DESC NULLS LAST, t.tce DESC NULLS LAST,"
+                    " s.code",
+    }
+    sql = f"""
+        WITH chosen AS (
+            SELECT s.* FROM sites s
+             WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
+        )
+        SELECT s.code AS site, s.name, s.industry, s.division_code,
+               coalesce(t.tce, 0) AS tce, coalesce(t.tco2, 0) AS tco2, t.completeness,
+               t.output_t, t.intensity, t.product, lv.unit AS intensity_unit,
+               lv.level1 AS intensity_level1, lv.level3 AS intensity_level3,
+               t.tce / nullif(s.energy_budget_tce * :days / 365.0, 0) AS budget_pace,
+               coalesce(a.open, 0) AS open_alerts, coalesce(a.firing, 0) AS firing_alerts,
+               CASE a.max_rank WHEN 3 THEN 'critical' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
+               END AS max_severity,
+               count(*) OVER () AS total
+          FROM chosen s
+          LEFT JOIN LATERAL (
+              SELECT sum(c.tce) FILTER (WHERE p.role = 'consumption') AS tce,
+                     sum(c.tco2) FILTER (WHERE p.role = 'consumption') AS tco2,
+                     sum(c.quantity) FILTER (WHERE p.role = 'output') AS output_t,
+                     1000.0 * sum(c.tce) FILTER (WHERE p.role = 'consumption')
+                       / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
+                       AS intensity,
+                     min(p.product) FILTER (WHERE p.role = 'output') AS product,
+                     sum(c.completeness) FILTER (WHERE p.role = 'consumption') / 96.0
+                       / nullif(count(DISTINCT p.id) FILTER (WHERE p.role = 'consumption'), 0)
+                       / :days AS completeness
+                FROM points p
+                JOIN consumption_15min c ON c.point_id = p.id
+                 AND c.bucket >= (CAST(:d0 AS timestamp) AT TIME ZONE s.timezone)
+                 AND c.bucket < (CAST(:d1 AS timestamp) AT TIME ZONE s.timezone)
+               WHERE p.site_id = s.id AND p.role IN ('consumption', 'output')
+          ) t ON true
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS open,
+                     count(*) FILTER (WHERE al.state = 'firing') AS firing,
+                     max(CASE al.severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2
+                         ELSE 1 END) FILTER (WHERE al.state = 'firing') AS max_rank
+                FROM alerts al
+               WHERE al.site_id = s.id AND al.state IN ('pending', 'firing')
+          ) a ON true
+          LEFT JOIN intensity_levels lv ON lv.product = t.product
+         ORDER BY {orders[order]}
+         LIMIT :limit OFFSET :offset"""
+    params = {"prefix": prefix + "%", "d0": first_day, "d1": end_day,
+              "days": (end_day - first_day).days, "limit": limit, "offset": offset,
+              **scope_params}
+    rows = [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+    total = int(rows[0]["total"]) if rows else _count(conn, principal, prefix)
+    return rows, total
+
+
+def _scope_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The scope as SQL text over alias `s` (kept textual to sit inside the CTE)."""
+    if principal.role == "admin":
+        return "true", {}
+    if principal.role == "operator":
+        return "s.code = :scope_site", {"scope_site": principal.scope[0]}
+    parts = [f"s.division_code LIKE :scope_{i}" for i in range(len(principal.scope))]
+    return "(" + " OR ".join(parts) + ")", {
+        f"scope_{i}": p + "%" for i, p in enumerate(principal.scope)
+    }
+
+
+def _count(conn: sa.Connection, principal: Principal, prefix: str) -> int:
+    from energywatch.storage.tables import sites
+
+    return int(conn.execute(
+        sa.select(sa.func.count()).select_from(sites).where(
+            sites.c.kind == "enterprise", sites.c.division_code.startswith(prefix),
+            site_in_scope(principal))
+    ).scalar_one())

@@ -1,0 +1,98 @@
+"""The operator's live view in one request, and the live stream (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from energywatch.storage.tables import points
+from services.api.clock import day_range, local_today, now_utc
+from services.api.deps import ConnDep, ScopedSite, StreamSite
+from services.api.live_stream import LiveStream
+from services.api.problems import PROBLEM_RESPONSES
+from services.api.queries.alerts import open_alerts_of_site
+from services.api.queries.consumption import totals_by_measure
+from services.api.queries.timeseries import latest_readings, live_series
+from services.api.schemas.alerts import AlertPublic
+from services.api.schemas.live import LivePoint, LiveView, MeasureTotal, Today
+from services.api.schemas.sites import ReadingPublic
+
+router = APIRouter(tags=["live"], responses=PROBLEM_RESPONSES)
+
+
+def site_points(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(points.c.id, points.c.code, points.c.name, points.c.measure, points.c.unit,
+                  points.c.kind, points.c.role)
+        .where(points.c.site_id == site_id).order_by(points.c.code)
+    ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def _pick(kind: str, avg: float, total: float, last: float) -> float:
+    if kind == "cumulative":
+        return last
+    if kind == "interval":
+        return total
+    return avg
+
+
+@router.get("/sites/{site}/live", response_model=LiveView)
+def live_view(
+    site: ScopedSite,
+    conn: ConnDep,
+    hours: Annotated[int, Query(ge=1, le=48)] = 24,
+    bucket: Literal["1m", "5m", "15m"] = "5m",
+) -> LiveView:
+    now = now_utc()
+    pts = site_points(conn, site.id)
+    ids = [int(p["id"]) for p in pts]
+    series = live_series(conn, ids, now - timedelta(hours=hours), bucket)
+    latest = latest_readings(conn, ids)
+    today = local_today(site.timezone, now)
+    totals = totals_by_measure(conn, site.id, *day_range(today, site.timezone))
+    live_points = []
+    for p in pts:
+        last = latest.get(int(p["id"]))
+        live_points.append(LivePoint(
+            code=p["code"], name=p["name"], measure=p["measure"], unit=p["unit"], kind=p["kind"],
+            role=p["role"],
+            last=ReadingPublic(ts=last[0], v=last[1], q=last[2]) if last else None,
+            series=[(t, _pick(p["kind"], a, s, la)) for t, a, s, la in series[int(p["id"])]],
+        ))
+    return LiveView(
+        site=site.code, now=now, day=today, bucket=bucket, points=live_points,
+        today=Today(
+            tce=sum(t["tce"] for t in totals), tco2=sum(t["tco2"] for t in totals),
+            by_measure=[MeasureTotal.model_validate(t) for t in totals],
+        ),
+        alerts=[AlertPublic.model_validate(a) for a in open_alerts_of_site(conn, site.id)],
+    )
+
+
+@router.get(
+    "/sites/{site}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "events: hello, readings, alert; see docs/api.md"}},
+)
+def stream(site: StreamSite, request: Request, conn: ConnDep) -> StreamingResponse:
+    pts = site_points(conn, site.id)
+    live = LiveStream(
+        engine=request.app.state.engine,
+        site_code=site.code,
+        site_id=site.id,
+        point_codes={int(p["id"]): str(p["code"]) for p in pts},
+        poll_s=request.app.state.settings.api.stream_poll_s,
+        last_event_id=request.headers.get("last-event-id"),
+        is_disconnected=request.is_disconnected,
+        gauge=request.app.state.metrics.streams,
+    )
+    return StreamingResponse(
+        live.events(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

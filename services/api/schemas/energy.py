@@ -1,0 +1,83 @@
+"""Consumption series, intensity, budget and completeness."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+
+class ConsumptionItem(BaseModel):
+    t: datetime | date
+    key: str
+    quantity: float | None
+    unit: str | None
+    tce: float
+    tco2: float
+    completeness: float | None
+
+
+class ConsumptionSeries(BaseModel):
+    site: str
+    granularity: str
+    group: str
+    items: list[ConsumptionItem]
+
+
+class Levels(BaseModel):
+    level1: float | None
+    level2: float | None
+    level3: float | None
+    source: str
+    edition: str
+
+
+class IndicatorSeries(BaseModel):
+    indicator: str
+    product: str | None
+    unit: str
+    levels: Levels | None
+    series: list[tuple[datetime, float | None]]
+
+
+class IntensityView(BaseModel):
+    site: str
+    window_hours: int
+    indicators: list[IndicatorSeries]
+
+
+class BudgetFigures(BaseModel):
+    unit: str
+    budget: float | None
+    ytd: float
+    share_used: float | None
+    prorated_budget: float | None
+    pace: float | None
+    projection: float | None
+    projected_share: float | None
+
+
+class MonthTotal(BaseModel):
+    month: str
+    tce: float
+    tco2: float
+
+
+class BudgetView(BaseModel):
+    site: str
+    year: int
+    elapsed: float
+    energy: BudgetFigures
+    carbon: BudgetFigures
+    monthly: list[MonthTotal]
+
+
+class CompletenessItem(BaseModel):
+    point: str
+    day: date
+    completeness: float
+
+
+class CompletenessView(BaseModel):
+    site: str
+    items: list[CompletenessItem]

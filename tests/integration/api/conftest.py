@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from energywatch.settings import Settings
+from energywatch.storage.engine import make_engine
+from services.api.app import create_app
+from tests.integration.api.world import PASSWORD, World, build_world
+
+
+@pytest.fixture
+def world_db(db_url: str) -> tuple[str, World]:
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            world = build_world(conn)
+    finally:
+        engine.dispose()
+    return db_url, world
+
+
+@pytest.fixture
+def api_settings(world_db: tuple[str, World]) -> Settings:
+    return Settings(demo=True, database={"url": world_db[0]}, api={"stream_poll_s": 0.2})
+
+
+@pytest.fixture
+def world(world_db: tuple[str, World]) -> World:
+    return world_db[1]
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings)) as c:
+        yield c
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
