@@ -6,8 +6,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 import yaml
 
+from energywatch.storage.engine import make_engine
 from services.alerting.evaluator import Evaluator, RuleSource
 from services.alerting.inputs import bucket_floor
 
@@ -36,3 +38,13 @@ def make_evaluator(conn: psycopg.Connection, tmp_path: Path):
         return Evaluator(conn, write_rules(tmp_path / "rules", rules), registry_ttl_s=0.0)
 
     return make
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    """SQLAlchemy engine, as the API holds it, for the functions the API calls."""
+    eng = make_engine(db_url, pool_size=1)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
