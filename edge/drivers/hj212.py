@@ -8,6 +8,7 @@ before the data reply (CN 9014) is sent when the packet's Flag asks for one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from datetime import timezone
@@ -50,6 +51,7 @@ class Hj212Driver:
         self.loggers = {lg.mn: lg for lg in config.loggers}
         self.port: int | None = None
         self.listening = asyncio.Event()
+        self._handlers: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         server = await asyncio.start_server(
@@ -58,11 +60,20 @@ class Hj212Driver:
         self.port = server.sockets[0].getsockname()[1]
         log.info("%s: listening on %s:%s", self.name, self.config.listen_host, self.port)
         self.listening.set()
-        async with server:
-            await server.serve_forever()
+        try:
+            async with server:
+                await server.serve_forever()
+        finally:
+            # Server.close() leaves accepted connections open (before Python 3.12).
+            for task in list(self._handlers):
+                task.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             while True:
                 try:
@@ -79,7 +90,11 @@ class Hj212Driver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            if task is not None:
+                self._handlers.discard(task)
             writer.close()
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await writer.wait_closed()
 
     def handle(self, raw: bytes) -> bytes | None:
         """One packet in, the reply out (None if no reply is due); refusals are counted."""

@@ -95,9 +95,7 @@ def test_register_map_is_decoded_and_published(
         "timeout_s": 1.0,
         "points": [{**p, "interval_s": interval} for p in points],
     }
-    config = edge_config(
-        tmp_path, mqtt_broker.host, mqtt_broker.port, topic_prefix, [driver]
-    )
+    config = edge_config(tmp_path, mqtt_broker.host, mqtt_broker.port, topic_prefix, [driver])
     expected = {
         "F32": 1234.5,
         "F32L": -8.25,
@@ -107,9 +105,10 @@ def test_register_map_is_decoded_and_published(
         "F64": 987654.125,
         "V_IN": 220.1,
     }
-    with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col, running_agent(
-        config
-    ) as agent:
+    with (
+        collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col,
+        running_agent(config) as agent,
+    ):
         col.wait_for(lambda: expected.keys() <= {p for p, *_ in col.readings()})
         col.wait_for(lambda: agent.metrics.refused("modbus") + _errors(agent) > 0)
     latest = {p: v for p, _, v, _, _ in col.readings()}
