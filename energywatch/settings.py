@@ -109,6 +109,17 @@ class AlertingSettings(BaseModel):
     retry_base_s: float = Field(default=2.0, gt=0)
 
 
+class RollupSettings(BaseModel):
+    interval_s: float = Field(default=5.0, gt=0, description="pause between passes when idle")
+    batch_points: int = Field(default=500, ge=1, description="points recomputed per pass")
+    lookback_hours: float = Field(
+        default=24.0, gt=0, description="readings read before a recomputed range (counter state)"
+    )
+    reset_share: float = Field(default=0.1, gt=0, lt=1, description="a larger drop is a reset")
+    wrap_share: float = Field(default=0.5, gt=0, le=1, description="largest plausible wrap")
+    metrics_port: int | None = Field(default=9103, ge=1, le=65535)
+
+
 class BrokerSettings(BaseModel):
     passwords_file: Path | None = Field(
         default=None,
@@ -132,6 +143,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     alerting: AlertingSettings = AlertingSettings()
+    rollup: RollupSettings = RollupSettings()
     broker: BrokerSettings = BrokerSettings()
 
     @model_validator(mode="after")
