@@ -37,8 +37,8 @@ def convert(
     if coef_index.size and (coef_index.min() < 0 or coef_index.max() >= tce_per_unit.shape[0]):
         raise ValueError("coefficient index out of range")
     return _convert(
-        quantity.astype(np.float64),
-        coef_index.astype(np.int64),
-        tce_per_unit.astype(np.float64),
-        tco2_per_unit.astype(np.float64),
+        np.ascontiguousarray(quantity, dtype=np.float64),
+        np.ascontiguousarray(coef_index, dtype=np.int64),
+        np.ascontiguousarray(tce_per_unit, dtype=np.float64),
+        np.ascontiguousarray(tco2_per_unit, dtype=np.float64),
     )
