@@ -1,0 +1,72 @@
+// Every request the dashboard makes, in one place (see docs/api.md).
+import { clearSession, loadSession } from "./session.js";
+
+const BASE = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(status, problem, retryAfter = null) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function request(path, { method = "GET", body, form, query } = {}) {
+  const url = new URL(BASE + path, location.origin);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+  }
+  const headers = { Accept: "application/json" };
+  const session = loadSession();
+  if (session) headers.Authorization = `Bearer ${session.token}`;
+  let payload;
+  if (form) {
+    payload = new URLSearchParams(form);
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(url, { method, headers, body: payload });
+  if (response.ok) return response.status === 204 ? null : response.json();
+  let problem = null;
+  try {
+    problem = await response.json();
+  } catch {
+    // not a problem document (a proxy's error page): keep the status only
+  }
+  if (response.status === 401 && session && !form) {
+    clearSession();
+    location.hash = "#/login";
+  }
+  throw new ApiError(response.status, problem, response.headers.get("Retry-After"));
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  login: (username, password) =>
+    request("/auth/token", { method: "POST", form: { username, password } }),
+  me: () => request("/auth/me"),
+  site: (site) => request(`/sites/${enc(site)}`),
+  live: (site, hours = 24, bucket = "5m") =>
+    request(`/sites/${enc(site)}/live`, { query: { hours, bucket } }),
+  intensity: (site, start, end, windowHours = 24) =>
+    request(`/sites/${enc(site)}/intensity`, {
+      query: { start, end, window_hours: windowHours },
+    }),
+  budget: (site) => request(`/sites/${enc(site)}/budget`),
+  alerts: (query) => request("/alerts", { query }),
+  ack: (id, comment = "") => request(`/alerts/${id}/ack`, { method: "POST", body: { comment } }),
+  ranking: (division, by = "breaches", limit = 100) =>
+    request(`/regions/${enc(division)}/ranking`, { query: { period: "day", by, limit } }),
+};
+
+// The live stream: EventSource cannot send headers, so the token goes in the query string
+// (the API accepts it there for this route only).
+export function streamUrl(site) {
+  const url = new URL(`${BASE}/sites/${enc(site)}/stream`, location.origin);
+  const session = loadSession();
+  if (session) url.searchParams.set("access_token", session.token);
+  return url.toString();
+}

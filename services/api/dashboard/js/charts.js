@@ -1,0 +1,165 @@
+// ECharts option builders: data in, option object out (no DOM here).
+import { measureName, t } from "./i18n.js";
+
+const PALETTE = ["#1f6feb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2", "#65a30d"];
+
+function timeAxis() {
+  return { type: "time", axisLabel: { hideOverlap: true } };
+}
+
+function baseOption() {
+  return {
+    color: PALETTE,
+    animation: false,
+    grid: { left: 56, right: 24, top: 40, bottom: 32 },
+    tooltip: { trigger: "axis" },
+    legend: { top: 4, type: "scroll" },
+  };
+}
+
+export function powerOption(points) {
+  return {
+    ...baseOption(),
+    xAxis: timeAxis(),
+    yAxis: { type: "value", name: "kW", scale: true },
+    series: points.map((p) => ({
+      id: p.code,
+      name: p.name ? `${p.name} (${p.code})` : p.code,
+      type: "line",
+      showSymbol: false,
+      data: p.series,
+    })),
+  };
+}
+
+// One energy type at a time (legend in single-select mode): their units differ.
+export function consumptionOption(byMeasure) {
+  const selected = {};
+  byMeasure.forEach((m, i) => {
+    selected[seriesName(m)] = i === 0;
+  });
+  return {
+    ...baseOption(),
+    legend: { top: 4, type: "scroll", selectedMode: "single", selected },
+    xAxis: timeAxis(),
+    yAxis: { type: "value", name: byMeasure[0]?.unit ?? "" },
+    series: byMeasure.map((m) => ({
+      id: m.measure,
+      name: seriesName(m),
+      type: "bar",
+      barMaxWidth: 10,
+      data: m.data,
+    })),
+  };
+}
+
+function seriesName(m) {
+  return `${measureName(m.measure)} (${m.unit})`;
+}
+
+export function consumptionSeriesUpdate(byMeasure) {
+  return { series: byMeasure.map((m) => ({ id: m.measure, data: m.data })) };
+}
+
+// Rolling intensity with the benchmark (level 1) and the limit (level 3) as horizontal lines.
+export function intensityOption(indicator) {
+  const lines = [];
+  const levels = indicator.levels;
+  if (levels?.level1 !== null && levels?.level1 !== undefined) {
+    lines.push({
+      name: t("site.benchmark"),
+      yAxis: levels.level1,
+      lineStyle: { color: "#059669", type: "dashed" },
+      label: { formatter: `${t("site.benchmark")} {c}`, position: "insideEndTop" },
+    });
+  }
+  if (levels?.level3 !== null && levels?.level3 !== undefined) {
+    lines.push({
+      name: t("site.limit"),
+      yAxis: levels.level3,
+      lineStyle: { color: "#dc2626", type: "solid" },
+      label: { formatter: `${t("site.limit")} {c}`, position: "insideEndTop" },
+    });
+  }
+  const values = indicator.series.map(([, v]) => v).filter((v) => v !== null);
+  const bounds = [...values, ...lines.map((l) => l.yAxis)];
+  const label = indicator.product ? `${indicator.product}` : indicator.indicator;
+  return {
+    ...baseOption(),
+    legend: { show: false },
+    xAxis: timeAxis(),
+    yAxis: {
+      type: "value",
+      name: indicator.unit,
+      min: bounds.length ? Math.floor(Math.min(...bounds) * 0.9) : null,
+      max: bounds.length ? Math.ceil(Math.max(...bounds) * 1.05) : null,
+    },
+    series: [
+      {
+        name: label,
+        type: "line",
+        showSymbol: false,
+        connectNulls: false,
+        data: indicator.series.map(([ts, v]) => [Date.parse(ts), v]),
+        markLine: { symbol: "none", silent: true, data: lines },
+      },
+    ],
+  };
+}
+
+export function budgetGaugeOption(energy) {
+  const used = energy.share_used ?? 0;
+  const projected = energy.projected_share;
+  return {
+    animation: false,
+    series: [
+      {
+        type: "gauge",
+        min: 0,
+        max: 120,
+        splitNumber: 6,
+        radius: "95%",
+        center: ["50%", "58%"],
+        axisLine: {
+          lineStyle: {
+            width: 14,
+            color: [
+              [0.75, "#059669"],
+              [0.8333, "#d97706"],
+              [1, "#dc2626"],
+            ],
+          },
+        },
+        pointer: { width: 5 },
+        axisLabel: { distance: 18, formatter: "{value}%" },
+        detail: {
+          valueAnimation: false,
+          formatter: (v) => `${v.toFixed(1)}%`,
+          fontSize: 20,
+          offsetCenter: [0, "40%"],
+        },
+        title: { offsetCenter: [0, "70%"], fontSize: 12 },
+        data: [{ value: Math.round(used * 1000) / 10, name: t("site.budget.used") }],
+      },
+      ...(projected === null || projected === undefined
+        ? []
+        : [
+            {
+              type: "gauge",
+              min: 0,
+              max: 120,
+              radius: "95%",
+              center: ["50%", "58%"],
+              axisLine: { show: false },
+              axisTick: { show: false },
+              splitLine: { show: false },
+              axisLabel: { show: false },
+              pointer: { width: 3, length: "75%", itemStyle: { color: "#9333ea" } },
+              detail: { show: false },
+              title: { show: false },
+              data: [{ value: Math.round(projected * 1000) / 10 }],
+            },
+          ]),
+    ],
+  };
+}
