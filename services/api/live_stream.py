@@ -29,12 +29,13 @@ def sse(event: str, data: Any, event_id: str | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _start_from(last_event_id: str | None, now: datetime) -> datetime:
-    if last_event_id and last_event_id.isdigit():
+def _resumed_from(last_event_id: str | None, now: datetime) -> datetime | None:
+    """The moment a reconnecting client saw last (Last-Event-ID), if recent enough to replay."""
+    if last_event_id and last_event_id.isdigit() and len(last_event_id) < 16:
         resumed = datetime.fromtimestamp(int(last_event_id) / 1000, UTC)
         if now - timedelta(hours=1) <= resumed <= now + timedelta(minutes=5):
             return resumed
-    return now
+    return None
 
 
 class LiveStream:
@@ -45,6 +46,7 @@ class LiveStream:
         site_code: str,
         site_id: int,
         point_codes: dict[int, str],
+        latest: dict[int, datetime],
         poll_s: float,
         last_event_id: str | None,
         is_disconnected: Callable[[], Awaitable[bool]],
@@ -57,9 +59,13 @@ class LiveStream:
         self.poll_s = poll_s
         self.is_disconnected = is_disconnected
         self.gauge = gauge
-        start = _start_from(last_event_id, now_utc())
-        self.cursors = dict.fromkeys(point_codes, start)
-        self.alert_cursor = start
+        now = now_utc()
+        resumed = _resumed_from(last_event_id, now)
+        # Without a resume point, everything stored after the newest reading already in the
+        # database is news: a reading whose device time lies before the moment of connection
+        # but which is stored after it still arrives.
+        self.cursors = {pid: resumed or latest.get(pid, now) for pid in point_codes}
+        self.alert_cursor = resumed or now
 
     def _poll(self) -> tuple[list[tuple[int, datetime, float, int]], list[dict[str, Any]]]:
         with self.engine.connect() as conn:

@@ -82,11 +82,13 @@ def live_view(
 )
 def stream(site: StreamSite, request: Request, conn: ConnDep) -> StreamingResponse:
     pts = site_points(conn, site.id)
+    latest = latest_readings(conn, [int(p["id"]) for p in pts])
     live = LiveStream(
         engine=request.app.state.engine,
         site_code=site.code,
         site_id=site.id,
         point_codes={int(p["id"]): str(p["code"]) for p in pts},
+        latest={pid: ts for pid, (ts, _, _) in latest.items()},
         poll_s=request.app.state.settings.api.stream_poll_s,
         last_event_id=request.headers.get("last-event-id"),
         is_disconnected=request.is_disconnected,

@@ -1,0 +1,150 @@
+"""The live stream, served by a real uvicorn: a reading stored after the client connected
+arrives as a `readings` event within seconds, and a new alert as an `alert` event."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from energywatch.settings import Settings
+from energywatch.storage.alerting_tables import alerts
+from energywatch.storage.engine import make_engine
+from energywatch.storage.tables import readings
+from services.api.app import create_app
+from tests.integration.api.world import PASSWORD, World
+from tests.support.services import free_port
+
+
+@pytest.fixture
+def server(api_settings: Settings) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: ") and event:
+            yield event, json.loads(line[len("data: "):])
+            event = None
+
+
+def test_stream_delivers_new_readings_and_alerts(server: str, world: World,
+                                                 api_settings: Settings) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        token = http.post("/api/v1/auth/token",
+                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
+        assert http.get("/api/v1/sites/B1/stream",
+                        params={"access_token": token}).status_code == 404
+        engine = make_engine(api_settings.database.url, pool_size=1)
+        try:
+            with http.stream("GET", "/api/v1/sites/A1/stream",
+                             params={"access_token": token}) as response:
+                assert response.status_code == 200
+                assert response.headers["content-type"].startswith("text/event-stream")
+                events = _events(response.iter_lines())
+                kind, hello = next(events)
+                assert kind == "hello" and "E01" in hello["points"]
+                stored_at = time.monotonic()
+                ts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+                with engine.begin() as conn:
+                    conn.execute(readings.insert().values(
+                        point_id=world.point_ids[("A1", "W01")], ts=ts, value=777.5, quality=0))
+                    # B1's reading must never show on A1's stream
+                    conn.execute(readings.insert().values(
+                        point_id=world.point_ids[("B1", "W01")], ts=ts, value=999.0, quality=0))
+                kind, data = next(events)
+                latency = time.monotonic() - stored_at
+                assert kind == "readings"
+                assert data["readings"] == [
+                    {"point": "W01", "ts": ts.isoformat(), "v": 777.5, "q": 0}]
+                assert latency < 3.0
+                with engine.begin() as conn:
+                    conn.execute(alerts.insert().values(
+                        rule="power.A1", kind="power", subject="point:A1/W01",
+                        site_id=world.site_ids["A1"], point_id=world.point_ids[("A1", "W01")],
+                        state="pending", severity="critical", value=777.5, threshold=700.0,
+                        unit="kW", started_at=datetime.now(UTC) + timedelta(seconds=1)))
+                kind, data = next(events)
+                assert kind == "alert"
+                assert (data["rule"], data["state"], data["point"]) == ("power.A1", "pending",
+                                                                        "W01")
+        finally:
+            engine.dispose()
+        metrics = http.get("/metrics").text
+        assert "energywatch_api_live_streams" in metrics
+        assert 'route="/api/v1/sites/{site}/stream"' in metrics
+
+
+def test_readings_from_a_late_device_are_not_skipped(server: str, world: World,
+                                                    api_settings: Settings) -> None:
+    """Cursors are per point: a reading older than another point's newest still arrives."""
+    with httpx.Client(base_url=server, timeout=10) as http:
+        token = http.post("/api/v1/auth/token",
+                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
+        engine = make_engine(api_settings.database.url, pool_size=1)
+        try:
+            with http.stream("GET", "/api/v1/sites/A1/stream",
+                             headers={"Authorization": f"Bearer {token}"}) as response:
+                events = _events(response.iter_lines())
+                next(events)
+                now = datetime.now(UTC).replace(microsecond=0)
+                with engine.begin() as conn:
+                    conn.execute(readings.insert().values(
+                        point_id=world.point_ids[("A1", "W01")], ts=now + timedelta(seconds=5),
+                        value=1.0, quality=0))
+                first = next(events)[1]["readings"]
+                with engine.begin() as conn:
+                    conn.execute(readings.insert().values(
+                        point_id=world.point_ids[("A1", "E01")], ts=now + timedelta(seconds=2),
+                        value=2.0, quality=0))
+                second = next(events)[1]["readings"]
+        finally:
+            engine.dispose()
+    assert [r["point"] for r in first] == ["W01"]
+    assert [(r["point"], r["v"]) for r in second] == [("E01", 2.0)]
+
+
+def test_a_reading_stamped_before_the_connection_but_stored_after_it_arrives(
+    server: str, world: World, api_settings: Settings
+) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        token = http.post("/api/v1/auth/token",
+                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
+        engine = make_engine(api_settings.database.url, pool_size=1)
+        try:
+            with http.stream("GET", "/api/v1/sites/A1/stream",
+                             params={"access_token": token}) as response:
+                events = _events(response.iter_lines())
+                next(events)
+                ts = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+                with engine.begin() as conn:
+                    conn.execute(readings.insert().values(
+                        point_id=world.point_ids[("A1", "W01")], ts=ts, value=5.0, quality=0))
+                kind, data = next(events)
+        finally:
+            engine.dispose()
+    assert kind == "readings" and data["readings"][0]["ts"] == ts.isoformat()
