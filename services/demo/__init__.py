@@ -1,0 +1,1 @@
+"""`energywatch demo`: the whole system on one machine, with a simulated region."""
