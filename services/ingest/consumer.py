@@ -56,6 +56,7 @@ class MqttConsumer:
         self._lock = threading.Lock()
         self._generation = 0
         self.subscribed = threading.Event()
+        self._unsubscribed = threading.Event()
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=ingest.client_id,
@@ -74,6 +75,7 @@ class MqttConsumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message
         self._client = client
 
@@ -90,15 +92,32 @@ class MqttConsumer:
         )
         self._client.loop_start()
 
-    def stop(self) -> None:
+    def stop(self, end_session: bool) -> None:
+        """Disconnect; `end_session` also ends the persistent session at the broker.
+
+        A session left behind keeps its share of the shared subscription: the broker goes on
+        queueing messages for it. So a worker that acknowledged everything it received ends its
+        session; one that could not keeps it, and its unacknowledged messages wait for it.
+        """
         with self._lock:
             self._generation += 1
-        self._client.disconnect()
+        props = Properties(PacketTypes.DISCONNECT)
+        if end_session:
+            props.SessionExpiryInterval = 0
+        self._client.disconnect(properties=props)
         deadline = time.monotonic() + 5
         while self._client.is_connected() and time.monotonic() < deadline:
             time.sleep(0.02)
         self._client.loop_stop()
         self._metrics.connected.set(0)
+
+    def unsubscribe(self, timeout_s: float = 5.0) -> bool:
+        """Ask the broker to stop sending; True once it confirmed."""
+        self._unsubscribed.clear()
+        result, _ = self._client.unsubscribe(self.subscription)
+        if result != mqtt.MQTT_ERR_SUCCESS:
+            return False
+        return self._unsubscribed.wait(timeout_s)
 
     def ack(self, delivery: Delivery) -> bool:
         """Acknowledge one message; False if it came on an earlier connection."""
@@ -136,6 +155,12 @@ class MqttConsumer:
             return
         self._metrics.connected.set(1)
         self.subscribed.set()
+
+    def _on_unsubscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        self._metrics.connected.set(0)
+        self._unsubscribed.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any

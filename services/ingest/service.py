@@ -80,19 +80,24 @@ class IngestService:
         log.info("ingest started: %s", self.consumer.subscription)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Write and acknowledge what has been received, then disconnect.
+        """Unsubscribe, write and acknowledge what has been received, then disconnect.
 
-        If the database does not let the last batches through within `timeout_s`, they are left
-        unacknowledged: the broker redelivers them to the next worker.
+        When everything received was acknowledged, the session ends with the connection, so the
+        broker no longer counts this worker in the shared subscription. If the database does
+        not let the last batches through within `timeout_s`, they stay unacknowledged and the
+        session is kept: a worker started with the same client id picks them up.
         """
-        self._inbox.put(_STOP)
         deadline = time.monotonic() + timeout_s
+        unsubscribed = self.consumer.unsubscribe(timeout_s=min(5.0, timeout_s / 2))
+        self._inbox.put(_STOP)
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._abort.set()
         for thread in self._threads:
             thread.join(5)
-        self.consumer.stop()
+        with self._inflight_lock:
+            everything_acked = self._inflight == 0
+        self.consumer.stop(end_session=unsubscribed and everything_acked)
         if self._close_metrics:
             self._close_metrics()
         log.info("ingest stopped")

@@ -1,0 +1,404 @@
+"""End-to-end ingest throughput and latency, against two baselines measured in the same run.
+
+    .venv/bin/python benchmarks/ingest.py --quick     # under a minute
+    .venv/bin/python benchmarks/ingest.py             # longer phases
+
+Publisher processes -> a real Mosquitto (a private one, started here with a queue deep enough
+for the backlog; the system broker's default of 1,000 queued messages per session would drop
+messages once publishers run ahead) -> `python -m services.ingest` (a separate process, default
+settings) -> the local PostgreSQL with durable commits (synchronous_commit on, checked).
+
+Phases, each in a fresh database migrated to head:
+1. saturate: the publishers send N readings as fast as they can (500 readings per message, as
+   the edge agent does); figure: N / (last commit - first publish).
+2. latency: the publishers offer a fixed rate (the 50,000 readings/s target); figure: p50/p99
+   of publish-to-commit latency, read from ingest's own `ingest_lag_seconds` histogram (each
+   reading's timestamp is its publish time).
+3. COPY ceiling: the same number of rows, encoded beforehand, binary-COPYed straight into
+   readings in batches of the ingest batch size, one commit per batch.
+4. naive: one INSERT ... ON CONFLICT DO NOTHING per reading, one commit per message.
+Ingest's peak RSS is VmHWM of its process. The last line printed is one JSON object.
+
+The machine has 2 cores shared by the publishers, the broker, ingest and PostgreSQL (and by
+other work): figures are noisy; run it several times and compare medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from energywatch.storage.engine import make_engine  # noqa: E402
+from energywatch.storage.migrate import upgrade  # noqa: E402
+from tests.integration.ingest.registry_rows import add_device, add_site  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    create_database,
+    drop_database,
+    free_port,
+    start_mosquitto,
+)
+
+PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PREFIX = "bench/v1"
+POINTS_PER_DEVICE = 100
+TS_PER_MESSAGE = 5  # 100 points x 5 timestamps = 500 readings per message
+PER_MESSAGE = POINTS_PER_DEVICE * TS_PER_MESSAGE
+TARGET_RATE = 50_000
+BATCH = 5000  # ingest.batch_max_readings default, used by the COPY ceiling too
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
+
+
+# --- publishers (child processes) -------------------------------------------------------------
+
+
+def _message(seq: int, codes: list[str], now_us: int, value: float) -> bytes:
+    parts = []
+    for j in range(TS_PER_MESSAGE):
+        ts = datetime.fromtimestamp((now_us + j) / 1e6, UTC).isoformat()
+        for code in codes:
+            parts.append(f'{{"point":"{code}","ts":"{ts}","v":{value + j},"q":0}}')
+    return f'{{"seq":{seq},"readings":[{",".join(parts)}]}}'.encode()
+
+
+def publisher(
+    port: int, topics: list[str], n_messages: int, rate_msgs: float | None, start_at: float
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    client.max_inflight_messages_set(200)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    codes = [f"P{i:03d}" for i in range(POINTS_PER_DEVICE)]
+    last_us = [0] * len(topics)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    t0 = time.monotonic()
+    infos = []
+    for k in range(n_messages):
+        if rate_msgs:
+            due = t0 + k / rate_msgs
+            if (delay := due - time.monotonic()) > 0:
+                time.sleep(delay)
+        d = k % len(topics)
+        now_us = max(time.time_ns() // 1000, last_us[d] + TS_PER_MESSAGE)
+        last_us[d] = now_us
+        infos.append(client.publish(topics[d], _message(k, codes, now_us, float(k)), qos=1))
+    for info in infos:
+        info.wait_for_publish(timeout=300)
+    client.disconnect()
+    client.loop_stop()
+
+
+# --- the ingest process -----------------------------------------------------------------------
+
+
+class Ingest:
+    def __init__(self, db_url: str, broker_port: int) -> None:
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            {
+                "ENERGYWATCH_DEMO": "1",
+                "ENERGYWATCH_LOG_LEVEL": "WARNING",
+                "ENERGYWATCH_DATABASE__URL": db_url,
+                "ENERGYWATCH_MQTT__PORT": str(broker_port),
+                "ENERGYWATCH_MQTT__TOPIC_PREFIX": PREFIX,
+                "ENERGYWATCH_INGEST__CLIENT_ID": f"bench-{uuid.uuid4().hex[:8]}",
+                "ENERGYWATCH_INGEST__METRICS_PORT": str(self.port),
+            }
+        )
+        cmd = [sys.executable, "-m", "services.ingest"]
+        if os.environ.get("ENERGYWATCH_BENCH_PROFILE"):
+            out = os.environ["ENERGYWATCH_BENCH_PROFILE"]
+            cmd = ["py-spy", "record", "-o", out, "-f", "speedscope", "--", *cmd]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+        deadline = time.monotonic() + 30
+        while self.metrics().get("ingest_mqtt_connected") != 1.0:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("ingest did not start")
+            time.sleep(0.1)
+
+    def metrics(self) -> dict[str, float]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def stored(self) -> float:
+        return self.metrics().get("ingest_readings_stored_total", 0.0)
+
+    def peak_rss_mb(self) -> float:
+        pid = self.proc.pid
+        if os.environ.get("ENERGYWATCH_BENCH_PROFILE"):  # py-spy's child
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            pid = int(children[0]) if children else pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def lag_percentile(before: dict[str, float], after: dict[str, float], q: float) -> float:
+    """Quantile of ingest_lag_seconds between two scrapes, interpolated within a bucket."""
+    buckets = []
+    for name, value in after.items():
+        if name.startswith("ingest_lag_seconds_bucket{"):
+            le = name.split('le="')[1].split('"')[0]
+            bound = float("inf") if le == "+Inf" else float(le)
+            buckets.append((bound, value - before.get(name, 0.0)))
+    buckets.sort()
+    total = buckets[-1][1]
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower
+            share = (rank - below) / max(cumulative - below, 1e-9)
+            return lower + (bound - lower) * share
+        lower, below = bound, cumulative
+    return lower
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+def fresh_database(n_devices: int) -> tuple[str, list[str], list[int]]:
+    topics: list[str] = []
+    point_ids: list[int] = []
+    url = create_database(PG_URL, f"ew_bench_{uuid.uuid4().hex[:10]}")
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for d in range(n_devices):
+            site = add_site(conn, f"S{d:03d}")
+            ids = add_device(conn, site, "GW", [f"P{i:03d}" for i in range(POINTS_PER_DEVICE)])
+            point_ids.extend(ids.values())
+            topics.append(f"{PREFIX}/S{d:03d}/GW/readings")
+    engine.dispose()
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW synchronous_commit").fetchone()
+        assert row and row[0] == "on", "durable commits required"
+    return url, topics, point_ids
+
+
+def run_publishers(
+    port: int, topics: list[str], n_publishers: int, n_messages: int, rate_msgs: float | None
+) -> float:
+    """Start the publishers together; returns the wall time they start at."""
+    ctx = mp.get_context("spawn")
+    start_at = time.time() + 1.5
+    per = n_messages // n_publishers
+    procs = []
+    for p in range(n_publishers):
+        mine = topics[p::n_publishers]
+        rate = rate_msgs / n_publishers if rate_msgs else None
+        procs.append(ctx.Process(target=publisher, args=(port, mine, per, rate, start_at)))
+    for proc in procs:
+        proc.start()
+    run_publishers.procs = procs  # type: ignore[attr-defined]
+    return start_at
+
+
+def join_publishers() -> None:
+    for proc in run_publishers.procs:  # type: ignore[attr-defined]
+        proc.join()
+
+
+# --- phases -----------------------------------------------------------------------------------
+
+
+def phase_ingest(
+    port: int, n_devices: int, n_publishers: int, n_readings: int, rate: float | None
+) -> dict[str, Any]:
+    url, topics, _ = fresh_database(n_devices)
+    ingest = Ingest(url, port)
+    try:
+        n_messages = n_readings // PER_MESSAGE
+        n_messages -= n_messages % n_publishers
+        expected = n_messages * PER_MESSAGE
+        before = ingest.metrics()
+        started = run_publishers(
+            port, topics, n_publishers, n_messages, rate / PER_MESSAGE if rate else None
+        )
+        deadline = time.time() + 600
+        while ingest.stored() < expected and time.time() < deadline:
+            time.sleep(0.05)
+        finished = time.time()
+        join_publishers()
+        after = ingest.metrics()
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM readings").fetchone()
+            rows = int(row[0]) if row else 0
+        return {
+            "readings": expected,
+            "rows": rows,
+            "readings_per_s": expected / (finished - started),
+            "p50_latency_ms": 1000 * lag_percentile(before, after, 0.50),
+            "p99_latency_ms": 1000 * lag_percentile(before, after, 0.99),
+            "peak_rss_mb": ingest.peak_rss_mb(),
+            "mean_batch": after.get("ingest_batch_readings_sum", 0)
+            / max(after.get("ingest_batch_readings_count", 1), 1),
+        }
+    finally:
+        ingest.stop()
+        drop_database(PG_URL, url)
+
+
+def encode_copy(point_ids: np.ndarray, ts_us: np.ndarray, values: np.ndarray) -> bytes:
+    """Binary COPY data for (point_id, ts, value, quality), built with NumPy."""
+    row = np.dtype(
+        [("n", ">i2"), ("l1", ">i4"), ("p", ">i4"), ("l2", ">i4"), ("t", ">i8"),
+         ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("q", ">i2")]
+    )  # fmt: skip
+    rows = np.empty(len(point_ids), dtype=row)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
+    rows["p"], rows["t"], rows["v"], rows["q"] = point_ids, ts_us - PG_EPOCH_US, values, 0
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+    return header + rows.tobytes() + struct.pack(">h", -1)
+
+
+def same_rows(point_ids: list[int], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows shaped like the published stream: per device message, 100 points x 5 timestamps."""
+    pids = np.asarray(point_ids, dtype=np.int32)
+    n_dev = len(pids) // POINTS_PER_DEVICE
+    k = np.arange(n)
+    message = k // PER_MESSAGE
+    within = k % PER_MESSAGE
+    device = message % n_dev
+    p = pids[device * POINTS_PER_DEVICE + within % POINTS_PER_DEVICE]
+    ts = 1_763_600_000_000_000 + message * 1000 + within // POINTS_PER_DEVICE
+    return p, ts.astype(np.int64), (message + within // POINTS_PER_DEVICE).astype(np.float64)
+
+
+def phase_copy_ceiling(n_devices: int, n_readings: int) -> dict[str, Any]:
+    url, _, point_ids = fresh_database(n_devices)
+    try:
+        p, ts, v = same_rows(point_ids, n_readings)
+        chunks = [encode_copy(p[i : i + BATCH], ts[i : i + BATCH], v[i : i + BATCH])
+                  for i in range(0, n_readings, BATCH)]  # fmt: skip
+        with psycopg.connect(url) as conn:
+            started = time.perf_counter()
+            for chunk in chunks:
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(
+                        "COPY readings (point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
+                    ) as copy,
+                ):
+                    copy.write(chunk)
+                conn.commit()
+            elapsed = time.perf_counter() - started
+            row = conn.execute("SELECT count(*) FROM readings").fetchone()
+            assert row and row[0] == n_readings
+        return {"readings": n_readings, "readings_per_s": n_readings / elapsed}
+    finally:
+        drop_database(PG_URL, url)
+
+
+def phase_naive(n_devices: int, seconds: float) -> dict[str, Any]:
+    url, _, point_ids = fresh_database(n_devices)
+    try:
+        p, ts, v = same_rows(point_ids, 2_000_000)
+        stamps = [datetime.fromtimestamp(t / 1e6, UTC) for t in ts[:200_000].tolist()]
+        done = 0
+        with psycopg.connect(url) as conn:
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds and done + PER_MESSAGE <= len(stamps):
+                for i in range(done, done + PER_MESSAGE):
+                    conn.execute(
+                        "INSERT INTO readings (point_id, ts, value, quality)"
+                        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        (int(p[i]), stamps[i], float(v[i]), 0),
+                    )
+                conn.commit()
+                done += PER_MESSAGE
+            elapsed = time.perf_counter() - started
+        return {"readings": done, "readings_per_s": done / elapsed}
+    finally:
+        drop_database(PG_URL, url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short phases, under a minute")
+    parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--devices", type=int, default=20)
+    args = parser.parse_args()
+    n_saturate = 500_000 if args.quick else 3_000_000
+    latency_s = 6 if args.quick else 30
+    naive_s = 3 if args.quick else 10
+
+    with start_mosquitto("/usr/sbin/mosquitto") as broker:
+        saturate = phase_ingest(broker.port, args.devices, args.publishers, n_saturate, None)
+        print(f"saturate: {json.dumps(saturate)}", flush=True)
+        latency = phase_ingest(
+            broker.port, args.devices, args.publishers, int(TARGET_RATE * latency_s), TARGET_RATE
+        )
+        print(f"latency at {TARGET_RATE}/s: {json.dumps(latency)}", flush=True)
+    ceiling = phase_copy_ceiling(args.devices, n_saturate)
+    print(f"copy ceiling: {json.dumps(ceiling)}", flush=True)
+    naive = phase_naive(args.devices, naive_s)
+    print(f"naive: {json.dumps(naive)}", flush=True)
+
+    result = {
+        "benchmark": "ingest",
+        "quick": args.quick,
+        "readings_per_s": round(saturate["readings_per_s"]),
+        "rows_exact": saturate["rows"] == saturate["readings"]
+        and latency["rows"] == latency["readings"],
+        "p50_latency_ms_at_50k": round(latency["p50_latency_ms"], 1),
+        "p99_latency_ms_at_50k": round(latency["p99_latency_ms"], 1),
+        "offered_50k_achieved_per_s": round(latency["readings_per_s"]),
+        "p50_latency_ms_saturated": round(saturate["p50_latency_ms"], 1),
+        "p99_latency_ms_saturated": round(saturate["p99_latency_ms"], 1),
+        "copy_ceiling_per_s": round(ceiling["readings_per_s"]),
+        "naive_insert_per_s": round(naive["readings_per_s"]),
+        "ratio_to_copy_ceiling": round(saturate["readings_per_s"] / ceiling["readings_per_s"], 3),
+        "ratio_to_naive": round(saturate["readings_per_s"] / naive["readings_per_s"], 1),
+        "peak_rss_mb": round(max(saturate["peak_rss_mb"], latency["peak_rss_mb"]), 1),
+        "mean_batch": round(saturate["mean_batch"]),
+        "target_readings_per_s": TARGET_RATE,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
