@@ -40,4 +40,6 @@ def parse_month(text: str) -> date:
     year, sep, month = text.partition("-")
     if not sep or len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
         raise ValueError("a month is written YYYY-MM")
+    if not 1 <= int(month) <= 12:
+        raise ValueError("a month is written YYYY-MM, with MM from 01 to 12")
     return date(int(year), int(month), 1)

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from services.api.clock import local_today, next_month, parse_month
+from services.api.clock import local_today, next_month
 from services.api.deps import ConnDep, CurrentUser, PageDep, ScopedRegion
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.reports import _scope_sql, region_sites
+from services.api.routers.reports import _month
 from services.api.schemas.reports import Ranking, RegionConsumption, RegionSite, RegionTotal
 
 router = APIRouter(tags=["regions"], responses=PROBLEM_RESPONSES)
@@ -35,7 +36,7 @@ def ranking(
         first = day or today
         end = first + timedelta(days=1)
     else:
-        first = parse_month(month) if month else today.replace(day=1)
+        first = _month(month) if month else today.replace(day=1)
         end = next_month(first)
     if not 2000 <= first.year <= 2100:
         raise ProblemError(422, "period out of range")

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from energywatch.settings import Settings
 from energywatch.storage.engine import make_engine
 from services.api.app import create_app
 from tests.integration.api.world import PASSWORD, World, build_world
+from tests.support.services import free_port
 
 
 @pytest.fixture
@@ -42,3 +46,23 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def server(api_settings: Settings) -> Iterator[str]:
+    """The app served by a real uvicorn on a free port, in a thread."""
+    port = free_port()
+    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

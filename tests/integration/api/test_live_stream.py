@@ -4,42 +4,18 @@ arrives as a `readings` event within seconds, and a new alert as an `alert` even
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
 
 from energywatch.settings import Settings
 from energywatch.storage.alerting_tables import alerts
 from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import readings
-from services.api.app import create_app
 from tests.integration.api.world import PASSWORD, World
-from tests.support.services import free_port
-
-
-@pytest.fixture
-def server(api_settings: Settings) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
