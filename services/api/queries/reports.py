@@ -70,6 +70,7 @@ def region_sites(
                t.output_t, t.intensity, t.product, lv.unit AS intensity_unit,
                lv.level1 AS intensity_level1, lv.level3 AS intensity_level3,
                t.tce / nullif(s.energy_budget_tce * :days / 365.0, 0) AS budget_pace,
+               t.tce / nullif(s.energy_budget_tce, 0) AS budget_share,
                coalesce(a.open, 0) AS open_alerts, coalesce(a.firing, 0) AS firing_alerts,
                CASE a.max_rank WHEN 3 THEN 'critical' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
                END AS max_severity,

@@ -21,7 +21,8 @@ class RegionSite(BaseModel):
     intensity_unit: str | None
     intensity_level1: float | None
     intensity_level3: float | None
-    budget_pace: float | None
+    budget_pace: float | None  # period use / (annual budget prorated to the period)
+    budget_share: float | None  # period use / annual budget
     open_alerts: int
     firing_alerts: int
     max_severity: str | None
