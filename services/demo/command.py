@@ -30,6 +30,7 @@ from energywatch.storage.engine import libpq_url, make_engine
 from services.demo.breach import Breach
 from services.demo.broker import Broker, demo_broker, free_port, port_answers
 from services.demo.fleet import FleetSpec
+from services.demo.history import backfill, has_readings
 from services.demo.postgres import Database, demo_database
 from services.demo.processes import ENERGYWATCH, ServiceProcess, wait_until
 from services.demo.region import Region, edge_config, load_region, write_registry
@@ -38,6 +39,7 @@ from services.demo.rules import write_demo_rules
 log = logging.getLogger("demo")
 
 READ_INTERVAL_S = 10.0
+HISTORY_HOURS = 24.0  # simulated history written on the first run
 SEED = 2026
 OPERATOR = ("operator", "demo-operator", "operator", "TY-POWER-01")
 REGULATOR = ("regulator", "demo-regulator", "regulator", "1401")
@@ -237,6 +239,10 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
         prepare_database(child, db, region, data_dir)
         ensure_users(child)
         write_demo_rules(data_dir / "rules")
+        if not has_readings(db.url):
+            print(f"Simulating the last {HISTORY_HOURS:.0f} hours of history ...", flush=True)
+            n = backfill(db.url, region, HISTORY_HOURS, timedelta(minutes=1), SEED)
+            log.info("history: %d readings", n)
         spec = fleet_spec(region, broker, child, data_dir,
                           last_register_values(db.url), breach)
         spec.write(data_dir / "edge" / "fleet.json")

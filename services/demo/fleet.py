@@ -75,7 +75,9 @@ async def _run(spec: FleetSpec) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    agent_tasks = [asyncio.create_task(a.run(stop)) for a in agents]
+    # The agents get their own stop event: the loggers hang up first (see below).
+    agents_stop = asyncio.Event()
+    agent_tasks = [asyncio.create_task(a.run(agents_stop)) for a in agents]
     logger_tasks = []
     for spec_logger in spec.loggers:
         agent = by_device[(spec_logger["site"], spec_logger["device"])]
@@ -105,7 +107,7 @@ async def _run(spec: FleetSpec) -> None:
         # Let the agents' HJ 212 connection handlers see the loggers hang up before the
         # listeners close, so no handler is cancelled mid-read.
         await asyncio.sleep(0.5)
-        stop.set()
+        agents_stop.set()
         await asyncio.gather(*agent_tasks, return_exceptions=True)
         log.info("edge agents stopped")
 
