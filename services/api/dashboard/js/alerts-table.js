@@ -18,6 +18,11 @@ function ackedBy(alert) {
   return alert.acknowledged_by ?? alert.acked_by ?? null;
 }
 
+function subjectOf(alert) {
+  if (alert.point) return alert.point;
+  return alert.subject?.startsWith("site:") ? t("alert.wholeSite") : alert.subject;
+}
+
 function row(alert, { showSite, fresh }) {
   const acked = ackedBy(alert);
   const value =
@@ -32,7 +37,7 @@ function row(alert, { showSite, fresh }) {
     <td><span class="badge sev-${escapeHtml(alert.severity)}">${escapeHtml(t(`severity.${alert.severity}`))}</span></td>
     ${showSite ? `<td><a href="#/site/${encodeURIComponent(alert.site ?? "")}">${escapeHtml(alert.site ?? "")}</a></td>` : ""}
     <td>${escapeHtml(alert.rule)}</td>
-    <td>${escapeHtml(alert.point ?? alert.subject)}</td>
+    <td>${escapeHtml(subjectOf(alert))}</td>
     <td class="num">${value}</td>
     <td>${escapeHtml(t(`state.${alert.state}`))}</td>
     <td>${dateTime(alert.started_at)}</td>

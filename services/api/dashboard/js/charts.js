@@ -1,5 +1,5 @@
 // ECharts option builders: data in, option object out (no DOM here).
-import { measureName, t } from "./i18n.js";
+import { indicatorName, measureName, t } from "./i18n.js";
 
 const PALETTE = ["#1f6feb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2", "#65a30d"];
 
@@ -83,7 +83,7 @@ export function intensityOption(indicator) {
   }
   const values = indicator.series.map(([, v]) => v).filter((v) => v !== null);
   const bounds = [...values, ...lines.map((l) => l.yAxis)];
-  const label = indicator.product ? `${indicator.product}` : indicator.indicator;
+  const label = indicatorName(indicator);
   return {
     ...baseOption(),
     legend: { show: false },
@@ -134,11 +134,11 @@ export function budgetGaugeOption(energy) {
         axisLabel: { distance: 18, formatter: "{value}%" },
         detail: {
           valueAnimation: false,
-          formatter: (v) => `${v.toFixed(1)}%`,
-          fontSize: 20,
-          offsetCenter: [0, "40%"],
+          formatter: (v) => `${t("site.budget.used")} ${v.toFixed(1)}%`,
+          fontSize: 18,
+          offsetCenter: [0, "62%"],
         },
-        title: { offsetCenter: [0, "70%"], fontSize: 12 },
+        title: { show: false },
         data: [{ value: Math.round(used * 1000) / 10, name: t("site.budget.used") }],
       },
       ...(projected === null || projected === undefined

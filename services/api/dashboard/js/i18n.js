@@ -62,6 +62,7 @@ const MESSAGES = {
     "col.since": "开始时间",
     "col.ack": "确认",
     "alert.ack": "确认",
+    "alert.wholeSite": "全厂",
     "alert.ackedBy": "{user} 已确认",
     "alert.ackPrompt": "确认说明（可选）",
     "severity.info": "提示",
@@ -143,6 +144,7 @@ const MESSAGES = {
     "col.since": "Since",
     "col.ack": "Acknowledge",
     "alert.ack": "Acknowledge",
+    "alert.wholeSite": "whole site",
     "alert.ackedBy": "acknowledged by {user}",
     "alert.ackPrompt": "Comment (optional)",
     "severity.info": "Info",
@@ -187,6 +189,23 @@ const MEASURES = {
   power: ["有功功率", "Active power"],
 };
 
+// Products of the intensity levels (energywatch/reference/data/intensity_levels.yaml).
+const PRODUCTS = {
+  sinter: ["烧结矿", "Sinter"],
+  pellet: ["球团矿", "Pellets"],
+  blast_furnace_iron: ["高炉炼铁", "Blast-furnace iron"],
+  converter_steel: ["转炉炼钢", "Converter steel"],
+  coke_top_charged: ["焦炭（顶装）", "Coke (top-charged)"],
+  coke_stamp_charged: ["焦炭（捣固）", "Coke (stamp-charged)"],
+  cement_clinker: ["水泥熟料", "Cement clinker"],
+  electrolytic_aluminium: ["电解铝", "Electrolytic aluminium"],
+};
+const INDICATORS = {
+  intensity: ["单位产品能耗", "Energy per unit of product"],
+  pue: ["PUE（电能利用效率）", "PUE"],
+  supply_coal_rate: ["供电煤耗", "Supply coal rate"],
+};
+
 let current = readStoredLanguage();
 
 function readStoredLanguage() {
@@ -227,6 +246,12 @@ export function measureName(code, lang = current) {
   const names = MEASURES[code];
   if (!names) return code;
   return lang === "zh-CN" ? names[0] : names[1];
+}
+
+export function indicatorName(indicator, lang = current) {
+  const pick = (names, code) => (names ? names[lang === "zh-CN" ? 0 : 1] : code);
+  if (indicator.product) return pick(PRODUCTS[indicator.product], indicator.product);
+  return pick(INDICATORS[indicator.indicator], indicator.indicator);
 }
 
 export function messageKeys(lang) {

@@ -1,6 +1,10 @@
 // The operator page's live data: the series answered by GET /live, kept current by the
 // readings of the live stream. Pure: no DOM, no network (tested in tests/e2e through the page).
 
+// Electricity first, then the fuels and heat most plants meter: the order of the legend.
+const MEASURE_ORDER = ["electricity", "natural_gas", "steam", "heat", "raw_coal", "washed_coal",
+  "coke", "coke_oven_gas", "blast_furnace_gas", "fuel_oil", "diesel", "gasoline", "lpg"];
+
 const BUCKET_MS = { "1m": 60_000, "5m": 300_000, "15m": 900_000 };
 
 export function bucketMs(bucket) {
@@ -122,7 +126,11 @@ export function consumptionByMeasure(model) {
       entry.sums.set(t, (entry.sums.get(t) ?? 0) + v);
     }
   }
-  return [...byMeasure.values()].map(({ measure, unit, sums }) => ({
+  const rank = (m) => (MEASURE_ORDER.includes(m) ? MEASURE_ORDER.indexOf(m) : MEASURE_ORDER.length);
+  const ordered = [...byMeasure.values()].sort(
+    (a, b) => rank(a.measure) - rank(b.measure) || a.measure.localeCompare(b.measure),
+  );
+  return ordered.map(({ measure, unit, sums }) => ({
     measure,
     unit,
     data: [...sums.entries()].sort((a, b) => a[0] - b[0]),

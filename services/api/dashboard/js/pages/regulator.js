@@ -24,11 +24,11 @@ function layout(regions, region, by) {
     </div>
     <div class="error" id="page-error"></div>
     <div class="grid">
-      <section class="panel span-7">
+      <section class="panel span-12">
         <h2>${t("reg.ranking")}</h2>
         <div id="ranking"></div>
       </section>
-      <section class="panel span-5">
+      <section class="panel span-12">
         <h2>${t("reg.inbox")} <span class="badge" id="inbox-count">0</span></h2>
         <div id="inbox"></div>
       </section>

@@ -10,7 +10,7 @@ import {
 } from "../charts.js";
 import { disposeCharts, drawChart, loadECharts } from "../echarts-loader.js";
 import { escapeHtml, number, share, time } from "../format.js";
-import { measureName, t } from "../i18n.js";
+import { indicatorName, measureName, t } from "../i18n.js";
 import { applyReadings, consumptionByMeasure, createLiveModel, powerPoints } from "../live-model.js";
 
 const HOURS = 24;
@@ -164,13 +164,13 @@ export function mount(container, { site, back }) {
     $("chart-budget").dataset.shareUsed = String(energy.share_used);
     $("budget-text").innerHTML = [
       `${number(energy.ytd, 0)} / ${number(energy.budget, 0)} tce`,
-      energy.projection === null
+      energy.projection === null || energy.projection === undefined
         ? ""
         : t("site.budget.projection", {
             value: number(energy.projection, 0),
             share: share(energy.projected_share),
           }),
-      energy.pace === null ? "" : t("site.budget.pace", { pace: number(energy.pace, 2) }),
+      energy.pace === null || energy.pace === undefined ? "" : t("site.budget.pace", { pace: number(energy.pace, 2) }),
     ]
       .filter(Boolean)
       .map((line) => `<div>${escapeHtml(line)}</div>`)
@@ -190,7 +190,7 @@ export function mount(container, { site, back }) {
     }
     holder.innerHTML = answer.indicators
       .map(
-        (ind, i) => `<div class="muted">${escapeHtml(ind.product ?? ind.indicator)} (${escapeHtml(ind.unit)})</div>
+        (ind, i) => `<div class="muted">${escapeHtml(indicatorName(ind))} (${escapeHtml(ind.unit)})</div>
           <div class="chart" id="chart-intensity-${i}" data-indicator="${escapeHtml(ind.indicator)}"></div>`,
       )
       .join("");
