@@ -1,0 +1,63 @@
+"""Coefficient arrays for the conversion kernel: one row per (point, local day) in a range.
+
+The coefficient that applies to a bucket depends on the point's energy type, its site's coal
+basis, factor set and grid region, and the bucket's local date (editions take effect on a date;
+grid factors go by year). The choice itself is energywatch.core.coefficients; this module
+memoises it and lays the result out as arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from energywatch.core.coefficients import Conversion, conversion_for
+from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
+
+
+@dataclass(frozen=True)
+class PointInfo:
+    point_id: int
+    measure: str
+    category: str  # energy | product | ...
+    kind: str  # cumulative | interval | instantaneous
+    rollover: float | None
+    scale: float
+    timezone: str
+    factor_set: str | None
+    grid_region: str
+    coal_basis: str
+
+
+@dataclass
+class ReferenceRows:
+    coal: list[CoalCoefficient]
+    emission: list[EmissionFactor]
+    factor_sets: dict[str, FactorSet]
+    _memo: dict[tuple[str, str, str, str | None, str, date], Conversion] = field(
+        default_factory=dict
+    )
+
+    def conversion(self, point: PointInfo, day: date) -> Conversion:
+        key = (
+            point.measure,
+            point.category,
+            point.coal_basis,
+            point.factor_set,
+            point.grid_region,
+            day,
+        )
+        found = self._memo.get(key)
+        if found is None:
+            found = conversion_for(
+                point.measure,
+                point.category,
+                coal_rows=self.coal,
+                emission_rows=self.emission,
+                factor_set=self.factor_sets.get(point.factor_set or ""),
+                coal_basis=point.coal_basis,
+                region=point.grid_region,
+                on=day,
+            )
+            self._memo[key] = found
+        return found

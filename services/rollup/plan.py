@@ -1,0 +1,71 @@
+"""Which ranges of 15-minute buckets to recompute for a point's dirty buckets (pure).
+
+A reading that arrives late splits the interval between its neighbours (the last usable reading
+before it and the first after it), and that interval's consumption was spread over every bucket
+it overlapped. So the range recomputed for a run of dirty buckets is widened to the buckets
+touched by the intervals reaching into it: from the bucket holding the previous reading to the
+bucket that ends at or holds the next one. Ranges of one point that meet are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from energywatch.core.buckets import BUCKET_MS
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """Buckets [start, end) of one point to recompute, in ms since the epoch."""
+
+    point_id: int
+    start: int
+    end: int
+
+
+def floor_bucket(ms: int) -> int:
+    return (ms // BUCKET_MS) * BUCKET_MS
+
+
+def ceil_bucket(ms: int) -> int:
+    return -((-ms) // BUCKET_MS) * BUCKET_MS
+
+
+def dirty_runs(buckets: Iterable[int], max_gap: int) -> list[tuple[int, int]]:
+    """Group bucket starts into runs [lo, hi) whose buckets lie at most `max_gap` ms apart."""
+    runs: list[tuple[int, int]] = []
+    for b in sorted(set(buckets)):
+        if runs and b - (runs[-1][1] - BUCKET_MS) <= max_gap:
+            runs[-1] = (runs[-1][0], b + BUCKET_MS)
+        else:
+            runs.append((b, b + BUCKET_MS))
+    return runs
+
+
+def widen(lo: int, hi: int, prev_ts: int | None, next_ts: int | None) -> tuple[int, int]:
+    start = lo if prev_ts is None else min(lo, floor_bucket(prev_ts))
+    end = hi if next_ts is None else max(hi, ceil_bucket(next_ts))
+    return start, end
+
+
+def split(span: Span, max_len: int) -> list[Span]:
+    """Cut a long span into adjacent pieces of at most `max_len` ms (a multiple of a bucket).
+    Pieces need no widening where they meet: each is computed from readings reaching past its
+    edges, so the buckets on either side come out as they would in one piece."""
+    step = max(BUCKET_MS, (max_len // BUCKET_MS) * BUCKET_MS)
+    return [
+        Span(span.point_id, lo, min(lo + step, span.end))
+        for lo in range(span.start, span.end, step)
+    ]
+
+
+def merge(spans: Sequence[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for s in sorted(spans):
+        last = merged[-1] if merged else None
+        if last is not None and last.point_id == s.point_id and s.start <= last.end:
+            merged[-1] = Span(s.point_id, last.start, max(last.end, s.end))
+        else:
+            merged.append(s)
+    return merged

@@ -1,0 +1,237 @@
+"""SQL for the rollup: claim dirty buckets, read points, reference rows and readings, write.
+
+Timestamps cross the boundary as int64 milliseconds since the epoch, converted in SQL, so the
+numeric core never sees a datetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from energywatch.protocol.payload import Quality
+from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
+from services.rollup.compute import Readings, Rows
+from services.rollup.conversions import PointInfo, ReferenceRows
+from services.rollup.plan import Span
+
+MS = "(extract(epoch FROM {col}) * 1000)::int8"
+FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
+INVALID = int(Quality.INVALID)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Dirty buckets read in one pass, each with the row version (xmin) it had when read: a
+    reading marking the bucket again meanwhile makes a new version, which `release` keeps."""
+
+    point_id: list[int]
+    bucket: list[int]  # ms
+    version: list[str]
+
+    def by_point(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for p, b in zip(self.point_id, self.bucket, strict=True):
+            out.setdefault(p, []).append(b)
+        return out
+
+
+def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
+    """Every dirty bucket of the `max_points` points waiting longest."""
+    rows = conn.execute(
+        f"""
+        SELECT d.point_id, {MS.format(col="d.bucket")}, d.xmin::text
+          FROM dirty_buckets d
+          JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
+                ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
+         ORDER BY d.point_id, d.bucket
+        """,
+        (max_points,),
+    ).fetchall()
+    return Claim([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+
+def release(conn: psycopg.Connection, claim: Claim) -> None:
+    """Delete the claimed marks, unless a reading marked the bucket again meanwhile."""
+    conn.execute(
+        f"""
+        DELETE FROM dirty_buckets d
+         USING unnest(%s::int4[], %s::int8[], %s::text[]) AS c(point_id, ms, version)
+         WHERE d.point_id = c.point_id AND d.bucket = {FROM_MS.format(col="c.ms")}
+           AND d.xmin::text = c.version
+        """,
+        (claim.point_id, claim.bucket, claim.version),
+    )
+
+
+def load_points(conn: psycopg.Connection, point_ids: Sequence[int]) -> dict[int, PointInfo]:
+    rows = conn.execute(
+        """
+        SELECT p.id, p.measure, m.category, p.kind, p.rollover, p.scale, s.timezone,
+               s.factor_set, s.grid_region, s.coal_basis
+          FROM points p
+          JOIN sites s ON s.id = p.site_id
+          JOIN measures m ON m.code = p.measure
+         WHERE p.id = ANY(%s)
+        """,
+        (list(point_ids),),
+    ).fetchall()
+    return {r[0]: PointInfo(*r) for r in rows}
+
+
+def load_reference(conn: psycopg.Connection) -> ReferenceRows:
+    coal = [
+        CoalCoefficient(r[0], r[1], r[2], r[3], r[4], r[5])
+        for r in conn.execute(
+            "SELECT measure, basis, kgce_per_unit, source, edition, valid_from"
+            " FROM coal_coefficients"
+        )
+    ]
+    sets = {
+        r[0]: FactorSet(r[0], r[1], r[2], r[3])
+        for r in conn.execute("SELECT code, name, lag_years, source FROM factor_sets ORDER BY code")
+    }
+    emission = [
+        EmissionFactor(*r)
+        for r in conn.execute(
+            "SELECT factor_set, measure, region, data_year, tco2_per_unit, source"
+            " FROM emission_factors"
+        )
+    ]
+    return ReferenceRows(coal, emission, sets)
+
+
+def neighbours(
+    conn: psycopg.Connection, runs: Sequence[tuple[int, int, int]]
+) -> list[tuple[int | None, int | None]]:
+    """For each (point_id, lo_ms, hi_ms): the last usable reading before lo and the first
+    at or after hi (ms), or None."""
+    if not runs:
+        return []
+    rows = conn.execute(
+        f"""
+        SELECT r.n,
+               (SELECT {MS.format(col="max(x.ts)")} FROM readings x
+                 WHERE x.point_id = r.point_id AND x.quality <> {INVALID}
+                   AND x.ts < {FROM_MS.format(col="r.lo")}),
+               (SELECT {MS.format(col="min(x.ts)")} FROM readings x
+                 WHERE x.point_id = r.point_id AND x.quality <> {INVALID}
+                   AND x.ts >= {FROM_MS.format(col="r.hi")})
+          FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[]) AS r(n, point_id, lo, hi)
+         ORDER BY r.n
+        """,
+        (
+            list(range(len(runs))),
+            [r[0] for r in runs],
+            [r[1] for r in runs],
+            [r[2] for r in runs],
+        ),
+    ).fetchall()
+    return [(r[1], r[2]) for r in rows]
+
+
+def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: int) -> Readings:
+    """Per span: readings from `lookback_ms` before its start to its end, plus the last usable
+    reading before that and the first usable one at or after the end (the intervals that reach
+    into the span)."""
+    if not spans:
+        empty = np.empty(0, dtype=np.int64)
+        return Readings(empty, empty, np.empty(0), np.empty(0, dtype=np.int16))
+    cols = f"x.point_id, {MS.format(col='x.ts')} AS ms, x.value, x.quality"
+    rows = conn.execute(
+        f"""
+        SELECT r.n, y.ms, y.value, y.quality
+          FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[]) AS r(n, point_id, lo, hi)
+          CROSS JOIN LATERAL (
+              (SELECT {cols} FROM readings x
+                WHERE x.point_id = r.point_id AND x.quality <> {INVALID}
+                  AND x.ts < {FROM_MS.format(col="r.lo")}
+                ORDER BY x.ts DESC LIMIT 1)
+              UNION ALL
+              (SELECT {cols} FROM readings x
+                WHERE x.point_id = r.point_id
+                  AND x.ts >= {FROM_MS.format(col="r.lo")} AND x.ts < {FROM_MS.format(col="r.hi")})
+              UNION ALL
+              (SELECT {cols} FROM readings x
+                WHERE x.point_id = r.point_id AND x.quality <> {INVALID}
+                  AND x.ts >= {FROM_MS.format(col="r.hi")}
+                ORDER BY x.ts LIMIT 1)
+          ) y
+        """,
+        (
+            list(range(len(spans))),
+            [s.point_id for s in spans],
+            [s.start - lookback_ms for s in spans],
+            [s.end for s in spans],
+        ),
+    ).fetchall()
+    return Readings(
+        span=np.array([r[0] for r in rows], dtype=np.int64),
+        ts=np.array([r[1] for r in rows], dtype=np.int64),
+        value=np.array([r[2] for r in rows], dtype=np.float64),
+        quality=np.array([r[3] for r in rows], dtype=np.int16),
+    )
+
+
+STAGE_DDL = """
+    CREATE TEMPORARY TABLE IF NOT EXISTS rollup_stage (
+        point_id int4 NOT NULL, ms int8 NOT NULL, quantity float8 NOT NULL,
+        tce float8 NOT NULL, tco2 float8 NOT NULL, completeness float8 NOT NULL
+    ) ON COMMIT DELETE ROWS
+"""
+
+
+def write(conn: psycopg.Connection, spans: Sequence[Span], rows: Rows) -> None:
+    """Replace every bucket of the spans with `rows` (in the caller's transaction)."""
+    conn.execute(STAGE_DDL)
+    conn.execute(
+        f"""
+        DELETE FROM consumption_15min c
+         USING unnest(%s::int4[], %s::int8[], %s::int8[]) AS s(point_id, lo, hi)
+         WHERE c.point_id = s.point_id
+           AND c.bucket >= {FROM_MS.format(col="s.lo")} AND c.bucket < {FROM_MS.format(col="s.hi")}
+        """,
+        ([s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]),
+    )
+    with conn.cursor() as cur:
+        with cur.copy(
+            "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int4", "int8", "float8", "float8", "float8", "float8"])
+            for row in zip(
+                rows.point_id.tolist(),
+                rows.bucket.tolist(),
+                rows.quantity.tolist(),
+                rows.tce.tolist(),
+                rows.tco2.tolist(),
+                rows.completeness.tolist(),
+                strict=True,
+            ):
+                copy.write_row(row)
+        cur.execute(
+            f"""
+            INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
+            SELECT point_id, {FROM_MS.format(col="ms")}, quantity, tce, tco2, completeness
+              FROM rollup_stage
+            """
+        )
+
+
+def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = None) -> int:
+    """Mark every bucket that holds a reading dirty (for a rebuild from scratch)."""
+    where = "" if point_ids is None else "WHERE point_id = ANY(%s)"
+    params = () if point_ids is None else (list(point_ids),)
+    cur = conn.execute(
+        f"""
+        INSERT INTO dirty_buckets (point_id, bucket)
+        SELECT DISTINCT point_id, date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00')
+          FROM readings {where}
+        ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+        """,
+        params,
+    )
+    return cur.rowcount
