@@ -38,6 +38,12 @@ class ReferenceRows:
         default_factory=dict
     )
 
+    def factor_set_of(self, point: PointInfo) -> FactorSet | None:
+        """The site's factor set; a site that names none reports under the first one seeded."""
+        if point.factor_set is not None:
+            return self.factor_sets.get(point.factor_set)
+        return self.factor_sets[min(self.factor_sets)] if self.factor_sets else None
+
     def conversion(self, point: PointInfo, day: date) -> Conversion:
         key = (
             point.measure,
@@ -54,7 +60,7 @@ class ReferenceRows:
                 point.category,
                 coal_rows=self.coal,
                 emission_rows=self.emission,
-                factor_set=self.factor_sets.get(point.factor_set or ""),
+                factor_set=self.factor_set_of(point),
                 coal_basis=point.coal_basis,
                 region=point.grid_region,
                 on=day,

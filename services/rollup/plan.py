@@ -33,10 +33,11 @@ def ceil_bucket(ms: int) -> int:
 
 
 def dirty_runs(buckets: Iterable[int], max_gap: int) -> list[tuple[int, int]]:
-    """Group bucket starts into runs [lo, hi) whose buckets lie at most `max_gap` ms apart."""
+    """Group bucket starts into runs [lo, hi), joining buckets with at most `max_gap` ms of
+    clean buckets between them."""
     runs: list[tuple[int, int]] = []
     for b in sorted(set(buckets)):
-        if runs and b - (runs[-1][1] - BUCKET_MS) <= max_gap:
+        if runs and b - runs[-1][1] <= max_gap:
             runs[-1] = (runs[-1][0], b + BUCKET_MS)
         else:
             runs.append((b, b + BUCKET_MS))

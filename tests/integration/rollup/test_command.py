@@ -1,0 +1,29 @@
+"""`energywatch rollup --once` through the function the CLI calls."""
+
+from __future__ import annotations
+
+import psycopg
+
+from energywatch.settings import load_settings
+from services.rollup.command import run
+from tests.integration.rollup.support import (
+    START,
+    make_point,
+    make_site,
+    minutes,
+    scalar,
+    write_readings,
+)
+
+
+def test_once_drains_every_dirty_bucket(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        site = make_site(conn)
+        product = make_point(conn, site, "P01", "product", "cumulative", scale=0.001)
+        write_readings(conn, product, [(START + minutes(m), 1000.0 * m, 0) for m in range(31)])
+    run(load_settings(demo=True, database={"url": db_url}), once=True)
+    with psycopg.connect(db_url) as conn:
+        assert scalar(conn, "SELECT count(*) FROM dirty_buckets") == 0
+        # 30 t of product (the register counts kg, scale 0.001); no tce, no CO2
+        assert scalar(conn, "SELECT sum(quantity) FROM consumption_15min") == 30.0
+        assert scalar(conn, "SELECT sum(tce) + sum(tco2) FROM consumption_15min") == 0.0

@@ -1,0 +1,33 @@
+from services.rollup.plan import Span, dirty_runs, merge, split, widen
+
+B = 900_000
+
+
+def test_runs_join_buckets_closer_than_the_gap() -> None:
+    assert dirty_runs([0, B, 5 * B, 3 * B], max_gap=0) == [
+        (0, 2 * B),
+        (3 * B, 4 * B),
+        (5 * B, 6 * B),
+    ]
+    assert dirty_runs([0, B, 5 * B, 3 * B], max_gap=2 * B) == [(0, 6 * B)]
+
+
+def test_widen_reaches_the_buckets_of_the_neighbouring_readings() -> None:
+    # previous reading 20 min before the run, next one 1 min after its end
+    assert widen(4 * B, 5 * B, 4 * B - 20 * 60_000, 5 * B + 60_000) == (2 * B, 6 * B)
+    # a next reading exactly on a bucket edge closes the bucket before it
+    assert widen(4 * B, 5 * B, None, 7 * B) == (4 * B, 7 * B)
+    assert widen(4 * B, 5 * B, None, None) == (4 * B, 5 * B)
+
+
+def test_merge_joins_overlapping_or_touching_spans_of_one_point() -> None:
+    spans = [Span(1, 0, 2 * B), Span(2, 0, B), Span(1, 2 * B, 3 * B), Span(1, 5 * B, 6 * B)]
+    assert merge(spans) == [Span(1, 0, 3 * B), Span(1, 5 * B, 6 * B), Span(2, 0, B)]
+
+
+def test_split_cuts_adjacent_pieces() -> None:
+    assert split(Span(1, 0, 5 * B), 2 * B) == [
+        Span(1, 0, 2 * B),
+        Span(1, 2 * B, 4 * B),
+        Span(1, 4 * B, 5 * B),
+    ]
