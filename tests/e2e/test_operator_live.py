@@ -55,7 +55,7 @@ def _token(api_url: str) -> str:
 
 
 def test_operator_sees_live_chart_move_after_a_reading_is_published(
-    page, api_url, ingest, publisher, topic_prefix, screenshot_dir
+    api_url, ingest, publisher, page, topic_prefix, screenshot_dir
 ):
     log_in(page, api_url, OPERATOR[0], OPERATOR[1])
     page.wait_for_url(f"**/#/site/{SITE}")
@@ -103,7 +103,7 @@ def test_operator_sees_live_chart_move_after_a_reading_is_published(
     page.screenshot(path=str(screenshot_dir / "operator-live.png"), full_page=True)
 
 
-def test_language_toggle_switches_to_english_and_is_remembered(page, api_url, screenshot_dir):
+def test_language_toggle_switches_to_english_and_is_remembered(api_url, page, screenshot_dir):
     log_in(page, api_url, OPERATOR[0], OPERATOR[1])
     page.wait_for_selector("#chart-power[data-points]", timeout=15_000)
     assert page.inner_text("#lang-toggle") == "English"

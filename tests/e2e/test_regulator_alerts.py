@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_regulator_sees_new_alert_and_acknowledges_it(
-    page, api_url, db_url, seeded, screenshot_dir
+    api_url, db_url, seeded, page, screenshot_dir
 ):
     now = datetime.now(UTC)
     insert_alert(db_url, seeded, site="TY-CEM-01", point=None, rule="budget-pace",
