@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from energywatch.storage.tables import TZ, metadata
+from energywatch.storage.tables import TZ, consumption_15min, metadata
 
 OPEN_STATES = ("pending", "firing")
 
@@ -42,6 +42,7 @@ alerts = sa.Table(
     sa.Column("resolved_at", TZ),
     sa.Column("last_evaluated_at", TZ),
     sa.Column("last_notified_at", TZ),
+    sa.Column("notified_severity", sa.Text),  # the severity the last firing notice announced
     sa.Column("notify_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("acknowledged_by", sa.Text),
     sa.Column("acknowledged_at", TZ),
@@ -153,3 +154,6 @@ notification_deliveries = sa.Table(
     sa.Column("duration_ms", sa.Float, nullable=False),
     sa.Index("ix_notification_deliveries_outbox", "outbox_id"),
 )
+
+# The alerting service reads the rollups written since its last cycle (migration alerting_0002).
+sa.Index("ix_consumption_15min_computed_at", consumption_15min.c.computed_at)

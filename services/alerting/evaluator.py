@@ -30,7 +30,7 @@ from energywatch.core.thresholds import (
 )
 from services.alerting import metrics
 from services.alerting.inputs import CycleInputs
-from services.alerting.measure import Measured, measure
+from services.alerting.measure import Measured, measure, plan_scans
 from services.alerting.notify import (
     ALERT_COLUMNS,
     Contacts,
@@ -39,6 +39,7 @@ from services.alerting.notify import (
     targets,
 )
 from services.alerting.registry import Registry, load_registry
+from services.alerting.rollup_cache import RollupCache
 from services.alerting.rules import SEVERITIES, Rule, RuleError, load_rules_dir, parse_rule
 from services.alerting.silences import Silence, first_covering
 
@@ -118,14 +119,17 @@ class Evaluator:
     rules: RuleSource
     step: StepFn = step_states
     registry_ttl_s: float = 30.0
+    cache: RollupCache | None = field(default_factory=RollupCache)
     _registry: Registry | None = None
     _registry_at: float = 0.0
     _last_run: dict[str, datetime] = field(default_factory=dict)
+    _selection: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
 
     def registry(self) -> Registry:
         if self._registry is None or time.monotonic() - self._registry_at > self.registry_ttl_s:
             self._registry = load_registry(self.conn)
             self._registry_at = time.monotonic()
+            self._selection = {}  # subjects per rule, for this registry snapshot
         return self._registry
 
     def invalidate_registry(self) -> None:
@@ -140,8 +144,12 @@ class Evaluator:
             reg = self.registry()
             by_name = {r.name: r for r in rules}
             due = [r for r in rules if self._due(r, now)]
-            inputs = CycleInputs(self.conn, now)
-            measured = [measure(r, reg, inputs) for r in due]
+            if self.cache is not None and any(
+                    r.per_site or r.kind == "completeness" for r in due):
+                self.cache.refresh(self.conn, list(reg.points))
+            inputs = CycleInputs(self.conn, now, self.cache, reg,
+                                 plan_scans(due, reg, self._selection))
+            measured = [measure(r, reg, inputs, self._selection) for r in due]
             open_alerts = self._open_alerts()
             k0 = time.perf_counter()
             steps = self._step_all(measured, open_alerts, now)

@@ -15,16 +15,19 @@ import numpy as np
 import psycopg
 
 from energywatch.core.thresholds import F64
+from services.alerting.registry import Registry
+from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_elapsed, year_start
 
 BUCKET = timedelta(minutes=15)
+_NEVER = np.iinfo(np.int64).max  # a bucket number no slot holds
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align as date_bin(..., 2000-01-01 UTC)
 
 
 @dataclass(frozen=True)
 class SiteSums:
-    """Sums over a window per (site, role, measure, product)."""
+    """Sums over a window per site: [(role, measure, product, quantity, tce, tco2)]."""
 
-    by_key: dict[tuple[int, str, str, str | None], tuple[float, float, float]]
+    by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]]
 
     def total(
         self, site_id: int, role: str, column: int, measure: str | None = None,
@@ -33,10 +36,8 @@ class SiteSums:
         """column: 0 quantity, 1 tce, 2 tco2. NaN when the site has no such rows."""
         total = 0.0
         found = False
-        for (sid, r, m, p), sums in self.by_key.items():
-            if sid != site_id or r != role:
-                continue
-            if measure is not None and m != measure:
+        for r, m, p, *sums in self.by_site.get(site_id, ()):
+            if r != role or (measure is not None and m != measure):
                 continue
             if product is not None and p != product:
                 continue
@@ -54,18 +55,62 @@ class YearToDate:
 
 @dataclass(frozen=True)
 class PointStats:
-    """Per point over a window: mean, min, max, count of readings (absent = no reading)."""
+    """Per point over a window (absent = no reading there)."""
 
     mean: dict[int, float]
     spread: dict[int, float]
     count: dict[int, int]
+    resets: dict[int, int]
+    negatives: dict[int, int]
 
 
 @dataclass
 class CycleInputs:
     conn: psycopg.Connection
     now: datetime
+    cache: RollupCache | None = None  # recent rollups in memory (refreshed by the caller)
+    registry: Registry | None = None
+    # (window, reset_share) -> every point the cycle's rules read over that window, so that
+    # one scan serves them all
+    scans: dict[tuple[timedelta, float], tuple[int, ...]] = field(default_factory=dict)
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def _site_sums_cached(self, window: timedelta) -> SiteSums:
+        assert self.cache is not None and self.registry is not None
+        cache, reg = self.cache, self.registry
+        hi = _ceil_bucket(self.now)
+        lo = _ceil_bucket(self.now - window)
+        sums, counts = cache.window_sums(lo, hi)
+        by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]] = {}
+        for i in np.nonzero(counts)[0].tolist():
+            point = reg.points.get(int(cache.point_ids[i]))
+            if point is None:
+                continue
+            by_site.setdefault(point.site_id, []).append(
+                (point.role, point.measure, point.product, float(sums[0, i]),
+                 float(sums[1, i]), float(sums[2, i])))
+        return SiteSums(by_site)
+
+    def _year_to_date_cached(self) -> YearToDate:
+        assert self.cache is not None and self.registry is not None
+        cache, reg = self.cache, self.registry
+        tz = {sid: site.timezone for sid, site in reg.sites.items()}
+        base, cutoff = cache.year_base(self.conn, self.now, tz)
+        first = {sid: max(cutoff, _ceil_bucket(year_start(self.now, z))) for sid, z in tz.items()}
+        lo = np.array([
+            first.get(reg.points[int(p)].site_id, cutoff) if int(p) in reg.points else _NEVER
+            for p in cache.point_ids], dtype=np.int64)
+        sums, _ = cache.window_sums_from(lo, _ceil_bucket(self.now))
+        tce = {sid: base.get(sid, (0.0, 0.0))[0] for sid in tz}
+        tco2 = {sid: base.get(sid, (0.0, 0.0))[1] for sid in tz}
+        for i, p in enumerate(cache.point_ids.tolist()):
+            point = reg.points.get(p)
+            if point is None or point.role != "consumption":
+                continue
+            tce[point.site_id] += float(sums[1, i])
+            tco2[point.site_id] += float(sums[2, i])
+        elapsed = {sid: year_elapsed(self.now, z) for sid, z in tz.items()}
+        return YearToDate(tce, tco2, elapsed)
 
     def _once(self, key: tuple[Any, ...], fetch: Any) -> Any:
         if key not in self._memo:
@@ -74,18 +119,26 @@ class CycleInputs:
 
     def site_sums(self, window: timedelta) -> SiteSums:
         def fetch() -> SiteSums:
+            if self.cache is not None and self.registry is not None and self.cache.covers(
+                    window):
+                return self._site_sums_cached(window)
             rows = self.conn.execute(
                 "SELECT p.site_id, p.role, p.measure, p.product, sum(c.quantity), sum(c.tce), "
                 "sum(c.tco2) FROM consumption_15min c JOIN points p ON p.id = c.point_id "
                 "WHERE c.bucket >= %(start)s AND c.bucket < %(now)s GROUP BY 1, 2, 3, 4",
                 {"start": self.now - window, "now": self.now},
             ).fetchall()
-            return SiteSums({(r[0], r[1], r[2], r[3]): (r[4], r[5], r[6]) for r in rows})
+            by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]] = {}
+            for r in rows:
+                by_site.setdefault(r[0], []).append((r[1], r[2], r[3], r[4], r[5], r[6]))
+            return SiteSums(by_site)
 
         return self._once(("site_sums", window), fetch)
 
     def year_to_date(self) -> YearToDate:
         def fetch() -> YearToDate:
+            if self.cache is not None and self.registry is not None:
+                return self._year_to_date_cached()
             rows = self.conn.execute(
                 """
                 WITH y AS (
@@ -112,20 +165,50 @@ class CycleInputs:
 
         return self._once(("ytd",), fetch)
 
-    def point_stats(self, window: timedelta, point_ids: tuple[int, ...]) -> PointStats:
+    def point_stats(self, window: timedelta, point_ids: tuple[int, ...],
+                    reset_share: float = 0.1) -> PointStats:
+        """Per point over (now - window, now]: mean, spread, count, resets and negatives.
+
+        Cumulative points: a drop of more than `reset_share` of the previous value is a reset
+        (unless it wraps past the point's rollover value), a smaller drop is negative
+        consumption (the same split as energywatch.core.counters). Interval points: a value
+        below zero is negative consumption. One scan serves every rule with this window:
+        the query covers all points the cycle asks about, whichever rule asks first.
+        """
+
         def fetch() -> PointStats:
+            ids = self.scans.get((window, reset_share), point_ids)
             rows = self.conn.execute(
-                "SELECT point_id, avg(value), max(value) - min(value), count(*) FROM readings "
-                "WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s "
-                "GROUP BY point_id",
-                {"ids": list(point_ids), "start": self.now - window, "now": self.now},
+                """
+                SELECT point_id, avg(value), max(value) - min(value), count(*),
+                       count(*) FILTER (WHERE kind = 'cumulative' AND value < prev
+                                        AND prev - value > %(share)s * abs(prev)
+                                        AND NOT (rollover IS NOT NULL
+                                                 AND rollover - prev + value >= 0
+                                                 AND rollover - prev + value <= 0.5 * rollover)),
+                       count(*) FILTER (WHERE (kind = 'cumulative' AND value < prev
+                                               AND prev - value <= %(share)s * abs(prev))
+                                           OR (kind = 'interval' AND value < 0))
+                FROM (SELECT r.point_id, r.value, p.kind, p.rollover,
+                             lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
+                      FROM readings r JOIN points p ON p.id = r.point_id
+                      WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
+                        AND r.ts <= %(now)s) x
+                GROUP BY point_id
+                """,
+                {"ids": list(ids), "start": self.now - window, "now": self.now,
+                 "share": reset_share},
             ).fetchall()
             return PointStats(
                 {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows},
-                {r[0]: r[3] for r in rows},
+                {r[0]: r[3] for r in rows}, {r[0]: r[4] for r in rows},
+                {r[0]: r[5] for r in rows},
             )
 
-        return self._once(("stats", window, point_ids), fetch)
+        key: tuple[Any, ...] = ("stats", window, reset_share)
+        if (window, reset_share) not in self.scans:
+            key += (point_ids,)
+        return self._once(key, fetch)
 
     def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
         """Timestamp of each point's newest reading at or before now (absent: never)."""
@@ -144,39 +227,9 @@ class CycleInputs:
     def drops(
         self, window: timedelta, point_ids: tuple[int, ...], reset_share: float
     ) -> tuple[dict[int, int], dict[int, int]]:
-        """(resets, negatives) per point within the window.
-
-        Cumulative points: a drop of more than `reset_share` of the previous value is a reset
-        (unless it wraps past the point's rollover value), a smaller drop is negative
-        consumption (the same split as energywatch.core.counters). Interval points: a value
-        below zero is negative consumption.
-        """
-
-        def fetch() -> tuple[dict[int, int], dict[int, int]]:
-            rows = self.conn.execute(
-                """
-                SELECT point_id,
-                       count(*) FILTER (WHERE kind = 'cumulative' AND value < prev
-                                        AND prev - value > %(share)s * abs(prev)
-                                        AND NOT (rollover IS NOT NULL
-                                                 AND rollover - prev + value >= 0
-                                                 AND rollover - prev + value <= 0.5 * rollover)),
-                       count(*) FILTER (WHERE (kind = 'cumulative' AND value < prev
-                                               AND prev - value <= %(share)s * abs(prev))
-                                           OR (kind = 'interval' AND value < 0))
-                FROM (SELECT r.point_id, r.value, p.kind, p.rollover,
-                             lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
-                      FROM readings r JOIN points p ON p.id = r.point_id
-                      WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
-                        AND r.ts <= %(now)s) x
-                GROUP BY point_id
-                """,
-                {"ids": list(point_ids), "start": self.now - window, "now": self.now,
-                 "share": reset_share},
-            ).fetchall()
-            return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}
-
-        return self._once(("drops", window, point_ids, reset_share), fetch)
+        """(resets, negatives) per point within the window (see point_stats)."""
+        stats = self.point_stats(window, point_ids, reset_share)
+        return stats.resets, stats.negatives
 
     def completeness(self, window: timedelta, point_ids: tuple[int, ...]) -> tuple[F64, float]:
         """Sum of bucket completeness over the whole 15-minute buckets of the window, and the
@@ -186,6 +239,12 @@ class CycleInputs:
             end = bucket_floor(self.now)
             n_buckets = max(1.0, window / BUCKET)
             start = end - BUCKET * int(n_buckets)
+            if self.cache is not None and self.cache.covers(window):
+                hi = int(end.timestamp()) // BUCKET_S
+                sums, _ = self.cache.window_sums(hi - int(n_buckets), hi)
+                row_of = self.cache.row_of
+                return ({p: float(sums[3, row_of[p]]) for p in point_ids if p in row_of},
+                        float(int(n_buckets)))
             rows = self.conn.execute(
                 "SELECT point_id, sum(least(completeness, 1.0)) FROM consumption_15min "
                 "WHERE point_id = ANY(%(ids)s) AND bucket >= %(start)s AND bucket < %(end)s "
@@ -201,3 +260,10 @@ class CycleInputs:
 def bucket_floor(ts: datetime) -> datetime:
     """Start of the 15-minute bucket holding ts (aligned as date_bin on 2000-01-01 UTC)."""
     return ts - (ts - EPOCH) % BUCKET
+
+
+
+
+def _ceil_bucket(ts: datetime) -> int:
+    """Number of the first bucket starting at or after ts."""
+    return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
 from energywatch.core.thresholds import F64, N_LEVELS
 from services.alerting.inputs import CycleInputs
-from services.alerting.registry import Point, Registry, select_points, select_sites
+from services.alerting.registry import Point, Registry, Site, select_points, select_sites
 from services.alerting.rules import SEVERITIES, Rule
 
 NAN = float("nan")
@@ -65,11 +66,44 @@ def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str,
     return out, clear, cited
 
 
-def measure(rule: Rule, reg: Registry, inputs: CycleInputs) -> Measured:
+SCANNED_KINDS = ("power", "pollutant", "stuck", "counter_reset", "negative")
+
+
+def subjects_of(
+    rule: Rule, reg: Registry, selection: dict[tuple[int, int], list[Any]] | None = None
+) -> list[Any]:
+    """Sites or points of a rule; `selection` memoises them per registry snapshot."""
+    key = (id(rule), id(reg))
+    if selection is not None and key in selection:
+        return selection[key]
+    subjects = select_sites(reg, rule) if rule.per_site else select_points(reg, rule)
+    if selection is not None:
+        selection[key] = subjects
+    return subjects
+
+
+def plan_scans(
+    rules: list[Rule], reg: Registry, selection: dict[tuple[int, int], list[Any]] | None = None
+) -> dict[tuple[timedelta, float], tuple[int, ...]]:
+    """Which points each readings scan (window, reset share) must cover this cycle."""
+    wanted: dict[tuple[timedelta, float], set[int]] = {}
+    for rule in rules:
+        if rule.kind in SCANNED_KINDS:
+            points = subjects_of(rule, reg, selection)
+            wanted.setdefault((rule.window, rule.reset_share), set()).update(
+                p.id for p in points)
+    return {key: tuple(sorted(ids)) for key, ids in wanted.items()}
+
+
+def measure(
+    rule: Rule, reg: Registry, inputs: CycleInputs,
+    selection: dict[tuple[int, int], list[Any]] | None = None,
+) -> Measured:
     thresholds, clear, _ = resolve_thresholds(rule, reg)
+    subjects = subjects_of(rule, reg, selection)
     if rule.per_site:
-        return _measure_sites(rule, reg, inputs, thresholds, clear)
-    return _measure_points(rule, reg, inputs, thresholds, clear)
+        return _measure_sites(rule, reg, inputs, subjects, thresholds, clear)
+    return _measure_points(rule, reg, inputs, subjects, thresholds, clear)
 
 
 def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
@@ -79,9 +113,9 @@ def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
 
 
 def _measure_sites(
-    rule: Rule, reg: Registry, inputs: CycleInputs, thresholds: F64, clear: float
+    rule: Rule, reg: Registry, inputs: CycleInputs, sites: list[Site], thresholds: F64,
+    clear: float,
 ) -> Measured:
-    sites = select_sites(reg, rule)
     n = len(sites)
     value = np.full(n, NAN)
     num = np.full(n, NAN)
@@ -136,16 +170,16 @@ def _measure_sites(
 
 
 def _measure_points(
-    rule: Rule, reg: Registry, inputs: CycleInputs, thresholds: F64, clear: float
+    rule: Rule, reg: Registry, inputs: CycleInputs, points: list[Point], thresholds: F64,
+    clear: float,
 ) -> Measured:
-    points = select_points(reg, rule)
     ids = tuple(p.id for p in points)
     n = len(points)
     value = np.full(n, NAN)
     evidence: dict[str, F64] = {}
     kind = rule.kind
     if kind in ("power", "pollutant", "stuck"):
-        stats = inputs.point_stats(rule.window, ids)
+        stats = inputs.point_stats(rule.window, ids, rule.reset_share)
         count = np.array([stats.count.get(p, 0) for p in ids], dtype=np.float64)
         if kind == "stuck":
             value = np.array(

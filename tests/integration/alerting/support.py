@@ -151,7 +151,7 @@ def add_buckets(conn: psycopg.Connection, point_id: int,
             "INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness) "
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (point_id, bucket) DO UPDATE SET "
             "quantity = excluded.quantity, tce = excluded.tce, tco2 = excluded.tco2, "
-            "completeness = excluded.completeness",
+            "completeness = excluded.completeness, computed_at = now()",
             [(point_id, *r) for r in rows],
         )
 

@@ -1,0 +1,447 @@
+"""Alerting benchmark: evaluation cycle over 1,000 enterprises x 10 rules, and the latency
+from a reading published to the broker to the alert stored and the webhook received, while a
+background flow of ~10,000 readings/s goes through the real ingest service.
+
+    .venv/bin/python benchmarks/alerting.py --quick
+
+1. Cycle: a fresh database with 1,000 enterprises (4 points each), a day of 15-minute
+   rollups and an hour of readings, 10 rules, all due every cycle (the worst case). The
+   same cycles run with the numba state step and with its plain-Python twin (baseline).
+2. Latency: ingest and alerting run as their own processes; a publisher thread sends the
+   background flow; every half second a probe enterprise's power point gets one reading over
+   its contracted limit. Times: publish -> alert row visible -> webhook received.
+3. Peak RSS of the alerting process (VmHWM).
+
+The last line printed is one JSON object with the figures. The machine is shared: figures
+are noisy, medians are quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import psycopg
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from energywatch.core.thresholds import step_states, step_states_reference  # noqa: E402
+from energywatch.storage.migrate import upgrade  # noqa: E402
+from services.alerting.evaluator import Evaluator, RuleSource  # noqa: E402
+
+PG = os.environ.get("ENERGYWATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+N_ENTERPRISES = 1000
+N_PROBES = 40
+SECRET = "bench-webhook-secret"
+
+
+def rules(webhook: str, heavy_every: str | None) -> list[dict[str, Any]]:
+    every = {"every": heavy_every} if heavy_every else {}
+    hook = [{"webhook": webhook}]
+    return [
+        {"name": "intensity", "kind": "intensity", "select": {"product": "coke_top_charged"},
+         "thresholds": {"warning": "level1", "critical": "level3"}, "hysteresis": 0.02,
+         "window": "24h", **every},
+        {"name": "energy", "kind": "energy", "window": "1h", "thresholds": {"warning": 50},
+         **every},
+        {"name": "emissions", "kind": "emissions", "window": "1h",
+         "thresholds": {"warning": 150}, **every},
+        {"name": "budget-pace", "kind": "budget_pace", "thresholds": {"warning": 1.0},
+         **every},
+        {"name": "carbon-projection", "kind": "budget_projection", "budget": "carbon",
+         "thresholds": {"warning": 0.9, "critical": 1.0}, **every},
+        {"name": "demand", "kind": "power", "window": "1m",
+         "thresholds": {"critical": 1000}, "clear": 950, "recipients": hook},
+        {"name": "silent", "kind": "silent", "thresholds": {"warning": 30}, "for": "5m"},
+        {"name": "counter-reset", "kind": "counter_reset", "window": "15m", **every},
+        {"name": "stuck", "kind": "stuck", "window": "15m", "for": "10m", **every},
+        {"name": "completeness", "kind": "completeness", "window": "2h",
+         "thresholds": {"warning": 0.9}, "clear": 0.92, **every},
+    ]
+
+
+# --- database -------------------------------------------------------------------------------
+
+def create_database() -> str:
+    name = f"ew_bench_alerting_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def populate(url: str, now: datetime) -> None:
+    """Registry and history, generated in the server (fast, and the same every run)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sites (code, name, kind, division_code, industry, energy_budget_tce, "
+            "carbon_budget_tco2) SELECT 'E' || lpad(g::text, 4, '0'), 'Enterprise ' || g, "
+            "'enterprise', '14' || lpad((g %% 100)::text, 4, '0'), 'coke', 400000, 1200000 "
+            "FROM generate_series(0, %s - 1) g", (N_ENTERPRISES,))
+        conn.execute("INSERT INTO devices (site_id, code) SELECT id, 'D1' FROM sites")
+        conn.execute(
+            "INSERT INTO points (site_id, device_id, code, measure, unit, kind, role, product) "
+            "SELECT d.site_id, d.id, v.code, v.measure, v.unit, v.kind, v.role, v.product "
+            "FROM devices d CROSS JOIN (VALUES "
+            "('E', 'electricity', 'kWh', 'cumulative', 'consumption', NULL), "
+            "('C', 'washed_coal', 't', 'interval', 'consumption', NULL), "
+            "('O', 'product', 't', 'interval', 'output', 'coke_top_charged'), "
+            "('P', 'power', 'kW', 'instantaneous', 'consumption', NULL)) "
+            "AS v(code, measure, unit, kind, role, product)")
+        conn.execute(
+            "UPDATE points SET created_at = %s - interval '2 days'", (now,))
+        # A day of rollups: ~1 in 50 enterprises runs above the coke baseline level.
+        conn.execute(
+            """
+            INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
+            SELECT p.id, b,
+                   CASE p.code WHEN 'O' THEN 10 ELSE 100 END,
+                   CASE p.code WHEN 'C' THEN
+                        CASE WHEN p.site_id %% 50 = 0 THEN 1.5 ELSE 1.0 END
+                        WHEN 'E' THEN 0.0123 ELSE 0 END,
+                   CASE p.code WHEN 'C' THEN 2.8 WHEN 'E' THEN 0.057 ELSE 0 END,
+                   CASE WHEN p.site_id %% 40 = 0 THEN 0.5 ELSE 1.0 END
+            FROM points p
+            CROSS JOIN generate_series(date_bin('15 minutes', %(now)s::timestamptz,
+                                                '2000-01-01 00:00+00') - interval '24 hours',
+                                       %(now)s::timestamptz - interval '15 minutes',
+                                       interval '15 minutes') b
+            WHERE p.code IN ('E', 'C', 'O')
+            """, {"now": now})
+        # The rollup computed that history earlier; only the last bucket is recent.
+        conn.execute("UPDATE consumption_15min SET computed_at = %s - interval '10 minutes' "
+                     "- (%s - bucket)", (now, now))
+        # An hour of readings at one a minute.
+        conn.execute(
+            """
+            INSERT INTO readings (point_id, ts, value)
+            SELECT p.id, %(now)s::timestamptz - make_interval(mins => m),
+                   CASE p.code WHEN 'E' THEN 1e6 - m * 100 WHEN 'P' THEN 500 + (m %% 7)
+                        ELSE 1 + (m %% 3) END
+            FROM points p CROSS JOIN generate_series(1, 60) m
+            """, {"now": now})
+        conn.execute("ANALYZE")
+
+
+# --- 1. evaluation cycle --------------------------------------------------------------------
+
+def cycle_times(url: str, now: datetime, n: int, step: Any, rules_dir: Path) -> dict[str, float]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        evaluator = Evaluator(conn, RuleSource([rules_dir]), step=step)
+        first = evaluator.cycle(now)  # creates the alerts: not a steady-state cycle
+        totals, kernels = [], []
+        for k in range(n):
+            report = evaluator.cycle(now + timedelta(milliseconds=200 * (k + 1)))
+            totals.append(report.seconds)
+            kernels.append(report.kernel_seconds)
+        open_alerts = conn.execute(
+            "SELECT count(*) FROM alerts WHERE state IN ('pending', 'firing')").fetchone()
+        conn.execute("TRUNCATE alerts CASCADE")
+    return {
+        "cycle_ms": 1000 * statistics.median(totals),
+        "cycle_p99_ms": 1000 * float(np.percentile(totals, 99)),
+        "step_ms": 1000 * statistics.median(kernels),
+        "first_cycle_ms": 1000 * first.seconds,
+        "subjects": float(first.subjects),
+        "open_alerts": float(open_alerts[0] if open_alerts else 0),
+    }
+
+
+def kernel_only(n_elements: int, repeats: int) -> dict[str, float]:
+    """The state step alone over n elements, numba against the plain-Python twin."""
+    rng = np.random.default_rng(1)
+    args = (
+        rng.normal(100, 10, n_elements), np.tile([np.nan, 110.0, 130.0], (n_elements, 1)),
+        np.full(n_elements, 105.0), np.ones(n_elements, np.int8),
+        np.full(n_elements, 60_000, np.int64), np.zeros(n_elements, np.int8),
+        rng.integers(0, 3, n_elements).astype(np.int8), np.ones(n_elements, np.int8),
+        np.zeros(n_elements, np.int64), 120_000,
+    )
+    step_states(*args)  # compile / load from cache
+    fast, slow = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        step_states(*args)
+        fast.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        step_states_reference(*args)
+        slow.append(time.perf_counter() - t)
+    return {"numba_ms": 1000 * statistics.median(fast),
+            "python_ms": 1000 * statistics.median(slow)}
+
+
+# --- 2. latency -----------------------------------------------------------------------------
+
+class Hook:
+    def __init__(self) -> None:
+        self.received: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+
+@contextmanager
+def webhook() -> Any:
+    hook = Hook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with hook.lock:
+                hook.received.setdefault(body["subject"], time.time())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield hook, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def service(name: str, url: str, prefix: str, extra: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": url,
+           "ENERGYWATCH_MQTT__HOST": MQTT_HOST, "ENERGYWATCH_MQTT__PORT": str(MQTT_PORT),
+           "ENERGYWATCH_MQTT__TOPIC_PREFIX": prefix, "ENERGYWATCH_LOG_LEVEL": "WARNING",
+           "ENERGYWATCH_INGEST__METRICS_PORT": str(_free_port()),
+           "ENERGYWATCH_ALERTING__METRICS_PORT": str(_free_port()), **extra}
+    code = (f"from energywatch.settings import load_settings;"
+            f"from services.{name}.command import run; run(load_settings())")
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ts(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+def background(client: mqtt.Client, prefix: str, rate: float, stop: threading.Event,
+               sent: list[int]) -> None:
+    """~rate readings/s over the non-probe enterprises, 100 readings (25 instants x 4
+    points) per message."""
+    sites = [f"E{k:04d}" for k in range(N_PROBES, N_ENTERPRISES)]
+    per_message = 100
+    interval = per_message / rate
+    next_at = time.monotonic()
+    k = 0
+    energy: dict[str, float] = {}
+    while not stop.is_set():
+        site = sites[k % len(sites)]
+        k += 1
+        base = time.time() - 0.5
+        readings = []
+        e = energy.get(site, 2e6)
+        for j in range(per_message // 4):
+            ts = _ts(base + j * 0.001)
+            e += 1.0
+            readings += [{"point": "E", "ts": ts, "v": e}, {"point": "C", "ts": ts, "v": 1.0},
+                         {"point": "O", "ts": ts, "v": 2.0},
+                         {"point": "P", "ts": ts, "v": 500.0 + j}]
+        energy[site] = e
+        client.publish(f"{prefix}/{site}/D1/readings",
+                       json.dumps({"seq": k, "readings": readings}), qos=1)
+        sent[0] += per_message
+        next_at += interval
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) -> dict[str, Any]:
+    prefix = f"ewbench/{uuid.uuid4().hex[:8]}"
+    with webhook() as (hook, hook_url), tempfile.TemporaryDirectory() as tmp:
+        rules_dir = rules_dir_for(Path(tmp), hook_url)
+        ingest = service("ingest", url, prefix, {})
+        alerting = service("alerting", url, prefix, {
+            "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
+            "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
+            "ENERGYWATCH_ALERTING__INTERVAL_S": "0.25",
+            "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET,
+        })
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}")
+        client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(1000)
+        client.connect(MQTT_HOST, MQTT_PORT)
+        client.loop_start()
+        stop = threading.Event()
+        sent = [0]
+        stored: dict[str, float] = {}
+        published: dict[str, float] = {}
+        rss_kb = 0
+        try:
+            time.sleep(4.0)  # both services up, kernels loaded, subscriptions in place
+            flow = threading.Thread(target=background, args=(client, prefix, rate, stop, sent),
+                                    daemon=True)
+            flow_started = time.monotonic()
+            flow.start()
+            time.sleep(2.0)  # let the flow settle before probing
+            with psycopg.connect(url, autocommit=True) as conn:
+                probes = [f"E{k:04d}" for k in range(N_PROBES)]
+                next_probe = time.monotonic()
+                end = time.monotonic() + duration_s
+                while time.monotonic() < end + 3.0:
+                    if probes and time.monotonic() >= next_probe and time.monotonic() < end:
+                        site = probes.pop(0)
+                        t = time.time()
+                        published[f"point:{site}/P"] = t
+                        client.publish(f"{prefix}/{site}/D1/readings", json.dumps(
+                            {"seq": 1, "readings": [{"point": "P", "ts": _ts(t), "v": 1500.0}]}),
+                            qos=1)
+                        next_probe += 0.5
+                    waiting = [s for s in published if s not in stored]
+                    if waiting:
+                        for (subject,) in conn.execute(
+                                "SELECT subject FROM alerts WHERE rule = 'demand' "
+                                "AND subject = ANY(%s)", (waiting,)):
+                            stored.setdefault(subject, time.time())
+                    rss_kb = max(rss_kb, _vm_hwm_kb(alerting.pid))
+                    time.sleep(0.01)
+            stop.set()
+            flow.join(5)
+            flow_s = time.monotonic() - flow_started
+            with psycopg.connect(url, autocommit=True) as conn:
+                row = conn.execute("SELECT count(*) FROM readings WHERE ts > now() - "
+                                   "make_interval(secs => %s)", (flow_s + 5,)).fetchone()
+                ingested = int(row[0]) if row else 0
+        finally:
+            stop.set()
+            client.loop_stop()
+            client.disconnect()
+            for proc in (alerting, ingest):
+                proc.terminate()
+            for proc in (alerting, ingest):
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        to_store = [stored[s] - published[s] for s in published if s in stored]
+        to_hook = [hook.received[s] - published[s] for s in published if s in hook.received]
+    return {
+        "probes": len(published),
+        "stored": len(to_store),
+        "webhooks": len(to_hook),
+        "store_p50_s": _pct(to_store, 50), "store_p99_s": _pct(to_store, 99),
+        "webhook_p50_s": _pct(to_hook, 50), "webhook_p99_s": _pct(to_hook, 99),
+        "offered_readings_per_s": sent[0] / flow_s,
+        "ingested_readings_per_s": ingested / flow_s,
+        "alerting_peak_rss_mb": rss_kb / 1024,
+    }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 3) if values else None
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    with suppress(OSError), open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def write_rules(directory: Path, hook_url: str, heavy_every: str | None) -> Path:
+    path = directory / "rules"
+    path.mkdir(exist_ok=True)
+    (path / "bench.yaml").write_text(yaml.safe_dump({"rules": rules(hook_url, heavy_every)}))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short run (under a minute)")
+    args = parser.parse_args()
+    cycles = 8 if args.quick else 30
+    duration_s = 10.0 if args.quick else 20.0
+
+    url = create_database()
+    try:
+        t = time.perf_counter()
+        upgrade(url)
+        now = datetime.now(UTC)
+        populate(url, now)
+        setup_s = time.perf_counter() - t
+        with tempfile.TemporaryDirectory() as tmp:
+            rules_dir = write_rules(Path(tmp), "http://127.0.0.1:9/unused", None)
+            numba = cycle_times(url, now, cycles, step_states, rules_dir)
+            python = cycle_times(url, now, cycles, step_states_reference, rules_dir)
+        kernel = kernel_only(int(numba["subjects"]), 5)
+        print(f"setup {setup_s:.1f} s; {int(numba['subjects'])} (rule, subject) pairs")
+        print(f"cycle, numba step:  median {numba['cycle_ms']:.1f} ms "
+              f"(step {numba['step_ms']:.2f} ms), first {numba['first_cycle_ms']:.0f} ms")
+        print(f"cycle, Python step: median {python['cycle_ms']:.1f} ms "
+              f"(step {python['step_ms']:.2f} ms)")
+        print(f"state step alone: numba {kernel['numba_ms']:.3f} ms, "
+              f"Python {kernel['python_ms']:.1f} ms")
+
+        latency = latency_run(url, duration_s, 10_000.0,
+                              lambda d, hook: write_rules(d, hook, "30s"))
+        print(f"latency over {latency['probes']} probes: stored p50 {latency['store_p50_s']} s "
+              f"p99 {latency['store_p99_s']} s; webhook p50 {latency['webhook_p50_s']} s "
+              f"p99 {latency['webhook_p99_s']} s")
+        print(f"flow: offered {latency['offered_readings_per_s']:.0f} readings/s, ingested "
+              f"{latency['ingested_readings_per_s']:.0f}/s; alerting peak RSS "
+              f"{latency['alerting_peak_rss_mb']:.0f} MB")
+    finally:
+        drop_database(url)
+
+    figures = {
+        "benchmark": "alerting",
+        "enterprises": N_ENTERPRISES,
+        "rules": 10,
+        "subjects": int(numba["subjects"]),
+        "cycle_ms_median": round(numba["cycle_ms"], 1),
+        "cycle_ms_python_baseline_median": round(python["cycle_ms"], 1),
+        "cycle_speedup_vs_python": round(python["cycle_ms"] / numba["cycle_ms"], 2),
+        "step_ms_numba": round(kernel["numba_ms"], 3),
+        "step_ms_python": round(kernel["python_ms"], 2),
+        "step_speedup_vs_python": round(kernel["python_ms"] / kernel["numba_ms"], 1),
+        "open_alerts": int(numba["open_alerts"]),
+        "latency_probes": latency["probes"],
+        "alert_stored_p50_s": latency["store_p50_s"],
+        "alert_stored_p99_s": latency["store_p99_s"],
+        "webhook_p50_s": latency["webhook_p50_s"],
+        "webhook_p99_s": latency["webhook_p99_s"],
+        "offered_readings_per_s": round(latency["offered_readings_per_s"]),
+        "ingested_readings_per_s": round(latency["ingested_readings_per_s"]),
+        "alerting_peak_rss_mb": round(latency["alerting_peak_rss_mb"], 1),
+        "targets": {"webhook_p99_s": 2.0, "cycle_ms": 200, "rss_mb": 500},
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
