@@ -231,6 +231,7 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
                 "metrics_port": free_port(),
                 "share_group": settings.ingest.share_group if broker.shared_subscriptions else "",
             }),
+            "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
             "alerting": settings.alerting.model_copy(update={
                 "metrics_port": free_port(), "rules_dir": data_dir / "rules",
             }),
