@@ -20,8 +20,9 @@ class Breach:
 
     def override(self, started: datetime) -> BreachOverride:
         begin = started + timedelta(seconds=self.start_s)
-        return BreachOverride(self.point, begin, begin + timedelta(seconds=self.duration_s),
-                              self.value)
+        return BreachOverride(
+            self.point, begin, begin + timedelta(seconds=self.duration_s), self.value
+        )
 
 
 @dataclass(frozen=True)

@@ -44,12 +44,32 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def speaks_mqtt5(host: str, port: int, timeout_s: float = 5.0) -> bool:
+    """True unless the broker refuses an MQTT 5 CONNECT as an unsupported protocol version
+    (a refusal for missing credentials still shows that it speaks MQTT 5)."""
+    import paho.mqtt.client as mqtt
+
+    answers: list[mqtt.ReasonCode] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.on_connect = lambda c, u, f, reason, p: answers.append(reason)
+    try:
+        client.connect(host, port, keepalive=10)
+    except OSError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while not answers and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    return bool(answers) and answers[0].value != 0x84  # 0x84: unsupported protocol version
+
+
 def _mosquitto_binary() -> str | None:
     found = shutil.which("mosquitto")
     if found:
         return found
-    return next((p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-                 if Path(p).exists()), None)
+    return next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
+    )
 
 
 def _wait_for(proc: subprocess.Popen[bytes], port: int, what: str, timeout_s: float = 15) -> None:
@@ -102,8 +122,13 @@ def demo_broker(host: str, port: int, data_dir: Path) -> Iterator[Broker]:
         argv = [sys.executable, "-m", "services.demo.embedded_broker", str(local_port)]
         kind = "embedded"
     log.info("starting %s on 127.0.0.1:%d", kind, local_port)
-    proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait_for(proc, local_port, kind)
         yield Broker("127.0.0.1", local_port, kind)

@@ -24,11 +24,11 @@ from typing import Any
 import psycopg
 import yaml
 
-from energywatch.errors import EnergyWatchError
+from energywatch.errors import EnergyWatchError, SettingsError
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url, make_engine
 from services.demo.breach import Breach
-from services.demo.broker import Broker, demo_broker, free_port, port_answers
+from services.demo.broker import Broker, demo_broker, free_port, port_answers, speaks_mqtt5
 from services.demo.fleet import FleetSpec
 from services.demo.history import backfill, has_readings
 from services.demo.postgres import Database, demo_database
@@ -127,28 +127,56 @@ def last_register_values(url: str) -> dict[str, float]:
         return {key: float(value) for key, value in conn.execute(query)}
 
 
-def fleet_spec(region: Region, broker: Broker, settings: Settings, data_dir: Path,
-               registers: dict[str, float], breach: Breach) -> FleetSpec:
+def fleet_spec(
+    region: Region,
+    broker: Broker,
+    settings: Settings,
+    data_dir: Path,
+    registers: dict[str, float],
+    breach: Breach,
+) -> FleetSpec:
     config_dir = data_dir / "edge"
     config_dir.mkdir(parents=True, exist_ok=True)
     configs, loggers = [], []
     for device in region.devices():
         config = edge_config(
-            device, mqtt_host=broker.host, mqtt_port=broker.port,
-            topic_prefix=settings.mqtt.topic_prefix, queue_dir=config_dir,
-            interval_s=READ_INTERVAL_S, seed=SEED,
+            device,
+            mqtt_host=broker.host,
+            mqtt_port=broker.port,
+            topic_prefix=settings.mqtt.topic_prefix,
+            queue_dir=config_dir,
+            interval_s=READ_INTERVAL_S,
+            seed=SEED,
         )
         path = config_dir / f"{device.site}-{device.code}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         configs.append(str(path))
         if device.protocol == "hj212":
-            loggers.append({
-                "site": device.site, "device": device.code, "mn": device.mn, "st": device.st,
-                "points": [{"point": p.code, "code": p.hj212_code, "profile": p.profile,
-                            "scale": p.scale} for p in device.points],
-            })
-    return FleetSpec(configs=configs, loggers=loggers, interval_s=READ_INTERVAL_S, seed=SEED,
-                     breach=breach.__dict__, registers=registers)
+            loggers.append(
+                {
+                    "site": device.site,
+                    "device": device.code,
+                    "mn": device.mn,
+                    "st": device.st,
+                    "points": [
+                        {
+                            "point": p.code,
+                            "code": p.hj212_code,
+                            "profile": p.profile,
+                            "scale": p.scale,
+                        }
+                        for p in device.points
+                    ],
+                }
+            )
+    return FleetSpec(
+        configs=configs,
+        loggers=loggers,
+        interval_s=READ_INTERVAL_S,
+        seed=SEED,
+        breach=breach.__dict__,
+        registers=registers,
+    )
 
 
 def progress(url: str, since: datetime) -> Progress:
@@ -158,7 +186,8 @@ def progress(url: str, since: datetime) -> Progress:
         try:
             fired = conn.execute(
                 "SELECT rule, subject, severity, value FROM alerts "
-                "WHERE fired_at >= %s ORDER BY fired_at", (since,)
+                "WHERE fired_at >= %s ORDER BY fired_at",
+                (since,),
             ).fetchall()
         except psycopg.errors.UndefinedTable:
             fired = []
@@ -186,31 +215,35 @@ class _StopSignal:
             signal.signal(sig, handler)
 
 
-def _banner(api_port: int, db: Database, broker: Broker, region: Region,
-            breach: Breach, data_dir: Path) -> str:
+def _banner(
+    api_port: int, db: Database, broker: Broker, region: Region, breach: Breach, data_dir: Path
+) -> str:
     n_points = sum(len(d.points) for d in region.devices())
     stations = len(region.document["sites"]) - len(region.enterprises())
-    return "\n".join([
-        "",
-        "EnergyWatch demo is running.",
-        f"  Dashboard:  http://127.0.0.1:{api_port}/",
-        f"  Logins:     {OPERATOR[0]} / {OPERATOR[1]}    (operator of {OPERATOR[3]})",
-        f"              {REGULATOR[0]} / {REGULATOR[1]}  (regulator of Taiyuan, divisions "
-        f"{REGULATOR[3]}xx)",
-        f"  Region:     {len(region.enterprises())} enterprises and {stations} monitoring "
-        f"stations in Taiyuan, {n_points} points, read every {READ_INTERVAL_S:.0f} s",
-        f"  Breach:     {breach.site} {breach.point} jumps to {breach.value:.0f} mg/m3 "
-        f"{breach.start_s:.0f} s after start, for {breach.duration_s / 60:.0f} min",
-        f"  PostgreSQL: {db.kind}; MQTT: {broker.host}:{broker.port} ({broker.kind})",
-        f"  Data and logs: {data_dir}",
-        "Ctrl-C stops everything.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "EnergyWatch demo is running.",
+            f"  Dashboard:  http://127.0.0.1:{api_port}/",
+            f"  Logins:     {OPERATOR[0]} / {OPERATOR[1]}    (operator of {OPERATOR[3]})",
+            f"              {REGULATOR[0]} / {REGULATOR[1]}  (regulator of Taiyuan, divisions "
+            f"{REGULATOR[3]}xx)",
+            f"  Region:     {len(region.enterprises())} enterprises and {stations} monitoring "
+            f"stations in Taiyuan, {n_points} points, read every {READ_INTERVAL_S:.0f} s",
+            f"  Breach:     {breach.site} {breach.point} jumps to {breach.value:.0f} mg/m3 "
+            f"{breach.start_s:.0f} s after start, for {breach.duration_s / 60:.0f} min",
+            f"  PostgreSQL: {db.kind}; MQTT: {broker.host}:{broker.port} ({broker.kind})",
+            f"  Data and logs: {data_dir}",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )
 
 
 def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     region = load_region()
@@ -218,24 +251,37 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
     with contextlib.ExitStack() as stack:
         stop = stack.enter_context(_StopSignal())
         db = stack.enter_context(demo_database(settings.database.url, data_dir))
-        broker = stack.enter_context(
-            demo_broker(settings.mqtt.host, settings.mqtt.port, data_dir)
-        )
+        broker = stack.enter_context(demo_broker(settings.mqtt.host, settings.mqtt.port, data_dir))
+        if not speaks_mqtt5(broker.host, broker.port):
+            raise SettingsError(
+                f"the MQTT broker at {broker.host}:{broker.port} ({broker.kind}) does not speak "
+                "MQTT 5, which ingest needs; install Mosquitto 2 (e.g. apt-get install "
+                "mosquitto) or point ENERGYWATCH_MQTT__HOST/PORT at an MQTT 5 broker"
+            )
         api_port = _free_or(settings.api.port)
-        child = settings.model_copy(update={
-            "demo": True,
-            "database": settings.database.model_copy(update={"url": db.url}),
-            "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
-            "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
-            "ingest": settings.ingest.model_copy(update={
-                "metrics_port": free_port(),
-                "share_group": settings.ingest.share_group if broker.shared_subscriptions else "",
-            }),
-            "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
-            "alerting": settings.alerting.model_copy(update={
-                "metrics_port": free_port(), "rules_dir": data_dir / "rules",
-            }),
-        })
+        child = settings.model_copy(
+            update={
+                "demo": True,
+                "database": settings.database.model_copy(update={"url": db.url}),
+                "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
+                "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
+                "ingest": settings.ingest.model_copy(
+                    update={
+                        "metrics_port": free_port(),
+                        "share_group": settings.ingest.share_group
+                        if broker.shared_subscriptions
+                        else "",
+                    }
+                ),
+                "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
+                "alerting": settings.alerting.model_copy(
+                    update={
+                        "metrics_port": free_port(),
+                        "rules_dir": data_dir / "rules",
+                    }
+                ),
+            }
+        )
         print(f"Preparing the database ({db.kind}) and the region ...", flush=True)
         prepare_database(child, db, region, data_dir)
         ensure_users(child)
@@ -244,8 +290,7 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
             print(f"Simulating the last {HISTORY_HOURS:.0f} hours of history ...", flush=True)
             n = backfill(db.url, region, HISTORY_HOURS, timedelta(minutes=1), SEED)
             log.info("history: %d readings", n)
-        spec = fleet_spec(region, broker, child, data_dir,
-                          last_register_values(db.url), breach)
+        spec = fleet_spec(region, broker, child, data_dir, last_register_values(db.url), breach)
         spec.write(data_dir / "edge" / "fleet.json")
 
         env = settings_env(child)
@@ -253,19 +298,36 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
         missing = [n for n in SERVICES if importlib.util.find_spec(f"services.{n}.command") is None]
         for name in missing:
             print(f"warning: the {name} service is not installed; running without it", flush=True)
-        processes = [ServiceProcess(name, [*ENERGYWATCH, name], env, logs / f"{name}.log")
-                     for name in SERVICES if name not in missing]
-        processes.append(ServiceProcess(
-            "edge", [ENERGYWATCH[0], "-m", "services.demo.fleet",
-                     str(data_dir / "edge" / "fleet.json")],
-            env, logs / "edge.log"))
+        processes = [
+            ServiceProcess(name, [*ENERGYWATCH, name], env, logs / f"{name}.log")
+            for name in SERVICES
+            if name not in missing
+        ]
+        processes.append(
+            ServiceProcess(
+                "edge",
+                [
+                    ENERGYWATCH[0],
+                    "-m",
+                    "services.demo.fleet",
+                    str(data_dir / "edge" / "fleet.json"),
+                ],
+                env,
+                logs / "edge.log",
+            )
+        )
         for p in processes:
             stack.callback(p.stop)  # ExitStack unwinds in reverse: edge first, ingest last
         started = datetime.now(UTC) - timedelta(seconds=5)
         for p in processes[:-1]:
             p.start()
-        if not wait_until(lambda: port_answers("127.0.0.1", api_port)
-                          or any(p.exit_code is not None for p in processes[:-1]), 60):
+        if not wait_until(
+            lambda: (
+                port_answers("127.0.0.1", api_port)
+                or any(p.exit_code is not None for p in processes[:-1])
+            ),
+            60,
+        ):
             raise EnergyWatchError("the API did not start within 60 s; see " + str(logs))
         processes[-1].start()
         _check_alive(processes)
@@ -279,13 +341,17 @@ def _check_alive(processes: list[ServiceProcess]) -> None:
     for p in processes:
         if p.exit_code is not None:
             raise EnergyWatchError(
-                f"{p.name} exited with code {p.exit_code}; last lines of {p.log_path}:\n"
-                + p.tail()
+                f"{p.name} exited with code {p.exit_code}; last lines of {p.log_path}:\n" + p.tail()
             )
 
 
-def _watch(processes: list[ServiceProcess], url: str, started: datetime,
-           stop: threading.Event, duration_s: float | None) -> None:
+def _watch(
+    processes: list[ServiceProcess],
+    url: str,
+    started: datetime,
+    stop: threading.Event,
+    duration_s: float | None,
+) -> None:
     """Report readings and alerts as they come, until Ctrl-C or the duration is over."""
     t0 = time.monotonic()
     deadline = None if duration_s is None else t0 + duration_s

@@ -88,14 +88,24 @@ async def _run(spec: FleetSpec) -> None:
         if breach and breach.site == spec_logger["site"]:
             override = breach.override(started)
         logger = SimulatedLogger(
-            spec_logger["mn"], spec_logger["st"],
-            [LoggerPoint(p["point"], p["code"], SimPoint(p["point"], p["profile"], p["scale"]))
-             for p in spec_logger["points"]],
-            tz, spec.interval_s, spec.seed, override=override,
+            spec_logger["mn"],
+            spec_logger["st"],
+            [
+                LoggerPoint(p["point"], p["code"], SimPoint(p["point"], p["profile"], p["scale"]))
+                for p in spec_logger["points"]
+            ],
+            tz,
+            spec.interval_s,
+            spec.seed,
+            override=override,
         )
         logger_tasks.append(asyncio.create_task(logger.run("127.0.0.1", driver.port)))
-    log.info("%d edge agents and %d data loggers running (%d registers continued)",
-             len(agents), len(logger_tasks), restored)
+    log.info(
+        "%d edge agents and %d data loggers running (%d registers continued)",
+        len(agents),
+        len(logger_tasks),
+        restored,
+    )
     try:
         await stop.wait()
     finally:

@@ -26,8 +26,9 @@ def has_readings(url: str) -> bool:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM readings)").fetchone() == (True,)
 
 
-def backfill(url: str, region: Region, hours: float, step: timedelta, seed: int,
-             end: datetime | None = None) -> int:
+def backfill(
+    url: str, region: Region, hours: float, step: timedelta, seed: int, end: datetime | None = None
+) -> int:
     """Write `hours` of simulated readings ending at `end` (default now); return how many."""
     end = (end or datetime.now(UTC)).replace(second=0, microsecond=0)
     start = end - timedelta(hours=hours)
@@ -48,8 +49,9 @@ def backfill(url: str, region: Region, hours: float, step: timedelta, seed: int,
         ) as copy:
             for device in region.devices():
                 points = [SimPoint(p.code, p.profile, p.scale, p.rollover) for p in device.points]
-                for r in simulate(points, start.astimezone(LOCAL), end.astimezone(LOCAL),
-                                  step, seed):
+                for r in simulate(
+                    points, start.astimezone(LOCAL), end.astimezone(LOCAL), step, seed
+                ):
                     ts = datetime.fromtimestamp(r.ts_ms / 1000, UTC)
                     copy.write_row((ids[(device.site, r.point)], ts, r.value, r.quality))
                     written += 1

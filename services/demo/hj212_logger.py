@@ -30,8 +30,9 @@ class LoggerPoint:
     sim: SimPoint
 
 
-def data_segment(mn: str, st: int, password: str, local: datetime,
-                 values: list[tuple[str, float, str]]) -> str:
+def data_segment(
+    mn: str, st: int, password: str, local: datetime, values: list[tuple[str, float, str]]
+) -> str:
     """The data segment of one real-time upload; `values` are (code, value, flag)."""
     cp = ";".join(f"{code}-Rtd={value:.3f},{code}-Flag={flag}" for code, value, flag in values)
     qn = local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
@@ -43,9 +44,17 @@ def data_segment(mn: str, st: int, password: str, local: datetime,
 
 
 class SimulatedLogger:
-    def __init__(self, mn: str, st: int, points: list[LoggerPoint], tz: timezone,
-                 interval_s: float, seed: int, password: str = "123456",
-                 override: Override | None = None) -> None:
+    def __init__(
+        self,
+        mn: str,
+        st: int,
+        points: list[LoggerPoint],
+        tz: timezone,
+        interval_s: float,
+        seed: int,
+        password: str = "123456",
+        override: Override | None = None,
+    ) -> None:
         self.mn, self.st, self.password = mn, st, password
         self.points = points
         self.tz = tz

@@ -64,8 +64,14 @@ class Region:
                 )
                 hj = device.get("hj212") or {}
                 out.append(
-                    SimulatedDevice(site["code"], device["code"], device["protocol"], points,
-                                    hj.get("mn"), hj.get("st"))
+                    SimulatedDevice(
+                        site["code"],
+                        device["code"],
+                        device["protocol"],
+                        points,
+                        hj.get("mn"),
+                        hj.get("st"),
+                    )
                 )
         return out
 
@@ -103,11 +109,14 @@ def edge_config(
             "name": "hj212",
             "listen_host": "127.0.0.1",
             "listen_port": 0,  # any free port; the fleet reads the bound port from the driver
-            "loggers": [{
-                "mn": device.mn,
-                "points": [{"point": p.code, "code": p.hj212_code, "cn": 2011}
-                           for p in device.points],
-            }],
+            "loggers": [
+                {
+                    "mn": device.mn,
+                    "points": [
+                        {"point": p.code, "code": p.hj212_code, "cn": 2011} for p in device.points
+                    ],
+                }
+            ],
         }
     else:
         driver = {
@@ -115,8 +124,13 @@ def edge_config(
             "name": "simulator",
             "seed": seed,
             "points": [
-                {"point": p.code, "profile": p.profile, "scale": p.scale,
-                 "interval_s": interval_s, **({"rollover": p.rollover} if p.rollover else {})}
+                {
+                    "point": p.code,
+                    "profile": p.profile,
+                    "scale": p.scale,
+                    "interval_s": interval_s,
+                    **({"rollover": p.rollover} if p.rollover else {}),
+                }
                 for p in device.points
             ],
         }
