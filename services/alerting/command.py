@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -50,63 +51,72 @@ def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
     url = libpq_url(settings.database.url)
     a = settings.alerting
     retry = RetryPolicy(max_attempts=a.retry_max_attempts, base_s=a.retry_base_s)
-    with psycopg.connect(url, autocommit=True) as conn, \
-            psycopg.connect(url, autocommit=True) as listen:
-        listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
-        deliverer = Deliverer(conn, make_senders(settings), retry)
-        while not stop.is_set():
-            try:
-                deliverer.deliver_due()
-                deliverer.pending()
-            except psycopg.Error:
-                log.exception("outbox delivery failed; retrying")
-            # Wake on the next NOTIFY, or after a second for retries that fall due.
-            for _ in listen.notifies(timeout=1.0, stop_after=1):
-                pass
+    senders = make_senders(settings)
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True) as conn, \
+                    psycopg.connect(url, autocommit=True) as listen:
+                listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                deliverer = Deliverer(conn, senders, retry)
+                while not stop.is_set():
+                    deliverer.deliver_due()
+                    deliverer.pending()
+                    # Wake on the next NOTIFY, or after a second for retries that fall due.
+                    for _ in listen.notifies(timeout=1.0, stop_after=1):
+                        pass
+        except psycopg.Error:
+            log.exception("outbox worker lost the database; reconnecting")
+            stop.wait(2.0)
+
+
+def _evaluate_loop(settings: Settings, rules: RuleSource, stop: threading.Event) -> None:
+    url = libpq_url(settings.database.url)
+    interval = settings.alerting.interval_s
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                evaluator = Evaluator(conn, rules)
+                while not stop.is_set() and not try_lock(conn):
+                    log.info("another evaluator holds the lock; standing by")
+                    stop.wait(interval)
+                log.info("evaluating every %.1f s", interval)
+                next_at = time.monotonic()
+                while not stop.is_set():
+                    report = evaluator.cycle()
+                    if report.transitions:
+                        log.info("cycle %.3f s, %d subjects, transitions %s", report.seconds,
+                                 report.subjects, report.transitions)
+                    next_at = max(next_at + interval, time.monotonic())
+                    stop.wait(next_at - time.monotonic())
+        except psycopg.Error:
+            log.exception("evaluation lost the database; reconnecting")
+            stop.wait(2.0)
 
 
 def run(settings: Settings, once: bool = False) -> None:
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = libpq_url(settings.database.url)
+    rules = RuleSource(rule_dirs(settings))
+    rules.file_rules()  # a bad rules file stops the start, naming file and field
+    if once:
+        a = settings.alerting
+        with psycopg.connect(url, autocommit=True) as conn:
+            report = Evaluator(conn, rules).cycle()
+            log.info("cycle: %s", report)
+            Deliverer(conn, make_senders(settings),
+                      RetryPolicy(a.retry_max_attempts, a.retry_base_s)).deliver_due()
+        return
     stop = threading.Event()
-    if not once and threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    if settings.alerting.metrics_port and not once:
+    if settings.alerting.metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(settings.alerting.metrics_port)
-    url = libpq_url(settings.database.url)
-    rules = RuleSource(rule_dirs(settings))
-    with psycopg.connect(url, autocommit=True) as conn:
-        evaluator = Evaluator(conn, rules)
-        if once:
-            report = evaluator.cycle()
-            log.info("cycle: %s", report)
-            with psycopg.connect(url, autocommit=True) as dconn:
-                a = settings.alerting
-                Deliverer(dconn, make_senders(settings),
-                          RetryPolicy(a.retry_max_attempts, a.retry_base_s)).deliver_due()
-            return
-        worker = threading.Thread(target=_deliver_loop, args=(settings, stop),
-                                  name="outbox", daemon=True)
-        worker.start()
-        locked = False
-        while not stop.is_set():
-            if not locked:
-                locked = try_lock(conn)
-                if not locked:
-                    log.info("another evaluator holds the lock; standing by")
-                    stop.wait(settings.alerting.interval_s)
-                    continue
-                log.info("evaluating %d rules every %.1f s",
-                         len(rules.file_rules()), settings.alerting.interval_s)
-            try:
-                report = evaluator.cycle()
-                if report.transitions:
-                    log.info("cycle %.3f s, %d subjects, transitions %s", report.seconds,
-                             report.subjects, report.transitions)
-            except psycopg.Error:
-                log.exception("evaluation cycle failed; next cycle retries")
-            stop.wait(settings.alerting.interval_s)
-        worker.join(timeout=10)
+    worker = threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
+                              daemon=True)
+    worker.start()
+    _evaluate_loop(settings, rules, stop)
+    worker.join(timeout=10)
