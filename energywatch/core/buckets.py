@@ -25,9 +25,8 @@ BUCKET_MS = 15 * 60 * 1000
 
 
 @kernel
-def _bucket_sums(offsets, start, end, delta, origin, width, n_buckets):  # type: ignore[no-untyped-def]
+def _bucket_sums(offsets, start, end, delta, origin, width, n_buckets, out):  # type: ignore[no-untyped-def]
     n_series = offsets.shape[0] - 1
-    out = np.zeros((n_series, n_buckets), dtype=np.float64)
     for s in range(n_series):
         row = out[s]
         for i in range(offsets[s], offsets[s + 1]):
@@ -54,7 +53,6 @@ def _bucket_sums(offsets, start, end, delta, origin, width, n_buckets):  # type:
                 lo = max(a, k * width)
                 hi = min(b, (k + 1) * width)
                 row[k] += d * (hi - lo) / span
-    return out
 
 
 def bucket_sums(
@@ -67,15 +65,16 @@ def bucket_sums(
     width: int = BUCKET_MS,
 ) -> F64:
     """(n_series, n_buckets) consumption per bucket."""
-    return _bucket_sums(
-        offsets, start, end, delta, np.int64(origin), np.int64(width), np.int64(n_buckets)
+    out = np.zeros((offsets.shape[0] - 1, n_buckets), dtype=np.float64)
+    _bucket_sums(
+        offsets, start, end, delta, np.int64(origin), np.int64(width), np.int64(n_buckets), out
     )
+    return out
 
 
 @kernel
-def _bucket_counts(offsets, ts, values, origin, width, n_buckets):  # type: ignore[no-untyped-def]
+def _bucket_counts(offsets, ts, values, origin, width, n_buckets, out):  # type: ignore[no-untyped-def]
     n_series = offsets.shape[0] - 1
-    out = np.zeros((n_series, n_buckets), dtype=np.int64)
     for s in range(n_series):
         for i in range(offsets[s], offsets[s + 1]):
             if np.isnan(values[i]):
@@ -83,16 +82,15 @@ def _bucket_counts(offsets, ts, values, origin, width, n_buckets):  # type: igno
             k = (ts[i] - origin) // width
             if 0 <= k < n_buckets:
                 out[s, k] += 1
-    return out
 
 
 def bucket_counts(
     offsets: I64, ts: I64, values: F64, origin: int, n_buckets: int, width: int = BUCKET_MS
 ) -> npt.NDArray[np.int64]:
     """(n_series, n_buckets) number of valid readings per bucket."""
-    return _bucket_counts(
-        offsets, ts, values, np.int64(origin), np.int64(width), np.int64(n_buckets)
-    )
+    out = np.zeros((offsets.shape[0] - 1, n_buckets), dtype=np.int64)
+    _bucket_counts(offsets, ts, values, np.int64(origin), np.int64(width), np.int64(n_buckets), out)
+    return out
 
 
 def expected_per_bucket(interval_ms: npt.ArrayLike, width: int = BUCKET_MS) -> F64:
@@ -101,19 +99,19 @@ def expected_per_bucket(interval_ms: npt.ArrayLike, width: int = BUCKET_MS) -> F
 
 
 @kernel
-def _completeness(counts, expected):  # type: ignore[no-untyped-def]
+def _completeness(counts, expected, out):  # type: ignore[no-untyped-def]
     n_series, n_buckets = counts.shape
-    out = np.empty((n_series, n_buckets), dtype=np.float64)
     for s in range(n_series):
         e = expected[s]
         for k in range(n_buckets):
             out[s, k] = min(1.0, counts[s, k] / e) if e > 0.0 else 0.0
-    return out
 
 
 def completeness(counts: npt.NDArray[np.int64], expected: F64) -> F64:
     """Share of expected readings present per bucket, in [0, 1]."""
-    return _completeness(counts, expected.astype(np.float64))
+    out = np.empty(counts.shape, dtype=np.float64)
+    _completeness(counts, expected.astype(np.float64), out)
+    return out
 
 
 @kernel

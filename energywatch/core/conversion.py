@@ -14,16 +14,12 @@ from energywatch.core.series import F64, I64
 
 
 @kernel
-def _convert(quantity, coef_index, tce_per_unit, tco2_per_unit):  # type: ignore[no-untyped-def]
-    n = quantity.shape[0]
-    tce = np.empty(n, dtype=np.float64)
-    tco2 = np.empty(n, dtype=np.float64)
-    for i in range(n):
+def _convert(quantity, coef_index, tce_per_unit, tco2_per_unit, tce, tco2):  # type: ignore[no-untyped-def]
+    for i in range(quantity.shape[0]):
         q = quantity[i]
         c = coef_index[i]
         tce[i] = q * tce_per_unit[c]
         tco2[i] = q * tco2_per_unit[c]
-    return tce, tco2
 
 
 def convert(
@@ -36,9 +32,14 @@ def convert(
         raise ValueError("coefficient arrays must have the same length")
     if coef_index.size and (coef_index.min() < 0 or coef_index.max() >= tce_per_unit.shape[0]):
         raise ValueError("coefficient index out of range")
-    return _convert(
+    tce = np.empty(quantity.shape[0], dtype=np.float64)
+    tco2 = np.empty(quantity.shape[0], dtype=np.float64)
+    _convert(
         np.ascontiguousarray(quantity, dtype=np.float64),
         np.ascontiguousarray(coef_index, dtype=np.int64),
         np.ascontiguousarray(tce_per_unit, dtype=np.float64),
         np.ascontiguousarray(tco2_per_unit, dtype=np.float64),
+        tce,
+        tco2,
     )
+    return tce, tco2

@@ -29,11 +29,7 @@ DEFAULT_WRAP_SHARE = 0.5
 
 
 @kernel
-def _counter_deltas(offsets, ts, values, rollover, reset_share, wrap_share):  # type: ignore[no-untyped-def]
-    n = ts.shape[0]
-    delta = np.zeros(n, dtype=np.float64)
-    start = ts.copy()
-    flags = np.zeros(n, dtype=np.uint8)
+def _counter_deltas(offsets, ts, values, rollover, reset_share, wrap_share, delta, start, flags):  # type: ignore[no-untyped-def]
     for s in range(offsets.shape[0] - 1):
         r = rollover[s]
         has_ref = False
@@ -41,10 +37,14 @@ def _counter_deltas(offsets, ts, values, rollover, reset_share, wrap_share):  # 
         ref_ts = np.int64(0)
         for i in range(offsets[s], offsets[s + 1]):
             v = values[i]
+            delta[i] = 0.0
+            flags[i] = 0
             if np.isnan(v):
+                start[i] = ts[i]
                 flags[i] = fl.MISSING
                 continue
             if not has_ref:
+                start[i] = ts[i]
                 flags[i] = fl.FIRST
                 has_ref = True
                 ref = v
@@ -67,7 +67,6 @@ def _counter_deltas(offsets, ts, values, rollover, reset_share, wrap_share):  # 
                     delta[i] = max(v, 0.0)
                     flags[i] = fl.RESET
                 ref = v
-    return delta, start, flags
 
 
 def counter_deltas(
@@ -81,9 +80,22 @@ def counter_deltas(
     """(delta, interval start, flags) per reading; `rollover[s]` is NaN or 0 for none."""
     if rollover.shape[0] != offsets.shape[0] - 1:
         raise ValueError("one rollover value per series (NaN for none)")
-    return _counter_deltas(
-        offsets, ts, values, rollover.astype(np.float64), float(reset_share), float(wrap_share)
+    n = ts.shape[0]
+    delta = np.empty(n, dtype=np.float64)
+    start = np.empty(n, dtype=np.int64)
+    flags = np.empty(n, dtype=np.uint8)
+    _counter_deltas(
+        offsets,
+        ts,
+        values,
+        rollover.astype(np.float64),
+        float(reset_share),
+        float(wrap_share),
+        delta,
+        start,
+        flags,
     )
+    return delta, start, flags
 
 
 def interval_deltas(ts: I64, values: F64) -> tuple[F64, I64, np.ndarray]:

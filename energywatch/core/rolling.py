@@ -20,9 +20,7 @@ from energywatch.core.series import F64, I64
 
 
 @kernel
-def _rolling_sum(offsets, ts, values, window):  # type: ignore[no-untyped-def]
-    n = ts.shape[0]
-    out = np.empty(n, dtype=np.float64)
+def _rolling_sum(offsets, ts, values, window, out):  # type: ignore[no-untyped-def]
     for s in range(offsets.shape[0] - 1):
         begin, end = offsets[s], offsets[s + 1]
         hi_r = 0.0  # prefix sum up to the right edge, and its error term
@@ -52,7 +50,6 @@ def _rolling_sum(offsets, ts, values, window):  # type: ignore[no-untyped-def]
             out[i] = (hi_r - hi_l) + (lo_r - lo_l)
         if repeated:
             _share_last_of_repeats(ts, out, begin, end)
-    return out
 
 
 @kernel
@@ -67,13 +64,13 @@ def rolling_sum(offsets: I64, ts: I64, values: F64, window: int) -> F64:
     """Sum of each reading's trailing time window (ms), per reading."""
     if window <= 0:
         raise ValueError("window must be positive")
-    return _rolling_sum(offsets, ts, values, np.int64(window))
+    out = np.empty(ts.shape[0], dtype=np.float64)
+    _rolling_sum(offsets, ts, values, np.int64(window), out)
+    return out
 
 
 @kernel
-def _rolling_ratio(offsets, ts, num, den, window, min_den, scale):  # type: ignore[no-untyped-def]
-    n = ts.shape[0]
-    out = np.empty(n, dtype=np.float64)
+def _rolling_ratio(offsets, ts, num, den, window, min_den, scale, out):  # type: ignore[no-untyped-def]
     for s in range(offsets.shape[0] - 1):
         begin, end = offsets[s], offsets[s + 1]
         nh_r = 0.0  # numerator: prefix to the right edge (hi, lo), to the left edge
@@ -117,11 +114,12 @@ def _rolling_ratio(offsets, ts, num, den, window, min_den, scale):  # type: igno
                 dh_l = h
                 left += 1
             d = (dh_r - dh_l) + (dl_r - dl_l)
-            q = scale * ((nh_r - nh_l) + (nl_r - nl_l)) / d
-            out[i] = np.nan if abs(d) <= min_den else q
+            if abs(d) <= min_den:
+                out[i] = np.nan
+            else:
+                out[i] = scale * ((nh_r - nh_l) + (nl_r - nl_l)) / d
         if repeated:
             _share_last_of_repeats(ts, out, begin, end)
-    return out
 
 
 def rolling_ratio(
@@ -142,7 +140,8 @@ def rolling_ratio(
         raise ValueError("window must be positive")
     if numerator.shape != denominator.shape or numerator.shape != ts.shape:
         raise ValueError("ts, numerator and denominator must have the same length")
-    return _rolling_ratio(
+    out = np.empty(ts.shape[0], dtype=np.float64)
+    _rolling_ratio(
         offsets,
         ts,
         numerator,
@@ -150,4 +149,6 @@ def rolling_ratio(
         np.int64(window),
         float(min_denominator),
         float(scale),
+        out,
     )
+    return out
