@@ -96,4 +96,11 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
     assert N_SITES <= len(hook.raw) <= N_SITES + 1
     assert len(set(keys)) == N_SITES
     assert raw_at_kill >= delivered_at_kill
+    # The outbox's own record: one successful send per key (the attempt cut by the kill was
+    # rolled back with its transaction).
+    per_key = conn.execute(
+        "SELECT o.idempotency_key, count(d.id) FILTER (WHERE d.ok) FROM notification_outbox o "
+        "LEFT JOIN notification_deliveries d ON d.outbox_id = o.id GROUP BY 1").fetchall()
+    assert len(per_key) == N_SITES and all(n == 1 for _, n in per_key)
+    assert {k for k, _ in per_key} == set(hook.by_key)
     assert hook.bad_signatures == 0
