@@ -5,9 +5,10 @@ ts[i] - window < ts[j] <= ts[i]; NaN values count as absent. Two pointers walk t
 (O(n)); readings with a repeated timestamp then share the window of the last of them.
 
 Instead of adding and removing values from one running sum, whose rounding errors pile up over
-a long series, the kernel keeps two compensated prefix sums (TwoSum, as in Ogita, Rump and
-Oishi's Sum2): one up to the window's right edge, one up to its left edge. The window sum is
-their difference, exact to about one rounding of the result. Each prefix has a short
+a long series, the kernel keeps one compensated prefix sum (TwoSum, as in Ogita, Rump and
+Oishi's Sum2) and remembers its value before each reading in a scratch array the size of the
+longest series (it stays in cache); the window sum is the prefix now minus the prefix before
+the window's first reading, exact to about one rounding of the result. The prefix has a short
 dependency chain (one addition), which keeps the loop fast.
 """
 
@@ -20,34 +21,29 @@ from energywatch.core.series import F64, I64
 
 
 @kernel
-def _rolling_sum(offsets, ts, values, window, out):  # type: ignore[no-untyped-def]
+def _rolling_sum(offsets, ts, values, window, out, before):  # type: ignore[no-untyped-def]
     for s in range(offsets.shape[0] - 1):
         begin, end = offsets[s], offsets[s + 1]
-        hi_r = 0.0  # prefix sum up to the right edge, and its error term
-        lo_r = 0.0
-        hi_l = 0.0  # prefix sum up to the left edge
-        lo_l = 0.0
-        left = begin
+        hi = 0.0  # compensated prefix sum: value and error term
+        lo = 0.0
+        left = 0  # the window's first reading, counted from `begin`
         repeated = False
         for i in range(begin, end):
+            k = i - begin
+            before[k, 0] = hi  # the prefix before reading k, for when k leaves the window
+            before[k, 1] = lo
             t = ts[i]
-            repeated |= i > begin and t == ts[i - 1]
+            repeated |= k > 0 and t == ts[i - 1]
             x = values[i]
             x = 0.0 if x != x else x
-            h = hi_r + x
-            z = h - hi_r
-            lo_r += (hi_r - (h - z)) + (x - z)
-            hi_r = h
+            h = hi + x
+            z = h - hi
+            lo += (hi - (h - z)) + (x - z)
+            hi = h
             edge = t - window
-            while ts[left] <= edge:
-                x = values[left]
-                x = 0.0 if x != x else x
-                h = hi_l + x
-                z = h - hi_l
-                lo_l += (hi_l - (h - z)) + (x - z)
-                hi_l = h
+            while ts[begin + left] <= edge:
                 left += 1
-            out[i] = (hi_r - hi_l) + (lo_r - lo_l)
+            out[i] = (hi - before[left, 0]) + (lo - before[left, 1])
         if repeated:
             _share_last_of_repeats(ts, out, begin, end)
 
@@ -60,64 +56,58 @@ def _share_last_of_repeats(ts, out, begin, end):  # type: ignore[no-untyped-def]
             out[i] = out[i + 1]
 
 
+def _prefix_scratch(offsets: I64, columns: int) -> F64:
+    longest = int(np.diff(offsets).max()) if offsets.shape[0] > 1 else 0
+    return np.empty((longest + 1, columns), dtype=np.float64)
+
+
 def rolling_sum(offsets: I64, ts: I64, values: F64, window: int) -> F64:
     """Sum of each reading's trailing time window (ms), per reading."""
     if window <= 0:
         raise ValueError("window must be positive")
     out = np.empty(ts.shape[0], dtype=np.float64)
-    _rolling_sum(offsets, ts, values, np.int64(window), out)
+    _rolling_sum(offsets, ts, values, np.int64(window), out, _prefix_scratch(offsets, 2))
     return out
 
 
 @kernel
-def _rolling_ratio(offsets, ts, num, den, window, min_den, scale, out):  # type: ignore[no-untyped-def]
+def _rolling_ratio(offsets, ts, num, den, window, min_den, scale, out, before):  # type: ignore[no-untyped-def]
     for s in range(offsets.shape[0] - 1):
         begin, end = offsets[s], offsets[s + 1]
-        nh_r = 0.0  # numerator: prefix to the right edge (hi, lo), to the left edge
-        nl_r = 0.0
-        nh_l = 0.0
-        nl_l = 0.0
-        dh_r = 0.0  # denominator, likewise
-        dl_r = 0.0
-        dh_l = 0.0
-        dl_l = 0.0
-        left = begin
+        nh = 0.0  # compensated prefix sums of numerator and denominator
+        nl = 0.0
+        dh = 0.0
+        dl = 0.0
+        left = 0
         repeated = False
         for i in range(begin, end):
+            k = i - begin
+            before[k, 0] = nh
+            before[k, 1] = nl
+            before[k, 2] = dh
+            before[k, 3] = dl
             t = ts[i]
-            repeated |= i > begin and t == ts[i - 1]
+            repeated |= k > 0 and t == ts[i - 1]
             x = num[i]
             x = 0.0 if x != x else x
             y = den[i]
             y = 0.0 if y != y else y
-            h = nh_r + x
-            z = h - nh_r
-            nl_r += (nh_r - (h - z)) + (x - z)
-            nh_r = h
-            h = dh_r + y
-            z = h - dh_r
-            dl_r += (dh_r - (h - z)) + (y - z)
-            dh_r = h
+            h = nh + x
+            z = h - nh
+            nl += (nh - (h - z)) + (x - z)
+            nh = h
+            h = dh + y
+            z = h - dh
+            dl += (dh - (h - z)) + (y - z)
+            dh = h
             edge = t - window
-            while ts[left] <= edge:
-                x = num[left]
-                x = 0.0 if x != x else x
-                y = den[left]
-                y = 0.0 if y != y else y
-                h = nh_l + x
-                z = h - nh_l
-                nl_l += (nh_l - (h - z)) + (x - z)
-                nh_l = h
-                h = dh_l + y
-                z = h - dh_l
-                dl_l += (dh_l - (h - z)) + (y - z)
-                dh_l = h
+            while ts[begin + left] <= edge:
                 left += 1
-            d = (dh_r - dh_l) + (dl_r - dl_l)
+            d = (dh - before[left, 2]) + (dl - before[left, 3])
             if abs(d) <= min_den:
                 out[i] = np.nan
             else:
-                out[i] = scale * ((nh_r - nh_l) + (nl_r - nl_l)) / d
+                out[i] = scale * ((nh - before[left, 0]) + (nl - before[left, 1])) / d
         if repeated:
             _share_last_of_repeats(ts, out, begin, end)
 
@@ -150,5 +140,6 @@ def rolling_ratio(
         float(min_denominator),
         float(scale),
         out,
+        _prefix_scratch(offsets, 4),
     )
     return out
