@@ -187,6 +187,7 @@ STAGE_DDL = """
 def write(conn: psycopg.Connection, spans: Sequence[Span], rows: Rows) -> None:
     """Replace every bucket of the spans with `rows` (in the caller's transaction)."""
     conn.execute(STAGE_DDL)
+    conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
     conn.execute(
         f"""
         DELETE FROM consumption_15min c

@@ -22,7 +22,6 @@ from services.rollup.plan import Span, dirty_runs, merge, split, widen
 
 LOCK_KEY = 0x45_57_52_4F  # "EWRO"
 DAY_MS = 86_400_000
-GROUP_MS = 50 * DAY_MS  # total span length computed at once (bounds the readings in memory)
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,8 @@ class Options:
     max_span_ms: int = DAY_MS
     # dirty buckets closer than this are recomputed as one range (fewer queries, more buckets)
     run_gap_ms: int = 3_600_000
+    # total span length loaded and computed at once (bounds the readings held in memory)
+    group_ms: int = 50 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def plan_spans(
     return [piece for span in merge(widened) for piece in split(span, options.max_span_ms)]
 
 
-def groups(spans: Sequence[Span], limit_ms: int = GROUP_MS) -> Iterator[list[Span]]:
+def groups(spans: Sequence[Span], limit_ms: int) -> Iterator[list[Span]]:
     group: list[Span] = []
     total = 0
     for span in spans:
@@ -94,7 +95,7 @@ def run_pass(
         reference = reference or store.load_reference(conn)
         spans = plan_spans(conn, rolled, options)
         n_readings = n_rows = 0
-        for group in groups(spans):
+        for group in groups(spans, options.group_ms):
             readings = store.load_readings(conn, group, options.lookback_ms)
             rows = compute(group, points, readings, reference, options.rules)
             store.write(conn, group, rows)

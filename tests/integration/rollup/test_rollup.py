@@ -23,7 +23,8 @@ from tests.integration.rollup.support import (
 
 OPTIONS = Options(batch_points=3)  # small batches: several passes, as under load
 # every dirty bucket planned on its own: the widening to neighbouring readings must be right
-SPARSE = Options(batch_points=3, run_gap_ms=0)
+# and computed a few at a time, several groups to a pass
+SPARSE = Options(batch_points=3, run_gap_ms=0, group_ms=2 * 3_600_000)
 
 
 @pytest.fixture
