@@ -17,7 +17,7 @@ from prometheus_client import Counter, Histogram
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url
 from services.rollup.compute import CounterRules
-from services.rollup.worker import DAY_MS, Options, PassReport, drain, run_pass
+from services.rollup.worker import DAY_MS, Options, PassReport, drain, rebuild, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,17 @@ def _observe(report: PassReport) -> None:
         ROWS.inc(report.rows)
         READINGS.inc(report.readings)
         PASS_SECONDS.observe(report.seconds)
+
+
+def rebuild_all(settings: Settings) -> None:
+    """Recompute consumption_15min from every stored reading (after changing reference data,
+    counter rules or a point's scale). Runs alongside a live worker: both take the same lock."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with psycopg.connect(libpq_url(settings.database.url)) as conn:
+        passes = rebuild(conn, options_from(settings))
+    log.info("rollup rebuilt in %d passes", passes)
 
 
 def run(settings: Settings, once: bool = False) -> None:

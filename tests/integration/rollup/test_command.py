@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from energywatch.settings import load_settings
-from services.rollup.command import run
+from services.rollup.command import rebuild_all, run
 from tests.integration.rollup.support import (
     START,
     make_point,
@@ -27,3 +27,19 @@ def test_once_drains_every_dirty_bucket(db_url: str) -> None:
         # 30 t of product (the register counts kg, scale 0.001); no tce, no CO2
         assert scalar(conn, "SELECT sum(quantity) FROM consumption_15min") == 30.0
         assert scalar(conn, "SELECT sum(tce) + sum(tco2) FROM consumption_15min") == 0.0
+
+
+def test_rebuild_all_recomputes_after_a_scale_change(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        site = make_site(conn)
+        meter = make_point(conn, site, "E01", "electricity", "cumulative")
+        write_readings(conn, meter, [(START + minutes(m), float(m), 0) for m in range(16)])
+    settings = load_settings(demo=True, database={"url": db_url})
+    run(settings, once=True)
+    with psycopg.connect(db_url) as conn:
+        assert scalar(conn, "SELECT sum(quantity) FROM consumption_15min") == 15.0
+        conn.execute("UPDATE points SET scale = 10 WHERE id = %s", (meter,))
+        conn.commit()
+    rebuild_all(settings)
+    with psycopg.connect(db_url) as conn:
+        assert scalar(conn, "SELECT sum(quantity) FROM consumption_15min") == 150.0
