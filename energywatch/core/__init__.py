@@ -16,5 +16,6 @@ Timestamps are int64 milliseconds since the Unix epoch (UTC).
     conversion.py     native units -> tce and tCO2 given coefficient arrays
     coefficients.py   which coefficient applies (pure Python over the reference rows)
     budget.py         year-to-date use against an annual budget, projection to year end
+    thresholds.py     alert rule state: thresholds, `for` durations, hysteresis (alerting)
     twins/            slow, obviously correct twins of the kernels, used by the tests
 """
