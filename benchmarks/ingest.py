@@ -128,10 +128,14 @@ class Ingest:
             }
         )
         cmd = [sys.executable, "-m", "services.ingest"]
-        if os.environ.get("ENERGYWATCH_BENCH_PROFILE"):
-            out = os.environ["ENERGYWATCH_BENCH_PROFILE"]
-            cmd = ["py-spy", "record", "-o", out, "-f", "speedscope", "--", *cmd]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+        self.profiler: subprocess.Popen[bytes] | None = None
+        if out := os.environ.get("ENERGYWATCH_BENCH_PROFILE"):  # py-spy, sampling ~10 s
+            spy = str(Path(sys.executable).parent / "py-spy")
+            self.profiler = subprocess.Popen(
+                [spy, "record", "--pid", str(self.proc.pid), "-d", "12", "-r", "100",
+                 "-f", "raw", "-o", out, "--nonblocking"]
+            )  # fmt: skip
         deadline = time.monotonic() + 30
         while self.metrics().get("ingest_mqtt_connected") != 1.0:
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -156,15 +160,14 @@ class Ingest:
 
     def peak_rss_mb(self) -> float:
         pid = self.proc.pid
-        if os.environ.get("ENERGYWATCH_BENCH_PROFILE"):  # py-spy's child
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            pid = int(children[0]) if children else pid
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
     def stop(self) -> None:
+        if self.profiler is not None:
+            self.profiler.wait(60)
         self.proc.terminate()
         try:
             self.proc.wait(30)
@@ -260,7 +263,7 @@ def phase_ingest(
         )
         deadline = time.time() + 600
         while ingest.stored() < expected and time.time() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.2)
         finished = time.time()
         join_publishers()
         after = ingest.metrics()
@@ -361,6 +364,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short phases, under a minute")
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--saturate-only", action="store_true", help="for profiling")
     args = parser.parse_args()
     n_saturate = 500_000 if args.quick else 3_000_000
     latency_s = 6 if args.quick else 30
@@ -369,6 +373,8 @@ def main() -> None:
     with start_mosquitto("/usr/sbin/mosquitto") as broker:
         saturate = phase_ingest(broker.port, args.devices, args.publishers, n_saturate, None)
         print(f"saturate: {json.dumps(saturate)}", flush=True)
+        if args.saturate_only:
+            return
         latency = phase_ingest(
             broker.port, args.devices, args.publishers, int(TARGET_RATE * latency_s), TARGET_RATE
         )

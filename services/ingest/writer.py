@@ -1,15 +1,24 @@
-"""Writing a batch: binary COPY into a staging table, then one idempotent INSERT.
+"""Writing a batch in one transaction, idempotent on (point_id, ts).
 
-In one transaction: COPY the batch into a temporary table; INSERT ... ON CONFLICT DO NOTHING
-into readings (the first value of a (point_id, ts) wins); mark the 15-minute buckets of the new
-rows dirty for the rollup; look for conflicts (a different value already stored) only when some
-rows were not new; write the dead letters. The caller acknowledges the messages after commit.
+Fast path: binary COPY straight into readings, inside a savepoint. It succeeds whenever every
+reading of the batch is new, which is the normal case; the 15-minute buckets of the batch are
+then marked dirty from the client side.
+
+Slow path, when the COPY hits a (point_id, ts) already stored (a redelivery after a crash or a
+reconnect, a device re-sending, the same message twice): back to the savepoint; binary COPY into
+a temporary staging table; one INSERT ... SELECT ... ON CONFLICT DO NOTHING into readings (the
+first value of a (point_id, ts) wins) that also marks the buckets of the rows it inserted; then
+conflicts (a different value already stored) are looked up and dead-lettered.
+
+Either way the dead letters of the batch are written in the same transaction. The caller
+acknowledges the messages after the commit.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -21,10 +30,20 @@ STAGE_DDL = """
     CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
         n int4 NOT NULL, point_id int4 NOT NULL, ts timestamptz NOT NULL,
         value float8 NOT NULL, quality int2 NOT NULL
-    ) ON COMMIT DELETE ROWS
+    )
 """
 COPY_SQL = "COPY ingest_stage (n, point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
 COPY_TYPES = ["int4", "int4", "timestamptz", "float8", "int2"]
+DIRECT_COPY_SQL = "COPY readings (point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
+DIRECT_COPY_TYPES = ["int4", "timestamptz", "float8", "int2"]
+
+BUCKET = timedelta(minutes=15)
+BUCKET_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+MARK_SQL = """
+    INSERT INTO dirty_buckets (point_id, bucket)
+    SELECT * FROM unnest(%s::int4[], %s::timestamptz[])
+    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+"""
 
 # Buckets follow the contract: date_bin('15 minutes', ts, '2000-01-01 00:00+00'). A bucket that
 # is already dirty gets a new marked_at, so a rollup that read the old one keeps it dirty.
@@ -74,17 +93,13 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
             conflicts: list[DeadLetter] = []
             stored = 0
             if batch.readings:
-                with cur.copy(COPY_SQL) as copy:
-                    copy.set_types(COPY_TYPES)
-                    write_row = copy.write_row
-                    for n, (point_id, r) in enumerate(
-                        zip(batch.point_ids, batch.readings, strict=True)
-                    ):
-                        write_row((n, point_id, r.ts, r.v, int(r.q)))
-                row = cur.execute(INSERT_SQL).fetchone()
-                stored = int(row[0]) if row else 0
-                if stored < len(batch.readings):
-                    conflicts = _conflicts(cur, batch)
+                try:
+                    with conn.transaction():
+                        _copy_into_readings(cur, batch)
+                    _mark_dirty(cur, batch)
+                    stored = len(batch.readings)
+                except psycopg.errors.UniqueViolation:
+                    stored, conflicts = _insert_new_only(cur, batch)
             letters = batch.dead_letters + conflicts
             if letters:
                 cur.executemany(
@@ -107,6 +122,41 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
                 conn.rollback()
         raise
     return WriteResult(stored, len(batch.readings) - stored - len(conflicts), conflicts)
+
+
+def _copy_into_readings(cur: psycopg.Cursor, batch: Batch) -> None:
+    with cur.copy(DIRECT_COPY_SQL) as copy:
+        copy.set_types(DIRECT_COPY_TYPES)
+        write_row = copy.write_row
+        for point_id, r in zip(batch.point_ids, batch.readings, strict=True):
+            write_row((point_id, r.ts, r.v, r.q))
+
+
+def dirty_buckets(batch: Batch) -> tuple[list[int], list[datetime]]:
+    """The distinct (point_id, bucket start) of a batch, sorted (so upserts lock in order)."""
+    keys = {
+        (point_id, (r.ts - BUCKET_ORIGIN) // BUCKET)
+        for point_id, r in zip(batch.point_ids, batch.readings, strict=True)
+    }
+    ordered = sorted(keys)
+    return [p for p, _ in ordered], [BUCKET_ORIGIN + k * BUCKET for _, k in ordered]
+
+
+def _mark_dirty(cur: psycopg.Cursor, batch: Batch) -> None:
+    cur.execute(MARK_SQL, dirty_buckets(batch))
+
+
+def _insert_new_only(cur: psycopg.Cursor, batch: Batch) -> tuple[int, list[DeadLetter]]:
+    with cur.copy(COPY_SQL) as copy:
+        copy.set_types(COPY_TYPES)
+        write_row = copy.write_row
+        for n, (point_id, r) in enumerate(zip(batch.point_ids, batch.readings, strict=True)):
+            write_row((n, point_id, r.ts, r.v, r.q))
+    row = cur.execute(INSERT_SQL).fetchone()
+    stored = int(row[0]) if row else 0
+    conflicts = _conflicts(cur, batch) if stored < len(batch.readings) else []
+    cur.execute("TRUNCATE ingest_stage")
+    return stored, conflicts
 
 
 def _conflicts(cur: psycopg.Cursor, batch: Batch) -> list[DeadLetter]:
