@@ -63,6 +63,9 @@ class PublishConfig(_Model):
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=60.0, gt=0)
     status_interval_s: float = Field(default=60.0, gt=0)
+    drain_s: float = Field(
+        default=5.0, ge=0, description="on a clean stop, time to publish what is still queued"
+    )
 
 
 class PointBase(_Model):

@@ -186,32 +186,44 @@ class Publisher:
         high_water = self.queue.last_id()  # rows up to here were queued before this connection
         cursor = 0
         inflight: dict[int, _InFlight] = {}
+        drain_until: float | None = None
         self._publish_status(client, force=True)
-        while session.alive and not self._stop.is_set():
-            window_open = True
+        while session.alive:
+            # Read before fetching: readings appended up to the stop are then fetched below.
+            stopping = self._stop.is_set()
+            exhausted = False
             while len(inflight) < pub.inflight_window:
                 rows, backfill = self._next_batch(cursor, high_water)
                 if not rows:
+                    exhausted = True
                     break
                 payload = encode_readings(
                     self.queue.next_seq(), backfill, rows, self.tz, self.units
                 )
                 info = client.publish(self.topics.readings, payload, qos=1)
                 if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    log.warning("publish failed (%s); reconnecting", info.rc)
                     session.alive = False
                     break
                 inflight[info.mid] = _InFlight(rows[0].id, rows[-1].id, len(rows))
                 cursor = rows[-1].id
-            else:
-                window_open = False
-            busy = window_open is False or bool(inflight)
-            rc = client.loop(timeout=0.01 if busy else 0.05)
+            # select() returns as soon as a PUBACK arrives; the timeout only bounds idle waits.
+            rc = client.loop(timeout=0.05)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                log.warning("connection lost (%s); reconnecting", rc)
                 session.alive = False
             self._settle(session, inflight)
             self._publish_status(client)
+            if stopping:
+                # Drivers have stopped: send what is queued, within a bounded time.
+                drain_until = drain_until or time.monotonic() + pub.drain_s
+                if exhausted and not inflight:
+                    break
+                if time.monotonic() > drain_until:
+                    log.warning("stopping with %d readings still queued", self.queue.depth)
+                    break
         if session.alive:
-            self._drain(session, inflight)
+            self._say_goodbye(session)
 
     def _next_batch(self, cursor: int, high_water: int) -> tuple[list[QueuedReading], bool]:
         limit = self.config.publish.batch_max_readings
@@ -233,19 +245,15 @@ class Publisher:
             self.metrics.readings_published.inc(sum(f.count for f in done))
             self.metrics.queue_depth.set(self.queue.depth)
 
-    def _drain(self, session: _Session, inflight: dict[int, _InFlight]) -> None:
-        """On a clean stop: wait briefly for outstanding PUBACKs, then say goodbye."""
-        deadline = time.monotonic() + 2.0
-        while inflight and session.alive and time.monotonic() < deadline:
-            session.client.loop(timeout=0.05)
-            self._settle(session, inflight)
+    def _say_goodbye(self, session: _Session) -> None:
         offline = StatusMessage(
             state="offline", ts=datetime.now(self.tz), agent_version=self.version
         )
         info = session.client.publish(
             self.topics.status, offline.model_dump_json(exclude_none=True), qos=1, retain=True
         )
-        while not info.is_published() and session.alive and time.monotonic() < deadline + 1:
+        deadline = time.monotonic() + 2.0
+        while not info.is_published() and session.alive and time.monotonic() < deadline:
             session.client.loop(timeout=0.05)
 
     # -- status ---------------------------------------------------------------------------

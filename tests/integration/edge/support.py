@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -44,12 +45,14 @@ class Collector:
             out.setdefault((point, ts), (v, q, backfill))
         return out
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 20.0, poll_s: float = 0.05
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; have {len(self.readings())} readings")
-            time.sleep(0.05)
+            time.sleep(poll_s)
 
 
 @contextmanager
@@ -110,28 +113,136 @@ def write_yaml(path: Path, config: EdgeConfig) -> Path:
     return path
 
 
+class AgentThread:
+    """The agent on its own event loop in a thread; `stop()` shuts it down cleanly."""
+
+    def __init__(self, config: EdgeConfig) -> None:
+        self.agent = EdgeAgent(config)
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self._stopped = False
+
+    def _main(self) -> None:
+        try:
+            self._loop.run_until_complete(self.agent.run(self._stop))
+        except BaseException as exc:
+            self._errors.append(exc)
+        finally:
+            self._loop.close()
+
+    def start(self) -> EdgeAgent:
+        self._thread.start()
+        return self.agent
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "agent did not stop"
+        assert not self._errors, self._errors
+
+
 @contextmanager
 def running_agent(config: EdgeConfig) -> Iterator[EdgeAgent]:
-    """The agent on its own event loop in a thread, stopped cleanly at the end."""
-    agent = EdgeAgent(config)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    errors: list[BaseException] = []
-
-    def main() -> None:
-        try:
-            loop.run_until_complete(agent.run(stop))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
+    runner = AgentThread(config)
     try:
-        yield agent
+        yield runner.start()
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(15)
-        assert not thread.is_alive(), "agent did not stop"
-        assert not errors, errors
+        runner.stop()
+
+
+@contextmanager
+def persistent_mosquitto(port: int, datadir: Path) -> Iterator[None]:
+    """A private broker whose sessions survive a restart (same port, same persistence dir),
+    so a test subscriber keeps its subscription across the outage."""
+    import getpass
+    import shutil
+    import subprocess
+
+    from tests.support.services import port_answers
+
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    datadir.mkdir(parents=True, exist_ok=True)
+    conf = datadir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        f"persistence_location {datadir}/\nmax_queued_messages 1000000\n"
+        "max_inflight_messages 100\n"
+        # Run as root, mosquitto would drop to user "mosquitto" and could not write its
+        # persistence file in our directory; stay the user we are.
+        f"user {getpass.getuser()}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not port_answers("127.0.0.1", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start on port {port}")
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def durable_collector(host: str, port: int, prefix: str, client_id: str) -> Iterator[Collector]:
+    """Like `collecting`, with a persistent session: messages queue at the broker while the
+    subscriber is away (e.g. during a broker restart)."""
+    col = Collector()
+    subscribed = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    client.reconnect_delay_set(0.1, 0.5)
+
+    def on_connect(c: mqtt.Client, u: Any, f: Any, rc: Any, p: Any) -> None:
+        c.subscribe(f"{prefix}/#", qos=1)
+
+    def on_subscribe(c: mqtt.Client, u: Any, mid: Any, rcs: Any, p: Any) -> None:
+        subscribed.set()
+
+    def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
+        with col.lock:
+            if msg.topic.endswith("/readings"):
+                col.messages.append(ReadingsMessage.model_validate_json(msg.payload))
+            elif msg.topic.endswith("/status"):
+                col.statuses.append(StatusMessage.model_validate_json(msg.payload))
+
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    client.on_message = on_message
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        assert subscribed.wait(10), "subscriber did not subscribe"
+        yield col
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def queue_totals(path: Path) -> tuple[int, int]:
+    """(readings ever appended, readings still queued) of an agent's queue file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
+        left = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+    return (int(row[0]) if row else 0), int(left)
+
+
+def assert_in_order_per_point(col: Collector) -> None:
+    """First occurrences of each (point, ts), in arrival order, are in time order per point."""
+    seen: set[tuple[str, str]] = set()
+    last: dict[str, str] = {}
+    for point, ts, *_ in col.readings():
+        if (point, ts) in seen:
+            continue
+        seen.add((point, ts))
+        assert ts > last.get(point, ""), f"{point}: {ts} arrived after {last[point]}"
+        last[point] = ts
