@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,7 +37,7 @@ class RetryPolicy:
 
 class Deliverer:
     def __init__(
-        self, conn: psycopg.Connection, senders: dict[str, Sender],
+        self, conn: psycopg.Connection, senders: Mapping[str, Sender],
         retry: RetryPolicy | None = None,
     ) -> None:
         self.conn = conn  # autocommit; each claim is one explicit transaction

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from services.alerting.actions import AlertNotFound, acknowledge, expire_silence, silence
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator
-from services.alerting.senders import EmailSender, WebhookSender
+from services.alerting.senders import EmailSender, Sender, WebhookSender
 from tests.integration.alerting.support import (
     SECRET,
     add_point,
@@ -39,7 +39,7 @@ def power_rule(name, **extra):
 
 
 def deliverer(conn, mailbox=None, retry=None):
-    senders = {"webhook": WebhookSender(SECRET, timeout_s=5)}
+    senders: dict[str, Sender] = {"webhook": WebhookSender(SECRET, timeout_s=5)}
     if mailbox is not None:
         senders["email"] = EmailSender(mailbox.host, mailbox.port, "alerts@example.org")
     return Deliverer(conn, senders, retry or RetryPolicy(max_attempts=3, base_s=0.05))
