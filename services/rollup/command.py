@@ -91,10 +91,15 @@ def run(settings: Settings, once: bool = False) -> None:
                     log.debug("pass: %s", report)
                     continue  # more may be waiting
             except psycopg.Error:
-                log.exception("rollup pass failed; retrying")
+                log.exception("rollup pass failed; reconnecting")
                 if conn is not None:
                     conn.close()
                 conn = None
+            except Exception:
+                # the pass rolled back and its marks stay; keep serving, the log says why
+                log.exception(
+                    "rollup pass failed; retrying after %.1f s", settings.rollup.interval_s
+                )
             stop.wait(settings.rollup.interval_s)
     finally:
         if conn is not None:
