@@ -273,3 +273,34 @@ def test_state_survives_a_new_evaluator(conn, t0, make_evaluator):
         deliverer(conn).deliver_due()
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == 1
         assert len(hook.raw) == 1
+
+
+def test_one_evaluator_per_database(db_url):
+    import psycopg
+
+    from services.alerting.evaluator import try_lock
+
+    with psycopg.connect(db_url, autocommit=True) as first, \
+            psycopg.connect(db_url, autocommit=True) as second:
+        assert try_lock(first)
+        assert not try_lock(second)  # stands by
+        first.close()  # the holder dies: its session lock goes with it
+        assert try_lock(second)
+
+
+def test_cycle_updates_metrics(conn, t0, make_evaluator):
+    from prometheus_client import REGISTRY
+
+    def sample(name, labels=None):
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    point = power_site(conn)
+    evaluator = make_evaluator([power_rule("p")])
+    cycles = sample("energywatch_alerting_evaluation_seconds_count")
+    fired = sample("energywatch_alerting_transitions_total", {"to": "firing"})
+    add_readings(conn, point, [(t0, 1500.0)])
+    evaluator.cycle(t0)
+    assert sample("energywatch_alerting_evaluation_seconds_count") == cycles + 1
+    assert sample("energywatch_alerting_transitions_total", {"to": "firing"}) == fired + 1
+    assert sample("energywatch_alerting_alerts", {"state": "firing"}) == 1
+    assert sample("energywatch_alerting_rules") == 1
