@@ -40,6 +40,17 @@ class ServiceProcess:
     def exit_code(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
 
+    def wait(self, timeout_s: float) -> int | None:
+        """Wait for a one-shot command to finish; its exit code (None if it did not)."""
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return None
+        self.stop()
+        return code
+
     def tail(self, lines: int = 15) -> str:
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
