@@ -7,7 +7,8 @@ interval points are taken as reported, instantaneous points are not rolled up.
 
 Completeness divides the readings present in a bucket by the number expected, which follows
 from the point's reporting interval. The registry does not record that interval, so it is read
-off the data: the median spacing of the readings loaded for the span, snapped to the nearest
+off the data: the median spacing of the readings loaded for the span (of any quality: they
+show the device's schedule), snapped to the nearest
 common cadence (1 s ... 15 min). Snapping keeps the figure stable whatever window was loaded.
 """
 
@@ -124,7 +125,7 @@ def compute(
         ts = series.ts[a:b]
         quantity = bucket_sums(one, start[a:b], ts, delta[a:b], grid.origin, grid.n_buckets)[0]
         counts = bucket_counts(one, ts, counted[a:b], grid.origin, grid.n_buckets)
-        cadence = reporting_interval_ms(ts[~np.isnan(counted[a:b])])
+        cadence = reporting_interval_ms(ts)  # invalid readings too: they show the schedule
         share = completeness(counts, expected_per_bucket([cadence]))[0]
         index, tce_per_unit, tco2_per_unit = _coefficients(info[i], grid, reference)
         tce, tco2 = convert(quantity, index, tce_per_unit, tco2_per_unit)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from energywatch.protocol.payload import Quality
+from energywatch.reference import load_reference
+from services.rollup.compute import Readings, compute, reporting_interval_ms
+from services.rollup.conversions import PointInfo, ReferenceRows
+from services.rollup.plan import Span
+
+Q = 900_000
+MIN = 60_000
+T0 = 1_763_568_000_000  # 2025-11-19 16:00 UTC, a local midnight in Shanghai
+
+
+def reference() -> ReferenceRows:
+    ref = load_reference()
+    return ReferenceRows(
+        list(ref.coal), list(ref.emission_factors), {fs.code: fs for fs in ref.factor_sets}
+    )
+
+
+def point(kind: str, measure: str = "electricity", scale: float = 1.0) -> PointInfo:
+    category = "product" if measure == "product" else "energy"
+    return PointInfo(
+        1, measure, category, kind, None, scale, "Asia/Shanghai", None, "north", "equivalent"
+    )
+
+
+def readings(ts: list[int], values: list[float], quality: list[int] | None = None) -> Readings:
+    return Readings(
+        np.zeros(len(ts), dtype=np.int64),
+        np.array(ts, dtype=np.int64),
+        np.array(values, dtype=np.float64),
+        np.array(quality or [0] * len(ts), dtype=np.int16),
+    )
+
+
+def test_invalid_readings_are_skipped_and_estimated_ones_not_counted_present() -> None:
+    ts = [T0 + m * 5 * MIN for m in range(4)]  # 00:00, 05, 10, 15
+    q = [int(x) for x in (Quality.GOOD, Quality.INVALID, Quality.ESTIMATED, Quality.GOOD)]
+    rows = compute(
+        [Span(1, T0, T0 + Q)],
+        {1: point("cumulative")},
+        readings(ts, [10.0, 999.0, 12.0, 13.0], q),
+        reference(),
+    )
+    assert rows.quantity.tolist() == [3.0]  # 999 (invalid) never counted as a rise
+    # a 5-minute meter: of 00:00, 00:05 and 00:10 only the first was measured and valid
+    assert rows.completeness.tolist() == [pytest.approx(1 / 3)]
+
+
+def test_scale_and_interval_meters() -> None:
+    ts = [T0 + Q, T0 + 2 * Q]  # each report covers the quarter-hour ending at its time
+    rows = compute(
+        [Span(1, T0, T0 + 2 * Q)],
+        {1: point("interval", "product", 0.001)},
+        readings(ts, [2000.0, 3000.0]),
+        reference(),
+    )
+    assert rows.quantity.tolist() == [2.0, 3.0]
+    assert rows.tce.tolist() == [0.0, 0.0]
+
+
+def test_buckets_without_readings_or_use_are_not_written() -> None:
+    ts = [T0, T0 + 3 * Q]
+    rows = compute(
+        [Span(1, T0, T0 + 4 * Q)], {1: point("cumulative")}, readings(ts, [5.0, 5.0]), reference()
+    )
+    assert rows.bucket.tolist() == [T0, T0 + 3 * Q]
+
+
+def test_reporting_interval_snaps_to_a_common_cadence() -> None:
+    assert reporting_interval_ms(np.array([0, 9_800, 20_100, 30_000])) == 10_000
+    assert reporting_interval_ms(np.array([0])) == Q
