@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import threading
+import time
 from collections.abc import Sequence
 
 from edge.config import (
@@ -37,6 +38,7 @@ class EdgeAgent:
         self.publisher = Publisher(config, self.queue, self.metrics)
         self.drivers: list[Driver] = [self._build(d) for d in config.drivers]
         self._thread: threading.Thread | None = None
+        self._drop_logged_at = -math.inf
 
     def _build(self, d: DriverConfig) -> Driver:
         # Drivers are imported only when configured: a station box never loads pymodbus.
@@ -68,8 +70,13 @@ class EdgeAgent:
             return
         result = self.queue.append(good)
         self.metrics.readings_read.labels(driver=driver).inc(result.stored)
-        if result.dropped:
-            log.debug("queue full: dropped %d oldest readings", result.dropped)
+        if result.dropped and time.monotonic() - self._drop_logged_at > 60:
+            self._drop_logged_at = time.monotonic()
+            log.warning(
+                "queue full (%d readings): dropping the oldest; %d dropped so far",
+                self.queue.capacity,
+                self.queue.dropped,
+            )
 
     def start_publisher(self) -> None:
         self._thread = threading.Thread(

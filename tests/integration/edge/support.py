@@ -198,7 +198,7 @@ def durable_collector(host: str, port: int, prefix: str, client_id: str) -> Iter
     col = Collector()
     subscribed = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-    client.reconnect_delay_set(0.1, 0.5)
+    client.reconnect_delay_set(1, 1)
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, rc: Any, p: Any) -> None:
         c.subscribe(f"{prefix}/#", qos=1)

@@ -117,5 +117,5 @@ def test_register_map_is_decoded_and_published(
     assert "GHOST" not in latest
 
 
-def _errors(agent) -> float:  # type: ignore[no-untyped-def]
+def _errors(agent) -> float:
     return agent.metrics.device_errors.labels(driver="modbus")._value.get()
