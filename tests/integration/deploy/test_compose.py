@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -174,9 +173,15 @@ def test_grafana_dashboards_use_provisioned_data_sources() -> None:
             assert panel["targets"]
 
 
-@pytest.mark.parametrize("name", ["Dockerfile"])
-def test_dockerfile_runs_the_energywatch_command(name: str) -> None:
-    text = (DEPLOY / name).read_text()
+def test_dockerfile_copies_what_exists_and_runs_the_energywatch_command() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["energywatch"]' in text
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "\nUSER " in text, "the services must not run as root"
+    repo = DEPLOY.parent
+    for line in re.findall(r"^COPY (?!--from)(.+)$", text, re.M):
+        *sources, _target = line.split()
+        for source in sources:
+            assert (repo / source).exists(), f"COPY {source}: not in the repository"
+    for var in re.findall(r"\b(ENERGYWATCH_[A-Z_]+)=", text):
+        assert _setting_exists(var), f"Dockerfile sets {var}, which is not a setting"
