@@ -78,6 +78,15 @@ def test_figures_of_a_steady_meter(conn: psycopg.Connection) -> None:
         "SELECT day, quantity FROM consumption_daily WHERE point_id = %s", (p,)
     ).fetchall()
     assert [(str(d), q) for d, q in daily] == [("2026-11-20", pytest.approx(60.0))]
+    hourly = conn.execute(
+        "SELECT quantity, n_buckets FROM consumption_hourly WHERE point_id = %s ORDER BY bucket",
+        (p,),
+    ).fetchall()
+    assert [(q, n) for q, n in hourly] == [(pytest.approx(60.0), 4), (0.0, 1)]
+    monthly = conn.execute(
+        "SELECT month, tce FROM consumption_monthly WHERE point_id = %s", (p,)
+    ).fetchall()
+    assert [(str(m), t) for m, t in monthly] == [("2026-11-01", pytest.approx(60 * kgce / 1000))]
 
 
 def test_late_data_gives_the_same_result_as_computing_from_scratch(
