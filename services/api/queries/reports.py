@@ -30,18 +30,32 @@ def site_day_by_point(conn: sa.Connection, site_id: int, start: datetime, end: d
 
 def site_month_by_day(conn: sa.Connection, site_id: int, timezone: str, start: datetime,
                       end: datetime) -> list[dict[str, Any]]:
+    """Per local day, measure and role. Completeness is over every point of the group, so a
+    point without rollups that day counts as missing."""
     sql = """
-        SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, m.unit, p.role,
+        SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, p.role,
                sum(c.quantity) AS quantity, sum(c.tce) AS tce, sum(c.tco2) AS tco2,
-               sum(c.completeness) / 96.0 / count(DISTINCT p.id) AS completeness
+               sum(c.completeness) / 96.0 AS completeness_sum
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
-          JOIN measures m ON m.code = p.measure
          WHERE p.site_id = :site AND c.bucket >= :s AND c.bucket < :e
            AND p.role IN ('consumption', 'output', 'it_load', 'supply')
-         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"""
-    return [dict(r) for r in conn.execute(
-        sa.text(sql), {"site": site_id, "tz": timezone, "s": start, "e": end}).mappings()]
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+    groups = {
+        (r.measure, r.role): (r.unit, r.n)
+        for r in conn.execute(sa.text(
+            "SELECT p.measure, p.role, m.unit, count(*) AS n FROM points p"
+            " JOIN measures m ON m.code = p.measure WHERE p.site_id = :site"
+            " GROUP BY 1, 2, 3"), {"site": site_id})
+    }
+    rows = []
+    for r in conn.execute(sa.text(sql), {"site": site_id, "tz": timezone, "s": start, "e": end}
+                          ).mappings():
+        unit, n = groups[(r["measure"], r["role"])]
+        rows.append({"day": r["day"], "measure": r["measure"], "unit": unit, "role": r["role"],
+                     "quantity": r["quantity"], "tce": r["tce"], "tco2": r["tco2"],
+                     "completeness": r["completeness_sum"] / n})
+    return rows
 
 
 def region_sites(
@@ -62,7 +76,9 @@ def region_sites(
     }
     sql = f"""
         WITH chosen AS (
-            SELECT s.* FROM sites s
+            SELECT s.*, (SELECT count(*) FROM points p
+                          WHERE p.site_id = s.id AND p.role = 'consumption') AS n_consumption
+              FROM sites s
              WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
         )
         SELECT s.code AS site, s.name, s.industry, s.division_code,
@@ -85,8 +101,7 @@ def region_sites(
                        AS intensity,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
                      sum(c.completeness) FILTER (WHERE p.role = 'consumption') / 96.0
-                       / nullif(count(DISTINCT p.id) FILTER (WHERE p.role = 'consumption'), 0)
-                       / :days AS completeness
+                       / nullif(s.n_consumption, 0) / :days AS completeness
                 FROM points p
                 JOIN consumption_15min c ON c.point_id = p.id
                  AND c.bucket >= (CAST(:d0 AS timestamp) AT TIME ZONE s.timezone)

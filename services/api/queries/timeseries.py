@@ -7,6 +7,8 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from services.api.queries.binary import fetch_binary
+
 Bucket = Literal["raw", "1m", "5m", "15m", "1h", "1d"]
 Agg = Literal["avg", "min", "max", "sum", "first", "last", "count"]
 
@@ -46,16 +48,30 @@ def point_series(
 
 
 def live_series(
-    conn: sa.Connection, point_ids: list[int], start: datetime, bucket: Bucket
-) -> dict[int, list[tuple[datetime, float, float, float]]]:
-    """Per point and bucket since `start`: (t, avg, sum, last value)."""
-    sql = (f"SELECT point_id, {bucket_expr(bucket)} AS t, avg(value), sum(value),"
-           " (array_agg(value ORDER BY ts DESC))[1]"
-           " FROM readings WHERE point_id = ANY(:ids) AND ts >= :s"
-           " GROUP BY 1, 2 ORDER BY 1, 2")
-    out: dict[int, list[tuple[datetime, float, float, float]]] = {p: [] for p in point_ids}
-    for pid, t, avg, total, last in conn.execute(sa.text(sql), {"ids": point_ids, "s": start}):
-        out[pid].append((t, avg, total, last))
+    conn: sa.Connection, kinds: dict[int, str], start: datetime, bucket: Bucket
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Per point, one value per bucket since `start`, by the point's kind: instantaneous
+    points averaged, interval points summed, cumulative points the highest register value.
+
+    The highest value stands for a register's last one (the same unless the register was
+    reset or rolled over inside the bucket): an order-free aggregate costs about half of
+    `array_agg(value ORDER BY ts)` on a day of minute readings. The kind is applied in SQL so
+    that only one value per bucket crosses the wire.
+    """
+    width = WIDTHS[bucket]
+    sql = (f"SELECT r.point_id, date_bin(INTERVAL '{width}', r.ts, {ORIGIN}) AS t,"
+           " CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval' THEN sum(r.value)"
+           " ELSE avg(r.value) END"
+           " FROM readings r"
+           " JOIN unnest(CAST(%(ids)s AS int[]), CAST(%(kinds)s AS text[])) AS k(id, kind)"
+           " ON k.id = r.point_id"
+           " WHERE r.point_id = ANY(%(ids)s) AND r.ts >= %(s)s"
+           " GROUP BY r.point_id, k.kind, t ORDER BY 1, 2")
+    ids = list(kinds)
+    out: dict[int, list[tuple[datetime, float]]] = {p: [] for p in ids}
+    params = {"ids": ids, "kinds": [kinds[p] for p in ids], "s": start}
+    for pid, t, value in fetch_binary(conn, sql, params):
+        out[pid].append((t, value))
     return out
 
 

@@ -6,12 +6,13 @@ from datetime import date, timedelta
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from services.api.clock import local_today, next_month
 from services.api.deps import ConnDep, CurrentUser, PageDep, ScopedRegion
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.reports import _scope_sql, region_sites
+from services.api.responses import model_json
 from services.api.routers.reports import _month
 from services.api.schemas.reports import Ranking, RegionConsumption, RegionSite, RegionTotal
 
@@ -30,7 +31,7 @@ def ranking(
     day: date | None = None,
     month: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")] = None,
     by: Literal["breaches", "intensity", "tce", "tco2"] = "breaches",
-) -> Ranking:
+) -> Response:
     today = local_today(REGION_TZ)
     if period == "day":
         first = day or today
@@ -42,9 +43,10 @@ def ranking(
         raise ProblemError(422, "period out of range")
     rows, total = region_sites(conn, user, division, first, end, order=by, limit=page.limit,
                                offset=page.offset)
-    return Ranking(division=division, period=period, first_day=first, end_day=end, by=by,
-                   items=[RegionSite.model_validate(r) for r in rows], total=total,
-                   limit=page.limit, offset=page.offset)
+    return model_json(Ranking(
+        division=division, period=period, first_day=first, end_day=end, by=by,
+        items=[RegionSite.model_validate(r) for r in rows], total=total, limit=page.limit,
+        offset=page.offset))
 
 
 @router.get("/regions/{division}/consumption", response_model=RegionConsumption)

@@ -1,0 +1,423 @@
+"""API latency and memory on a year of minute data, against the same SQL straight through psycopg.
+
+    .venv/bin/python benchmarks/api.py --quick     # under a minute: 2 months of data, fewer runs
+    .venv/bin/python benchmarks/api.py             # 12 months, more runs, a month of rollups
+                                                   # for every enterprise of the region
+
+Set-up, in a fresh database migrated to head:
+- one enterprise, 20 points, one reading per point per minute (12 months; 2 with --quick),
+  loaded with binary COPY encoded by NumPy (the primary key is rebuilt after the load), and its
+  15-minute rollups for the same span;
+- 999 more enterprises in the same region (3 points each: electricity, coal, product output)
+  with 15-minute rollups for today and yesterday (--quick) or the whole current month, and an
+  open alert on every tenth one;
+- the API (`energywatch api`) in its own process, called over HTTP with keep-alive as a
+  regulator (admin-free path: every request checks scope).
+
+Figures (median of the per-request times; p95 too):
+- live: GET /sites/{site}/live (24 hours of 20 points at 5-minute buckets, latest readings,
+  today's totals, open alerts);
+- report: GET /reports/sites/{site}/monthly?format=csv (the last full month);
+- ranking: GET /regions/{division}/ranking?period=day&limit=1000 (all 1,000 enterprises);
+  and, without --quick, the month ranking too.
+Each has a baseline: the endpoint's main SQL statement executed directly with psycopg on a
+warm connection, same parameters; the ratio api/baseline is the cost of HTTP, auth, scope,
+validation and serialisation. API peak RSS is VmHWM of the server process.
+
+The machine has 2 cores shared by the API, PostgreSQL, this client (and other work): figures
+are noisy; compare medians over several runs. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from energywatch.storage.migrate import upgrade  # noqa: E402
+from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
+from tests.support.services import create_database, drop_database, free_port  # noqa: E402
+
+PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TZ = "Asia/Shanghai"
+SITE = "BENCH-000"
+DIVISION = "1401"
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+PASSWORD = "benchmark password"
+
+# (code, measure, unit, kind, role, product) for the 20 points of the measured enterprise
+POINTS = (
+    [(f"E{i:02d}", "electricity", "kWh", "cumulative", "consumption", None) for i in range(10)]
+    + [(f"W{i:02d}", "power", "kW", "instantaneous", "power", None) for i in range(5)]
+    + [(f"C{i:02d}", "raw_coal", "t", "interval", "consumption", None) for i in range(3)]
+    + [(f"P{i:02d}", "product", "t", "interval", "output", "coke_top_charged") for i in range(2)]
+)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+def copy_binary(conn: psycopg.Connection, table: str, columns: str, rows: np.ndarray) -> None:
+    """COPY ... FROM STDIN (FORMAT BINARY) of a NumPy record array already in wire layout."""
+    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+    statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+    with conn.cursor() as cur, cur.copy(statement) as cp:
+        cp.write(header)
+        step = 1_000_000
+        for i in range(0, len(rows), step):
+            cp.write(rows[i:i + step].tobytes())
+        cp.write((-1).to_bytes(2, "big", signed=True))
+
+
+READING = np.dtype([
+    ("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
+    ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("q", ">i2"),
+])
+ROLLUP = np.dtype([
+    ("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
+    ("l3", ">i4"), ("qty", ">f8"), ("l4", ">i4"), ("tce", ">f8"), ("l5", ">i4"),
+    ("co2", ">f8"), ("l6", ">i4"), ("c", ">f8"),
+])
+
+
+def reading_rows(point_ids: list[int], start: datetime, minutes: int, kinds: list[str]
+                 ) -> np.ndarray:
+    rows = np.empty(len(point_ids) * minutes, dtype=READING)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
+    t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
+    ts = t0 + 60_000_000 * np.arange(minutes, dtype=np.int64)
+    rng = np.random.default_rng(7)
+    for k, (pid, kind) in enumerate(zip(point_ids, kinds, strict=True)):
+        part = rows[k * minutes:(k + 1) * minutes]
+        part["pid"] = pid
+        part["ts"] = ts
+        noise = rng.random(minutes)
+        if kind == "cumulative":
+            part["v"] = 1e5 + np.cumsum(10.0 + noise)
+        elif kind == "instantaneous":
+            part["v"] = 600.0 + 50.0 * noise
+        else:
+            part["v"] = 0.01 + 0.001 * noise
+        part["q"] = 0
+    return rows
+
+
+def rollup_rows(point_ids: list[int], roles: list[str], measures: list[str], start: datetime,
+                buckets: int) -> np.ndarray:
+    rows = np.empty(len(point_ids) * buckets, dtype=ROLLUP)
+    rows["n"] = 6
+    rows["l1"] = 4
+    rows["l2"] = rows["l3"] = rows["l4"] = rows["l5"] = rows["l6"] = 8
+    t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
+    ts = t0 + 900_000_000 * np.arange(buckets, dtype=np.int64)
+    rng = np.random.default_rng(11)
+    for k, pid in enumerate(point_ids):
+        part = rows[k * buckets:(k + 1) * buckets]
+        part["pid"] = pid
+        part["ts"] = ts
+        noise = rng.random(buckets)
+        if roles[k] == "output":
+            part["qty"], part["tce"], part["co2"] = 10.0 + noise, 0.0, 0.0
+        elif measures[k] == "electricity":
+            qty = 150.0 + 10.0 * noise
+            part["qty"], part["tce"], part["co2"] = qty, qty * 0.0001229, qty * 0.0005703
+        else:
+            qty = 0.15 + 0.01 * noise
+            part["qty"], part["tce"], part["co2"] = qty, qty * 0.7143, qty * 1.9
+        part["c"] = 1.0
+    return rows
+
+
+def load(url: str, months: int, region_days: int, now: datetime) -> dict[str, Any]:
+    started = time.perf_counter()
+    minutes_end = now.replace(second=0, microsecond=0)
+    start = minutes_end - timedelta(days=30 * months)
+    with psycopg.connect(url, autocommit=True) as connection:
+        conn: Any = connection  # rows typed loosely: every INSERT here RETURNS one id
+        site_id = conn.execute(
+            "INSERT INTO sites (code, name, kind, division_code, industry, credit_code,"
+            " energy_budget_tce, carbon_budget_tco2) VALUES (%s, %s, 'enterprise', '140105',"
+            " 'coke', NULL, 100000, 250000) RETURNING id", (SITE, "Benchmark coke works"),
+        ).fetchone()[0]
+        device_id = conn.execute("INSERT INTO devices (site_id, code) VALUES (%s, 'GW1')"
+                                 " RETURNING id", (site_id,)).fetchone()[0]
+        point_ids = []
+        for code, measure, unit, kind, role, product in POINTS:
+            point_ids.append(conn.execute(
+                "INSERT INTO points (site_id, device_id, code, name, measure, unit, kind, role,"
+                " product) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (site_id, device_id, code, code, measure, unit, kind, role, product),
+            ).fetchone()[0])
+        minutes = int((minutes_end - start).total_seconds() // 60)
+        conn.execute("ALTER TABLE readings DROP CONSTRAINT pk_readings")
+        rows = reading_rows(point_ids, start, minutes, [p[3] for p in POINTS])
+        t = time.perf_counter()
+        copy_binary(conn, "readings", "point_id, ts, value, quality", rows)
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT pk_readings PRIMARY KEY (point_id, ts)")
+        copy_s = time.perf_counter() - t
+        n_readings = len(rows)
+        del rows
+        bucket_start = start - timedelta(minutes=start.minute % 15)
+        buckets = int((minutes_end - bucket_start).total_seconds() // 900)
+        consumption = [i for i, p in enumerate(POINTS) if p[4] in ("consumption", "output")]
+        conn.execute("ALTER TABLE consumption_15min DROP CONSTRAINT pk_consumption_15min")
+        copy_binary(conn, "consumption_15min",
+                    "point_id, bucket, quantity, tce, tco2, completeness",
+                    rollup_rows([point_ids[i] for i in consumption],
+                                [POINTS[i][4] for i in consumption],
+                                [POINTS[i][1] for i in consumption], bucket_start, buckets))
+        # the region: 999 more enterprises with 3 points each
+        region_start = local_midnight(minutes_end.astimezone(_tz()).date(), TZ) - timedelta(
+            days=region_days - 1)
+        other_points: list[int] = []
+        roles: list[str] = []
+        measures: list[str] = []
+        cur: Any
+        with conn.cursor() as cur:
+            for i in range(1, 1000):
+                sid = cur.execute(
+                    "INSERT INTO sites (code, name, kind, division_code, industry,"
+                    " energy_budget_tce, carbon_budget_tco2) VALUES (%s, %s, 'enterprise', %s,"
+                    " 'coke', 50000, 120000) RETURNING id",
+                    (f"BENCH-{i:03d}", f"Enterprise {i}", f"1401{i % 20 + 1:02d}"),
+                ).fetchone()[0]
+                did = cur.execute("INSERT INTO devices (site_id, code) VALUES (%s, 'GW1')"
+                                  " RETURNING id", (sid,)).fetchone()[0]
+                for code, measure, unit, kind, role, product in (
+                    ("E01", "electricity", "kWh", "cumulative", "consumption", None),
+                    ("C01", "raw_coal", "t", "interval", "consumption", None),
+                    ("P01", "product", "t", "interval", "output", "coke_top_charged"),
+                ):
+                    other_points.append(cur.execute(
+                        "INSERT INTO points (site_id, device_id, code, measure, unit, kind, role,"
+                        " product) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                        (sid, did, code, measure, unit, kind, role, product)).fetchone()[0])
+                    roles.append(role)
+                    measures.append(measure)
+                if i % 10 == 0:
+                    cur.execute(
+                        "INSERT INTO alerts (rule, kind, subject, site_id, state, severity,"
+                        " value, threshold, unit, started_at, fired_at) VALUES (%s, 'intensity',"
+                        " %s, %s, 'firing', 'warning', 140, 135, 'kgce/t', now(), now())",
+                        ("intensity.coke_top_charged", f"site:BENCH-{i:03d}", sid))
+        region_buckets = int((minutes_end - region_start).total_seconds() // 900)
+        copy_binary(conn, "consumption_15min",
+                    "point_id, bucket, quantity, tce, tco2, completeness",
+                    rollup_rows(other_points, roles, measures, region_start, region_buckets))
+        conn.execute("ALTER TABLE consumption_15min ADD CONSTRAINT pk_consumption_15min"
+                     " PRIMARY KEY (point_id, bucket)")
+        # Settle the freshly loaded tables (visibility map, statistics, dirty buffers) so that
+        # autovacuum and a checkpoint do not run in the middle of the measurements.
+        conn.execute("VACUUM (ANALYZE) readings, consumption_15min, points, sites")
+        conn.execute("CHECKPOINT")
+    return {"site_id": site_id, "point_ids": point_ids, "readings": n_readings,
+            "copy_s": copy_s, "load_s": time.perf_counter() - started,
+            "rollup_rows_region": len(other_points) * region_buckets}
+
+
+def _tz() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(TZ)
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: int = 3) -> dict[str, float]:
+    """p50/p95 of wall time per call; with `server_*` from the answers' Server-Timing header
+    when `fn` returns it (time inside the API process)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    server = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        answer = fn()
+        times.append((time.perf_counter() - t) * 1000)
+        if isinstance(answer, float):
+            server.append(answer)
+    out = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(_p95(times), 2)}
+    if server:
+        out["server_p50_ms"] = round(statistics.median(server), 2)
+        out["server_p95_ms"] = round(_p95(server), 2)
+    return out
+
+
+def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": url,
+           "ENERGYWATCH_API__PORT": str(port), "ENERGYWATCH_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([str(REPO / ".venv/bin/energywatch"), "api"], env=env, cwd=REPO)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the API did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    months = 2 if args.quick else 12
+    runs = 30 if args.quick else 200
+    now = datetime.now(UTC)
+    today = now.astimezone(_tz()).date()
+    region_days = 2 if args.quick else today.day
+    url = create_database(PG_URL, f"ew_bench_api_{uuid.uuid4().hex[:8]}")
+    proc = None
+    try:
+        upgrade(url, use_timescaledb=False)
+        log(f"loading {months} months of minute data for 20 points ...")
+        loaded = load(url, months, region_days, now)
+        log(f"loaded {loaded['readings']:,} readings in {loaded['copy_s']:.1f} s (COPY + index);"
+            f" {loaded['load_s']:.1f} s in all")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO api_users (username, password_hash, role, scope) VALUES"
+                         " ('bench', %s, 'regulator', %s)",
+                         (_hash(PASSWORD), DIVISION))
+        port = free_port()
+        proc = start_api(url, port)
+        base = f"http://127.0.0.1:{port}"
+        http = httpx.Client(base_url=base, timeout=30)
+        token = http.post("/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}
+                          ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        results: dict[str, Any] = {}
+
+        def api_get(path: str, **params: Any) -> Callable[[], float]:
+            def call() -> float:
+                r = http.get(path, params=params)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+                return float(r.headers["server-timing"].partition("dur=")[2])
+            return call
+
+        pg = psycopg.connect(url, autocommit=True)
+        baselines = _baselines(pg, loaded, last_month, today)
+        cases = {
+            "live": api_get(f"/api/v1/sites/{SITE}/live"),
+            "report": api_get(f"/api/v1/reports/sites/{SITE}/monthly",
+                              month=last_month.strftime("%Y-%m"), format="csv"),
+            "ranking": api_get(f"/api/v1/regions/{DIVISION}/ranking", period="day", limit=1000),
+        }
+        if not args.quick:
+            cases["ranking_month"] = api_get(f"/api/v1/regions/{DIVISION}/ranking",
+                                             period="month", limit=1000)
+        check = http.get(f"/api/v1/regions/{DIVISION}/ranking", params={"limit": 1000}).json()
+        assert check["total"] == 1000, check["total"]
+        for name, call in cases.items():
+            log(f"measuring {name} ...")
+            api = timed(call, runs)
+            base_t = timed(baselines[name], runs)
+            results[name] = {**api, "baseline_p50_ms": base_t["p50_ms"],
+                             "baseline_p95_ms": base_t["p95_ms"],
+                             "ratio_p50_api_to_baseline": round(api["p50_ms"] / base_t["p50_ms"],
+                                                                2)}
+        pg.close()
+        http.close()
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        drop_database(PG_URL, url)
+    targets = {"live_p95_ms": 50, "report_p95_ms": 200, "ranking_p95_ms": 200, "rss_mb": 300}
+    summary = {
+        "benchmark": "api", "quick": args.quick, "months_of_minute_data": months,
+        "readings": loaded["readings"], "copy_load_s": round(loaded["copy_s"], 1),
+        "region_enterprises": 1000, "region_rollup_days": region_days, "runs": runs,
+        **results, "api_peak_rss_mb": round(rss, 1), "targets": targets,
+        "meets_targets": bool(
+            results["live"]["p95_ms"] <= 50 and results["report"]["p95_ms"] <= 200
+            and results["ranking"]["p95_ms"] <= 200 and rss <= 300),
+    }
+    for name, value in results.items():
+        log(f"{name:14s} p50 {value['p50_ms']:7.1f} ms  p95 {value['p95_ms']:7.1f} ms  "
+            f"(in the API p50 {value['server_p50_ms']:7.1f} ms)  "
+            f"baseline p50 {value['baseline_p50_ms']:7.1f} ms")
+    log(f"API peak RSS {rss:.0f} MB")
+    print(json.dumps(summary))
+
+
+def _hash(password: str) -> str:
+    from energywatch.storage.passwords import hash_password
+
+    return hash_password(password)
+
+
+def _baselines(pg: psycopg.Connection, loaded: dict[str, Any], last_month: date, today: date
+               ) -> dict[str, Callable[[], Any]]:
+    """The main SQL statement of each endpoint, straight through psycopg."""
+    ids = loaded["point_ids"]
+    since = datetime.now(UTC) - timedelta(hours=24)
+    m0, m1 = month_range(last_month, TZ)
+    kinds = [p[3] for p in POINTS]
+    live_sql = (
+        "SELECT r.point_id, date_bin(INTERVAL '5 minutes', r.ts, TIMESTAMPTZ '2000-01-01"
+        " 00:00+00') AS t, CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval'"
+        " THEN sum(r.value) ELSE avg(r.value) END FROM readings r"
+        " JOIN unnest(CAST(%s AS int[]), CAST(%s AS text[])) AS k(id, kind) ON k.id = r.point_id"
+        " WHERE r.point_id = ANY(%s) AND r.ts >= %s GROUP BY r.point_id, k.kind, t ORDER BY 1, 2")
+    report_sql = (
+        "SELECT (c.bucket AT TIME ZONE %s)::date AS day, p.measure, p.role,"
+        " sum(c.quantity), sum(c.tce), sum(c.tco2), sum(c.completeness) / 96.0"
+        " FROM consumption_15min c JOIN points p ON p.id = c.point_id"
+        " WHERE p.site_id = %s AND c.bucket >= %s AND c.bucket < %s"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    rank_sql = (
+        "SELECT s.code, sum(c.tce), sum(c.tco2) FROM sites s"
+        " JOIN points p ON p.site_id = s.id"
+        " JOIN consumption_15min c ON c.point_id = p.id AND c.bucket >= %s AND c.bucket < %s"
+        " WHERE s.division_code LIKE %s GROUP BY s.code ORDER BY 2 DESC")
+    d0 = local_midnight(today, TZ)
+    d1 = local_midnight(today + timedelta(days=1), TZ)
+    mm0 = local_midnight(today.replace(day=1), TZ)
+    mm1 = local_midnight(next_month(today.replace(day=1)), TZ)
+    binary = pg.cursor(binary=True)
+    return {
+        "live": lambda: binary.execute(live_sql, (ids, kinds, ids, since)).fetchall(),
+        "report": lambda: pg.execute(report_sql, (TZ, loaded["site_id"], m0, m1)).fetchall(),
+        "ranking": lambda: pg.execute(rank_sql, (d0, d1, DIVISION + "%")).fetchall(),
+        "ranking_month": lambda: pg.execute(rank_sql, (mm0, mm1, DIVISION + "%")).fetchall(),
+    }
+
+
+if __name__ == "__main__":
+    main()
