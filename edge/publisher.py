@@ -69,6 +69,7 @@ class Publisher:
         self._stop = threading.Event()
         self._last_status: tuple[list[str], int] | None = None
         self._last_status_at = 0.0
+        self._auth_refused = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -82,6 +83,8 @@ class Publisher:
             session = self._connect()
             if session is None:
                 self.metrics.connect_failures.inc()
+                if self._auth_refused:
+                    delay = pub.reconnect_max_s  # retrying fast will not fix credentials
                 wait = delay * random.uniform(0.8, 1.2)
                 log.info("reconnecting in %.1f s", wait)
                 self._stop.wait(wait)
@@ -158,8 +161,9 @@ class Publisher:
         while session.connack is None and session.alive and time.monotonic() < deadline:
             if client.loop(timeout=0.1) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+        self._auth_refused = session.connack in (4, 5, 134, 135)
         if session.connack != 0:
-            if session.connack in (4, 5, 134, 135):
+            if self._auth_refused:
                 log.error("broker refused the credentials (reason %s)", session.connack)
             else:
                 log.warning("no CONNACK from %s:%s (reason %s)", m.host, m.port, session.connack)
