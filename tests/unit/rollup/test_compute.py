@@ -1,11 +1,14 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from energywatch.protocol.payload import Quality
 from energywatch.reference import load_reference
 from services.rollup.compute import Readings, compute, reporting_interval_ms
 from services.rollup.conversions import PointInfo, ReferenceRows
-from services.rollup.plan import Span
+from services.rollup.plan import Span, split
+from tests.unit.core.strategies import Batch, batches, property_test
 
 Q = 900_000
 MIN = 60_000
@@ -17,6 +20,9 @@ def reference() -> ReferenceRows:
     return ReferenceRows(
         list(ref.coal), list(ref.emission_factors), {fs.code: fs for fs in ref.factor_sets}
     )
+
+
+REFERENCE = reference()
 
 
 def point(kind: str, measure: str = "electricity", scale: float = 1.0) -> PointInfo:
@@ -72,3 +78,42 @@ def test_buckets_without_readings_or_use_are_not_written() -> None:
 def test_reporting_interval_snaps_to_a_common_cadence() -> None:
     assert reporting_interval_ms(np.array([0, 9_800, 20_100, 30_000])) == 10_000
     assert reporting_interval_ms(np.array([0])) == Q
+
+
+@property_test
+@given(batches(max_series=1, max_len=40), st.integers(1, 6))
+def test_pieces_of_a_span_give_the_rows_of_the_whole(batch: Batch, piece_buckets: int) -> None:
+    """plan.split cuts long spans without widening them: each piece, given the readings around
+    it, must produce exactly the buckets the whole span would."""
+    if not batch.ts:
+        return
+    start = (min(batch.ts) // Q) * Q - Q
+    end = (max(batch.ts) // Q) * Q + 2 * Q
+    info = {1: point("cumulative")}
+    ts = np.array(batch.ts, dtype=np.int64) + T0
+    values = np.array(batch.values)
+
+    def rows_for(spans: list[Span]) -> list[tuple[int, float, float]]:
+        n = len(spans)
+        loaded = Readings(
+            np.repeat(np.arange(n, dtype=np.int64), ts.size),
+            np.tile(ts, n),
+            np.tile(values, n),
+            np.zeros(n * ts.size, dtype=np.int16),
+        )
+        rows = compute(spans, info, loaded, REFERENCE)
+        return list(
+            zip(
+                rows.bucket.tolist(),
+                rows.quantity.tolist(),
+                rows.completeness.tolist(),
+                strict=True,
+            )
+        )
+
+    whole = rows_for([Span(1, T0 + start, T0 + end)])
+    pieces = rows_for(split(Span(1, T0 + start, T0 + end), piece_buckets * Q))
+    assert [r[0] for r in pieces] == [r[0] for r in whole]
+    for p, w in zip(pieces, whole, strict=True):
+        assert p[1] == pytest.approx(w[1], rel=1e-12, abs=1e-9)
+        assert p[2] == w[2] or abs(p[2] - w[2]) < 1e-12
