@@ -60,8 +60,8 @@ class MqttSettings(BaseModel):
 class IngestSettings(BaseModel):
     client_id: str = "energywatch-ingest-1"
     share_group: str = "ingest"
-    batch_max_readings: int = Field(default=5000, ge=1)
-    batch_max_age_ms: int = Field(default=200, ge=1)
+    batch_max_readings: int = Field(default=20000, ge=1, description="while the writer is busy")
+    batch_max_age_ms: int = Field(default=100, ge=1, description="once the writer is free")
     max_inflight_messages: int = Field(
         default=1000, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
     )
@@ -113,7 +113,7 @@ class RollupSettings(BaseModel):
     interval_s: float = Field(default=5.0, gt=0, description="pause between passes when idle")
     batch_points: int = Field(default=500, ge=1, description="points recomputed per pass")
     lookback_hours: float = Field(
-        default=24.0, gt=0, description="readings read before a recomputed range (counter state)"
+        default=2.0, gt=0, description="readings read before a recomputed range (counter state)"
     )
     reset_share: float = Field(default=0.1, gt=0, lt=1, description="a larger drop is a reset")
     wrap_share: float = Field(default=0.5, gt=0, le=1, description="largest plausible wrap")

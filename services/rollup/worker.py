@@ -27,7 +27,7 @@ DAY_MS = 86_400_000
 @dataclass(frozen=True)
 class Options:
     batch_points: int = 500
-    lookback_ms: int = DAY_MS
+    lookback_ms: int = 2 * 3_600_000
     rules: CounterRules = field(default_factory=CounterRules)
     max_span_ms: int = DAY_MS
     # dirty buckets closer than this are recomputed as one range (fewer queries, more buckets)
