@@ -369,7 +369,7 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
 
 
 def _mean_cycle_ms(port: int) -> float | None:
-    """Mean evaluation cycle of the running service, from its Prometheus histogram."""
+    """Mean cycle of the running service's fast group, from its Prometheus histogram."""
     import urllib.request
 
     try:
@@ -380,7 +380,7 @@ def _mean_cycle_ms(port: int) -> float | None:
     values = {}
     for line in text.splitlines():
         for name in ("_sum", "_count"):
-            if line.startswith(f"energywatch_alerting_evaluation_seconds{name} "):
+            if line.startswith(f'energywatch_alerting_evaluation_seconds{name}{{group="fast"}} '):
                 values[name] = float(line.split()[1])
     if not values.get("_count"):
         return None

@@ -12,6 +12,9 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -21,7 +24,7 @@ from energywatch.storage.engine import libpq_url
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator, RuleSource, try_lock
 from services.alerting.notify import OUTBOX_CHANNEL
-from services.alerting.rules import DEFAULT_RULES_DIR
+from services.alerting.rules import DEFAULT_RULES_DIR, Rule
 from services.alerting.senders import EmailSender, Sender, WebhookSender
 
 log = logging.getLogger(__name__)
@@ -69,27 +72,52 @@ def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
             stop.wait(2.0)
 
 
-def _evaluate_loop(settings: Settings, rules: RuleSource, stop: threading.Event) -> None:
+@dataclass(frozen=True)
+class Group:
+    """An evaluation group: its own thread, connection and lock (see Evaluator.group)."""
+
+    index: int
+    name: str
+    accepts: Callable[[Rule], bool]
+    retire: bool
+
+
+def groups(settings: Settings) -> list[Group]:
+    """`fast`: rules evaluated every cycle (power, pollutant, anything without `every`);
+    `slow`: rules with an `every` longer than the cycle (rolling sums, budgets, data quality),
+    which must not delay the fast ones."""
+    interval = timedelta(seconds=settings.alerting.interval_s)
+
+    def slow(rule: Rule) -> bool:
+        return rule.every is not None and rule.every > interval
+
+    return [Group(0, "fast", lambda r: not slow(r), True), Group(1, "slow", slow, False)]
+
+
+def _evaluate_loop(
+    settings: Settings, rules: RuleSource, group: Group, stop: threading.Event
+) -> None:
     url = libpq_url(settings.database.url)
     interval = settings.alerting.interval_s
     while not stop.is_set():
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                evaluator = Evaluator(conn, rules)
-                while not stop.is_set() and not try_lock(conn):
-                    log.info("another evaluator holds the lock; standing by")
+                evaluator = Evaluator(conn, rules, group=group.accepts, group_name=group.name,
+                                      retire=group.retire)
+                while not stop.is_set() and not try_lock(conn, group.index):
+                    log.info("another %s evaluator holds the lock; standing by", group.name)
                     stop.wait(interval)
-                log.info("evaluating every %.1f s", interval)
+                log.info("%s group: evaluating every %.1f s", group.name, interval)
                 next_at = time.monotonic()
                 while not stop.is_set():
                     report = evaluator.cycle()
                     if report.transitions:
-                        log.info("cycle %.3f s, %d subjects, transitions %s", report.seconds,
-                                 report.subjects, report.transitions)
+                        log.info("%s cycle %.3f s, %d subjects, transitions %s", group.name,
+                                 report.seconds, report.subjects, report.transitions)
                     next_at = max(next_at + interval, time.monotonic())
                     stop.wait(next_at - time.monotonic())
         except psycopg.Error:
-            log.exception("evaluation lost the database; reconnecting")
+            log.exception("%s evaluation lost the database; reconnecting", group.name)
             stop.wait(2.0)
 
 
@@ -115,8 +143,13 @@ def run(settings: Settings, once: bool = False) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.alerting.metrics_port)
-    worker = threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
-                              daemon=True)
-    worker.start()
-    _evaluate_loop(settings, rules, stop)
-    worker.join(timeout=10)
+    threads = [threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
+                                daemon=True)]
+    fast, *others = groups(settings)
+    threads += [threading.Thread(target=_evaluate_loop, args=(settings, rules, g, stop),
+                                 name=f"evaluate-{g.name}", daemon=True) for g in others]
+    for thread in threads:
+        thread.start()
+    _evaluate_loop(settings, rules, fast, stop)
+    for thread in threads:
+        thread.join(timeout=10)

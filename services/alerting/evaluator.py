@@ -120,6 +120,12 @@ class Evaluator:
     step: StepFn = step_states
     registry_ttl_s: float = 30.0
     cache: RollupCache | None = field(default_factory=RollupCache)
+    # Evaluation groups: several evaluators may share a database, each owning the rules its
+    # `group` accepts (each on its own connection and thread, so a slow group never holds up
+    # a fast one). Exactly one of them (`retire=True`) closes the alerts of removed rules.
+    group: Callable[[Rule], bool] | None = None
+    group_name: str = "all"
+    retire: bool = True
     _registry: Registry | None = None
     _registry_at: float = 0.0
     _last_run: dict[str, datetime] = field(default_factory=dict)
@@ -140,7 +146,8 @@ class Evaluator:
         started = time.perf_counter()
         report = CycleReport()
         with self.conn.transaction():
-            rules = self.rules.current(self.conn)
+            every_rule = self.rules.current(self.conn)
+            rules = [r for r in every_rule if self.group is None or self.group(r)]
             reg = self.registry()
             by_name = {r.name: r for r in rules}
             due = [r for r in rules if self._due(r, now)]
@@ -157,20 +164,23 @@ class Evaluator:
             resolved: list[OpenAlert] = []
             for m, (old_s, old_l, new) in zip(measured, steps, strict=True):
                 resolved += self._apply(m, old_s, old_l, new, open_alerts, now, report)
-            resolved += self._retire_removed_rules(open_alerts, by_name, now, report)
+            if self.retire:
+                resolved += self._retire_removed_rules(
+                    open_alerts, {r.name: r for r in every_rule}, now, report)
             report.notifications = self._notify(open_alerts, resolved, by_name, reg, now)
             for r in due:
                 self._last_run[r.name] = now
             report.rules = len(rules)
             report.subjects = sum(len(m.subjects) for m in measured)
-            metrics.RULES.set(len(rules))
-            counts = {"pending": 0, "firing": 0}
-            for a in open_alerts.values():
-                counts[a.state] = counts.get(a.state, 0) + 1
-            for state, count in counts.items():
-                metrics.ALERTS.labels(state).set(count)
+            if self.retire:
+                metrics.RULES.set(len(every_rule))
+                counts = {"pending": 0, "firing": 0}
+                for a in open_alerts.values():
+                    counts[a.state] = counts.get(a.state, 0) + 1
+                for state, count in counts.items():
+                    metrics.ALERTS.labels(state).set(count)
         report.seconds = time.perf_counter() - started
-        metrics.EVALUATION_SECONDS.observe(report.seconds)
+        metrics.EVALUATION_SECONDS.labels(self.group_name).observe(report.seconds)
         return report
 
     def _due(self, rule: Rule, now: datetime) -> bool:
@@ -374,7 +384,8 @@ class Evaluator:
         self, open_alerts: dict[tuple[str, str], OpenAlert], resolved: list[OpenAlert],
         by_name: dict[str, Rule], reg: Registry, now: datetime,
     ) -> int:
-        firing = [a for a in open_alerts.values() if a.state == "firing"]
+        firing = [a for a in open_alerts.values()
+                  if a.state == "firing" and a.rule in by_name]
         notified_resolved = [a for a in resolved if a.notified_severity is not None]
         if not firing and not notified_resolved:
             return 0
@@ -455,9 +466,9 @@ class Evaluator:
         return [Silence(*r) for r in rows]
 
 
-def try_lock(conn: psycopg.Connection) -> bool:
-    """Take the single-evaluator lock for this session (released when the session ends)."""
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK,)).fetchone()
+def try_lock(conn: psycopg.Connection, group: int = 0) -> bool:
+    """Take the lock of one evaluation group for this session (released when it ends)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK + group,)).fetchone()
     return bool(row and row[0])
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 EVALUATION_SECONDS = Histogram(
-    "energywatch_alerting_evaluation_seconds", "Duration of one evaluation cycle",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
+    "energywatch_alerting_evaluation_seconds", "Duration of one evaluation cycle, by group",
+    ["group"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
 )
 RULES = Gauge("energywatch_alerting_rules", "Enabled rules loaded")
 ALERTS = Gauge("energywatch_alerting_alerts", "Open alerts by state", ["state"])

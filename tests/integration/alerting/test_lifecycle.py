@@ -296,11 +296,45 @@ def test_cycle_updates_metrics(conn, t0, make_evaluator):
 
     point = power_site(conn)
     evaluator = make_evaluator([power_rule("p")])
-    cycles = sample("energywatch_alerting_evaluation_seconds_count")
+    cycles = sample("energywatch_alerting_evaluation_seconds_count", {"group": "all"})
     fired = sample("energywatch_alerting_transitions_total", {"to": "firing"})
     add_readings(conn, point, [(t0, 1500.0)])
     evaluator.cycle(t0)
-    assert sample("energywatch_alerting_evaluation_seconds_count") == cycles + 1
+    assert sample("energywatch_alerting_evaluation_seconds_count", {"group": "all"}) == (
+        cycles + 1)
     assert sample("energywatch_alerting_transitions_total", {"to": "firing"}) == fired + 1
     assert sample("energywatch_alerting_alerts", {"state": "firing"}) == 1
     assert sample("energywatch_alerting_rules") == 1
+
+
+def test_evaluation_groups_share_a_database(conn, t0, tmp_path):
+    """A fast and a slow group: each evaluates and notifies its own rules only; the fast one
+    (retire=True) closes the alerts of a removed rule, whichever group it belonged to."""
+    from services.alerting.evaluator import Evaluator
+    from tests.integration.alerting.conftest import write_rules
+
+    point = power_site(conn)
+    add_readings(conn, point, [(t0, 1500.0)])
+    with webhook_receiver() as hook:
+        rules = [power_rule("fast", recipients=[{"webhook": hook.url}]),
+                 power_rule("slow", every="1m", recipients=[{"webhook": hook.url}])]
+        source = write_rules(tmp_path / "rules", rules)
+
+        def is_slow(rule):
+            return rule.every is not None
+
+        fast = Evaluator(conn, source, group=lambda r: not is_slow(r), group_name="fast")
+        slow = Evaluator(conn, source, group=is_slow, group_name="slow", retire=False)
+        fast.cycle(t0)
+        assert [r for r, in conn.execute("SELECT rule FROM alerts")] == ["fast"]
+        slow.cycle(t0)
+        fast.cycle(t0 + S)  # must not re-announce the slow group's alert
+        deliverer(conn).deliver_due()
+        assert sorted(hook.events()) == [("firing", "fast"), ("firing", "slow")]
+        assert len(hook.raw) == 2
+
+        source = write_rules(tmp_path / "rules", rules[:1])  # the slow rule is removed
+        fast.rules = source
+        fast.cycle(t0 + 2 * S)
+        assert open_state(conn, "slow", "point:S1/P") is None
+        assert open_state(conn, "fast", "point:S1/P") == "firing"
