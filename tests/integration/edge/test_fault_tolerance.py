@@ -83,9 +83,12 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
             agent.wait(10)
         assert queue_totals(queue_path)[1] > 0, "killed after the replay ended: test too slow"
         # 3. Restart: replays the rest, keeps reading, stops cleanly.
+        seen_before = len(col.messages)
         agent = start_agent_process(online)
         try:
-            col.wait_for(lambda: any(not m.backfill for m in col.messages), timeout=30)
+            col.wait_for(
+                lambda: any(not m.backfill for m in col.messages[seen_before:]), timeout=30
+            )
         finally:
             agent.send_signal(signal.SIGTERM)  # clean stop: publishes what is queued, then exits
             assert agent.wait(30) == 0
