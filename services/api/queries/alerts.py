@@ -119,3 +119,13 @@ def acknowledge(conn: sa.Connection, alert_id: int, username: str, comment: str,
         severity=state.severity,
         evidence={"event": "acknowledged", "by": username, "comment": comment},
     ))
+
+
+def alerts_changed_in_scope(conn: sa.Connection, principal: Principal, after: datetime
+                            ) -> list[dict[str, Any]]:
+    """Alerts of every site the caller sees that changed after `after` (the alert stream)."""
+    rows = conn.execute(
+        _base(principal).add_columns(changed_at.label("changed_at"))
+        .where(changed_at > after).order_by(changed_at).limit(500)
+    ).mappings().all()
+    return [dict(r) for r in rows]

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from energywatch.storage.alerting_tables import silences
 from energywatch.storage.tables import sites
 from services.api import audit
+from services.api.alert_stream import AlertStream
 from services.api.clock import now_utc
-from services.api.deps import ClientDep, ConnDep, CurrentUser, PageDep
+from services.api.deps import ClientDep, ConnDep, CurrentUser, PageDep, StreamUser
 from services.api.principal import Principal
 from services.api.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
 from services.api.queries import alerts as q
@@ -47,6 +49,23 @@ def list_alerts(
                                 since=since, limit=page.limit, offset=page.offset)
     return Page(items=[AlertPublic.model_validate(r) for r in rows], total=total,
                 limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "events: hello, alert; see docs/api.md"}},
+)
+def alert_stream(user: StreamUser, request: Request) -> StreamingResponse:
+    """Every alert in the caller's scope as it is created or changes (the regulator's inbox)."""
+    stream = AlertStream(
+        engine=request.app.state.engine, principal=user,
+        poll_s=request.app.state.settings.api.stream_poll_s,
+        is_disconnected=request.is_disconnected, gauge=request.app.state.metrics.streams,
+    )
+    return StreamingResponse(stream.events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)

@@ -124,3 +124,31 @@ def test_a_reading_stamped_before_the_connection_but_stored_after_it_arrives(
         finally:
             engine.dispose()
     assert kind == "readings" and data["readings"][0]["ts"] == ts.isoformat()
+
+
+def test_alert_stream_shows_only_the_scope(server: str, world: World,
+                                           api_settings: Settings) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        token = http.post("/api/v1/auth/token",
+                          data={"username": "reg_a", "password": PASSWORD}).json()["access_token"]
+        engine = make_engine(api_settings.database.url, pool_size=1)
+        try:
+            with http.stream("GET", "/api/v1/alerts/stream",
+                             params={"access_token": token}) as response:
+                assert response.status_code == 200
+                events = _events(response.iter_lines())
+                assert next(events)[0] == "hello"
+                started = datetime.now(UTC) + timedelta(seconds=1)
+                with engine.begin() as conn:
+                    # B1's alert is older, so a leak would show it first
+                    for site, delay in (("B1", 0), ("A2", 100)):
+                        conn.execute(alerts.insert().values(
+                            rule=f"silent.{site}", kind="silent", subject=f"point:{site}/E01",
+                            site_id=world.site_ids[site],
+                            point_id=world.point_ids[(site, "E01")], state="pending",
+                            severity="warning", value=20.0, threshold=15.0, unit="min",
+                            started_at=started + timedelta(milliseconds=delay)))
+                kind, data = next(events)
+        finally:
+            engine.dispose()
+    assert kind == "alert" and data["site"] == "A2" and data["rule"] == "silent.A2"

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tests.integration.api.world import PASSWORD, World
 
 EXAMPLES = int(os.environ.get("ENERGYWATCH_SCHEMATHESIS_EXAMPLES", "6"))
-# The stream never ends by design; it is covered by test_live_stream.
-SKIP = {("GET", "/api/v1/sites/{site}/stream")}
+# Streams never end by design; they are covered by test_live_stream.
+SKIP = {("GET", "/api/v1/sites/{site}/stream"), ("GET", "/api/v1/alerts/stream")}
 
 
 def _operations(server: str) -> list[Any]:
