@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -88,12 +89,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _jsonable_errors(exc.errors())
         return problem_response(request, 422, "the request is not valid", extra={"errors": errors})
 
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(request, 503, "database unavailable", {"Retry-After": "5"})
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 500, "internal error")
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(sa.exc.OperationalError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -254,3 +254,18 @@ def test_health_metrics_and_dashboard(client: TestClient, world: World) -> None:
     missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_database_down_answers_503() -> None:
+    from energywatch.settings import Settings
+    from services.api.app import create_app
+    from tests.support.services import free_port
+
+    down = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    with TestClient(create_app(Settings(demo=True, database={"url": down}))) as c:
+        health = c.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["detail"] == "database unreachable"
+        r = c.get("/api/v1/sites", headers={"Authorization": "Bearer x.y.z"})
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.headers["content-type"] == "application/problem+json"
