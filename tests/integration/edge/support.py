@@ -57,6 +57,14 @@ class Collector:
 
 @contextmanager
 def collecting(host: str, port: int, prefix: str) -> Iterator[Collector]:
+    with collecting_with(host, port, prefix, None) as col:
+        yield col
+
+
+@contextmanager
+def collecting_with(
+    host: str, port: int, prefix: str, credentials: tuple[str, str] | None
+) -> Iterator[Collector]:
     col = Collector()
     subscribed = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
@@ -77,6 +85,8 @@ def collecting(host: str, port: int, prefix: str) -> Iterator[Collector]:
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
+    if credentials:
+        client.username_pw_set(*credentials)
     client.connect(host, port)
     client.loop_start()
     try:
