@@ -30,7 +30,7 @@ from energywatch.core.thresholds import (
 )
 from services.alerting import metrics
 from services.alerting.inputs import CycleInputs
-from services.alerting.measure import Measured, measure, plan_scans
+from services.alerting.measure import Measured, measure, plan_drop_scans, plan_scans
 from services.alerting.notify import (
     ALERT_COLUMNS,
     Contacts,
@@ -155,7 +155,7 @@ class Evaluator:
                     r.per_site or r.kind == "completeness" for r in due):
                 self.cache.refresh(self.conn, list(reg.points))
             inputs = CycleInputs(self.conn, now, self.cache, reg,
-                                 plan_scans(due, reg, self._selection))
+                                 plan_scans(due, reg, self._selection), plan_drop_scans(due))
             measured = [measure(r, reg, inputs, self._selection) for r in due]
             open_alerts = self._open_alerts()
             k0 = time.perf_counter()

@@ -73,6 +73,8 @@ class CycleInputs:
     # (window, reset_share) -> every point the cycle's rules read over that window, so that
     # one scan serves them all
     scans: dict[tuple[timedelta, float], tuple[int, ...]] = field(default_factory=dict)
+    # the scans some rule reads resets/negatives from (the others skip the window function)
+    drop_scans: frozenset[tuple[timedelta, float]] | None = None
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def _site_sums_cached(self, window: timedelta) -> SiteSums:
@@ -178,6 +180,14 @@ class CycleInputs:
 
         def fetch() -> PointStats:
             ids = self.scans.get((window, reset_share), point_ids)
+            if self.drop_scans is not None and (window, reset_share) not in self.drop_scans:
+                rows = self.conn.execute(
+                    "SELECT point_id, avg(value), max(value) - min(value), count(*), 0, 0 "
+                    "FROM readings WHERE point_id = ANY(%(ids)s) AND ts > %(start)s "
+                    "AND ts <= %(now)s GROUP BY point_id",
+                    {"ids": list(ids), "start": self.now - window, "now": self.now},
+                ).fetchall()
+                return _stats(rows)
             rows = self.conn.execute(
                 """
                 SELECT point_id, avg(value), max(value) - min(value), count(*),
@@ -199,11 +209,7 @@ class CycleInputs:
                 {"ids": list(ids), "start": self.now - window, "now": self.now,
                  "share": reset_share},
             ).fetchall()
-            return PointStats(
-                {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows},
-                {r[0]: r[3] for r in rows}, {r[0]: r[4] for r in rows},
-                {r[0]: r[5] for r in rows},
-            )
+            return _stats(rows)
 
         key: tuple[Any, ...] = ("stats", window, reset_share)
         if (window, reset_share) not in self.scans:
@@ -267,3 +273,10 @@ def bucket_floor(ts: datetime) -> datetime:
 def _ceil_bucket(ts: datetime) -> int:
     """Number of the first bucket starting at or after ts."""
     return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))
+
+
+def _stats(rows: list[tuple[Any, ...]]) -> PointStats:
+    return PointStats(
+        {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, {r[0]: r[3] for r in rows},
+        {r[0]: r[4] for r in rows}, {r[0]: r[5] for r in rows},
+    )

@@ -95,6 +95,12 @@ def plan_scans(
     return {key: tuple(sorted(ids)) for key, ids in wanted.items()}
 
 
+def plan_drop_scans(rules: list[Rule]) -> frozenset[tuple[timedelta, float]]:
+    """The scans whose resets/negatives some rule reads."""
+    return frozenset((r.window, r.reset_share) for r in rules
+                     if r.kind in ("counter_reset", "negative"))
+
+
 def measure(
     rule: Rule, reg: Registry, inputs: CycleInputs,
     selection: dict[tuple[int, int], list[Any]] | None = None,
