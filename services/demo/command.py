@@ -250,7 +250,7 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     region = load_region()
-    breach = Breach(start_s=10.0, duration_s=240.0, value=1200.0)
+    breach = Breach(start_s=5.0, duration_s=240.0, value=1200.0)
     with contextlib.ExitStack() as stack:
         stop = stack.enter_context(_StopSignal())
         db = stack.enter_context(demo_database(settings.database.url, data_dir))
