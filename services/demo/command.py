@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import logging
 import signal
 import threading
@@ -61,6 +62,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(f"{prefix}__{key.upper()}" if prefix else key.upper(), item)
+        elif isinstance(value, list | tuple):
+            env[f"ENERGYWATCH_{prefix}"] = json.dumps(value, default=str)  # complex: JSON
         elif value is not None:
             if isinstance(value, bool):
                 value = "true" if value else "false"
