@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+# Each area's tables join the shared metadata when their module is imported.
+import energywatch.storage.alerting_tables
+import energywatch.storage.api_tables  # noqa: F401
 from energywatch.storage.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -12,5 +15,3 @@ if connection is None:
 context.configure(connection=connection, target_metadata=metadata)
 with context.begin_transaction():
     context.run_migrations()
-import energywatch.storage.api_tables  # noqa: F401, E402
-import energywatch.storage.alerting_tables  # noqa: F401, E402

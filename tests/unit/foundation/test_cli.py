@@ -38,7 +38,7 @@ def test_each_command_has_help_text(command: str) -> None:
     result = CliRunner().invoke(app, [*command.split(), "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     # The first line of the docstring is shown under the usage line.
-    usage, _, rest = result.output.partition("\n")
+    _, _, rest = result.output.partition("\n")
     assert "Usage:" in result.output
     assert len(rest.strip().splitlines()[0]) > 10
 
