@@ -61,7 +61,7 @@ POINTS_PER_DEVICE = 100
 TS_PER_MESSAGE = 5  # 100 points x 5 timestamps = 500 readings per message
 PER_MESSAGE = POINTS_PER_DEVICE * TS_PER_MESSAGE
 TARGET_RATE = 50_000
-BATCH = 5000  # ingest.batch_max_readings default, used by the COPY ceiling too
+BATCH = 20_000  # ingest.batch_max_readings default, used by the COPY ceiling too
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
 
 
@@ -78,7 +78,12 @@ def _message(seq: int, codes: list[str], now_us: int, value: float) -> bytes:
 
 
 def publisher(
-    port: int, topics: list[str], n_messages: int, rate_msgs: float | None, start_at: float
+    port: int,
+    topics: list[str],
+    n_messages: int,
+    rate_msgs: float | None,
+    start_at: float,
+    release: Any,
 ) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -107,6 +112,48 @@ def publisher(
         info.wait_for_publish(timeout=300)
     client.disconnect()
     client.loop_stop()
+    release.wait(600)  # stay alive until the parent has read our CPU time
+
+
+# --- CPU accounting ---------------------------------------------------------------------------
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) of every process now, labelled by what it is."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if "services.ingest" in cmd:
+            label = "ingest"
+        elif "postgres" in cmd:
+            label = "postgres"
+        elif "mosquitto" in cmd:
+            label = "mosquitto"
+        elif "multiprocessing" in cmd:
+            label = "publishers"
+        else:
+            label = "other"
+        out[int(entry.name)] = (label, seconds)
+    return out
+
+
+def cpu_delta(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], wall: float
+) -> dict[str, float]:
+    """Cores used per kind of process over `wall` seconds (processes alive at the end)."""
+    used: dict[str, float] = {}
+    for pid, (label, seconds) in after.items():
+        used[label] = used.get(label, 0.0) + seconds - before.get(pid, (label, 0.0))[1]
+    return {label: round(s / wall, 2) for label, s in sorted(used.items())}
 
 
 # --- the ingest process -----------------------------------------------------------------------
@@ -134,7 +181,7 @@ class Ingest:
             spy = str(Path(sys.executable).parent / "py-spy")
             self.profiler = subprocess.Popen(
                 [spy, "record", "--pid", str(self.proc.pid), "-d", "12", "-r", "100",
-                 "-f", "raw", "-o", out, "--nonblocking"]
+                 "-f", "raw", "-o", out, "--nonblocking", "--idle", "--threads"]
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while self.metrics().get("ingest_mqtt_connected") != 1.0:
@@ -217,6 +264,9 @@ def fresh_database(n_devices: int) -> tuple[str, list[str], list[int]]:
             topics.append(f"{PREFIX}/S{d:03d}/GW/readings")
     engine.dispose()
     with psycopg.connect(url) as conn:
+        if ff := os.environ.get("ENERGYWATCH_BENCH_DIRTY_FILLFACTOR"):
+            conn.execute(f"ALTER TABLE dirty_buckets SET (fillfactor = {int(ff)})")
+            conn.commit()
         row = conn.execute("SHOW synchronous_commit").fetchone()
         assert row and row[0] == "on", "durable commits required"
     return url, topics, point_ids
@@ -230,17 +280,20 @@ def run_publishers(
     start_at = time.time() + 1.5
     per = n_messages // n_publishers
     procs = []
+    release = ctx.Event()
     for p in range(n_publishers):
         mine = topics[p::n_publishers]
         rate = rate_msgs / n_publishers if rate_msgs else None
-        procs.append(ctx.Process(target=publisher, args=(port, mine, per, rate, start_at)))
+        procs.append(ctx.Process(target=publisher, args=(port, mine, per, rate, start_at, release)))
     for proc in procs:
         proc.start()
     run_publishers.procs = procs  # type: ignore[attr-defined]
+    run_publishers.release = release  # type: ignore[attr-defined]
     return start_at
 
 
 def join_publishers() -> None:
+    run_publishers.release.set()  # type: ignore[attr-defined]
     for proc in run_publishers.procs:  # type: ignore[attr-defined]
         proc.join()
 
@@ -258,6 +311,7 @@ def phase_ingest(
         n_messages -= n_messages % n_publishers
         expected = n_messages * PER_MESSAGE
         before = ingest.metrics()
+        cpu_before = cpu_by_process()
         started = run_publishers(
             port, topics, n_publishers, n_messages, rate / PER_MESSAGE if rate else None
         )
@@ -265,6 +319,7 @@ def phase_ingest(
         while ingest.stored() < expected and time.time() < deadline:
             time.sleep(0.2)
         finished = time.time()
+        cpu = cpu_delta(cpu_before, cpu_by_process(), finished - started)
         join_publishers()
         after = ingest.metrics()
         with psycopg.connect(url) as conn:
@@ -277,6 +332,8 @@ def phase_ingest(
             "p50_latency_ms": 1000 * lag_percentile(before, after, 0.50),
             "p99_latency_ms": 1000 * lag_percentile(before, after, 0.99),
             "peak_rss_mb": ingest.peak_rss_mb(),
+            "cores_used": cpu,
+            "writer_busy_share": after.get("ingest_commit_seconds_sum", 0) / (finished - started),
             "mean_batch": after.get("ingest_batch_readings_sum", 0)
             / max(after.get("ingest_batch_readings_count", 1), 1),
         }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from energywatch.protocol import Reading
+from services.ingest.copy_format import BUCKET_US, encode_row, pg_microseconds
 from services.ingest.decode import Rejection
 
 
@@ -37,6 +38,8 @@ class Batch:
     topics: list[str] = field(default_factory=list)  # per reading, for conflict dead letters
     dead_letters: list[DeadLetter] = field(default_factory=list)
     newest_per_message: list[datetime] = field(default_factory=list)
+    copy_rows: bytearray = field(default_factory=bytearray)  # binary COPY rows of `readings`
+    buckets: set[tuple[int, int]] = field(default_factory=set)  # (point_id, bucket index)
 
     def add(
         self,
@@ -46,10 +49,14 @@ class Batch:
         rejections: list[Rejection],
     ) -> None:
         self.deliveries.append(delivery)
+        rows, buckets = self.copy_rows, self.buckets
         for point_id, reading in accepted:
             self.point_ids.append(point_id)
             self.readings.append(reading)
             self.topics.append(topic)
+            ts_us = pg_microseconds(reading.ts)
+            rows += encode_row(point_id, ts_us, reading.v, reading.q)
+            buckets.add((point_id, ts_us // BUCKET_US))
         if accepted:
             self.newest_per_message.append(max(r.ts for _, r in accepted))
         self.dead_letters.extend(DeadLetter(topic, r) for r in rejections)

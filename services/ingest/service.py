@@ -58,7 +58,7 @@ class IngestService:
             settings.database.url, self.config.registry_refresh_s, self.config.registry_max_age_s
         )
         self._inbox: queue.SimpleQueue[Inbound | object] = queue.SimpleQueue()
-        self._batches: queue.Queue[Batch | object] = queue.Queue(maxsize=2)
+        self._batches: queue.Queue[Batch | object] = queue.Queue(maxsize=1)
         self._abort = threading.Event()  # stop now, even with unwritten batches
         self.consumer = MqttConsumer(settings.mqtt, self.config, self._receive, self.metrics)
         self._threads = [
@@ -120,7 +120,10 @@ class IngestService:
         max_age_s = self.config.batch_max_age_ms / 1000
         batch: Batch | None = None
         while True:
-            wait = 0.5 if batch is None else max(0.0, batch.started + max_age_s - time.monotonic())
+            if batch is None:
+                wait = 0.5
+            else:  # once due, poll briefly until the writer can take it
+                wait = max(0.002, batch.started + max_age_s - time.monotonic())
             try:
                 item = self._inbox.get(timeout=wait)
             except queue.Empty:
@@ -141,8 +144,14 @@ class IngestService:
                         Reason.INTERNAL_ERROR, repr(exc)[:500], payload_text(item.payload)
                     )
                     batch.add(item.delivery, item.topic, [], [failure])
-            if batch is not None and batch.is_due(
-                time.monotonic(), self.config.batch_max_readings, max_age_s
+            if batch is None:
+                continue
+            # Group commit: a batch old enough goes as soon as the writer has room; while the
+            # writer is busy the batch keeps growing, up to batch_max_readings.
+            full = len(batch) >= self.config.batch_max_readings
+            if full or (
+                batch.is_due(time.monotonic(), self.config.batch_max_readings, max_age_s)
+                and self._batches.empty()
             ):
                 self._hand_over(batch)
                 batch = None

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from services.ingest.batch import Batch, DeadLetter
+from services.ingest.copy_format import HEADER, TRAILER
 from services.ingest.decode import Rejection
 from services.ingest.reasons import Reason
 
@@ -35,13 +35,11 @@ STAGE_DDL = """
 COPY_SQL = "COPY ingest_stage (n, point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
 COPY_TYPES = ["int4", "int4", "timestamptz", "float8", "int2"]
 DIRECT_COPY_SQL = "COPY readings (point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
-DIRECT_COPY_TYPES = ["int4", "timestamptz", "float8", "int2"]
-
-BUCKET = timedelta(minutes=15)
-BUCKET_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+# Buckets travel as their index (15-minute steps since 2000-01-01 UTC): cheaper to send.
 MARK_SQL = """
     INSERT INTO dirty_buckets (point_id, bucket)
-    SELECT * FROM unnest(%s::int4[], %s::timestamptz[])
+    SELECT point_id, TIMESTAMPTZ '2000-01-01 00:00+00' + k * INTERVAL '15 minutes'
+      FROM unnest(%b::int4[], %b::int8[]) AS d(point_id, k)
     ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
 """
 
@@ -126,20 +124,15 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
 
 def _copy_into_readings(cur: psycopg.Cursor, batch: Batch) -> None:
     with cur.copy(DIRECT_COPY_SQL) as copy:
-        copy.set_types(DIRECT_COPY_TYPES)
-        write_row = copy.write_row
-        for point_id, r in zip(batch.point_ids, batch.readings, strict=True):
-            write_row((point_id, r.ts, r.v, r.q))
+        copy.write(HEADER)
+        copy.write(batch.copy_rows)
+        copy.write(TRAILER)
 
 
-def dirty_buckets(batch: Batch) -> tuple[list[int], list[datetime]]:
-    """The distinct (point_id, bucket start) of a batch, sorted (so upserts lock in order)."""
-    keys = {
-        (point_id, (r.ts - BUCKET_ORIGIN) // BUCKET)
-        for point_id, r in zip(batch.point_ids, batch.readings, strict=True)
-    }
-    ordered = sorted(keys)
-    return [p for p, _ in ordered], [BUCKET_ORIGIN + k * BUCKET for _, k in ordered]
+def dirty_buckets(batch: Batch) -> tuple[list[int], list[int]]:
+    """The distinct (point_id, bucket index) of a batch, sorted (so upserts lock in order)."""
+    ordered = sorted(batch.buckets)
+    return [p for p, _ in ordered], [k for _, k in ordered]
 
 
 def _mark_dirty(cur: psycopg.Cursor, batch: Batch) -> None:
