@@ -243,6 +243,34 @@ def _banner(
     )
 
 
+def child_settings(
+    settings: Settings, db: Database, broker: Broker, api_port: int, data_dir: Path
+) -> Settings:
+    """The services' settings: the demo's database and broker, free ports for the API and
+    the metrics endpoints (another instance may hold the defaults), the demo rules."""
+    return settings.model_copy(
+        update={
+            "demo": True,
+            "database": settings.database.model_copy(update={"url": db.url}),
+            "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
+            "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
+            "ingest": settings.ingest.model_copy(
+                update={
+                    "metrics_port": free_port(),
+                    # Without shared subscriptions a plain one: the demo runs one worker.
+                    "share_group": settings.ingest.share_group
+                    if broker.shared_subscriptions
+                    else "",
+                }
+            ),
+            "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
+            "alerting": settings.alerting.model_copy(
+                update={"metrics_port": free_port(), "rules_dir": data_dir / "rules"}
+            ),
+        }
+    )
+
+
 def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -264,30 +292,8 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
                 "MQTT 5, which ingest needs; install Mosquitto 2 (e.g. apt-get install "
                 "mosquitto) or point ENERGYWATCH_MQTT__HOST/PORT at an MQTT 5 broker"
             )
-        api_port = _free_or(settings.api.port)
-        child = settings.model_copy(
-            update={
-                "demo": True,
-                "database": settings.database.model_copy(update={"url": db.url}),
-                "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
-                "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
-                "ingest": settings.ingest.model_copy(
-                    update={
-                        "metrics_port": free_port(),
-                        "share_group": settings.ingest.share_group
-                        if broker.shared_subscriptions
-                        else "",
-                    }
-                ),
-                "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
-                "alerting": settings.alerting.model_copy(
-                    update={
-                        "metrics_port": free_port(),
-                        "rules_dir": data_dir / "rules",
-                    }
-                ),
-            }
-        )
+        child = child_settings(settings, db, broker, _free_or(settings.api.port), data_dir)
+        api_port = child.api.port
         print(f"Preparing the database ({db.kind}) and the region ...", flush=True)
         prepare_database(child, db, region, data_dir)
         ensure_users(child)
@@ -298,6 +304,9 @@ def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> 
             print(f"  {n} readings of history written", flush=True)
         spec = fleet_spec(region, broker, child, data_dir, last_register_values(db.url), breach)
         spec.write(data_dir / "edge" / "fleet.json")
+        if stop.is_set():
+            print("Stopped before the services started.", flush=True)
+            return
 
         env = settings_env(child)
         logs = data_dir / "logs"
