@@ -108,6 +108,27 @@ def test_mosquitto_conf_starts_refuses_anonymous_and_answers_health_check(tmp_pa
             time.sleep(0.05)
         assert _connect_code(port) != 0, "anonymous client accepted on the device listener"
         assert _connect_code(health) == 0
+        sub = shutil.which("mosquitto_sub")
+        if sub:  # the Compose health check's own command
+            check = subprocess.run(
+                [
+                    sub,
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(health),
+                    "-t",
+                    "$SYS/broker/uptime",
+                    "-C",
+                    "1",
+                    "-W",
+                    "3",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            assert check.returncode == 0 and "seconds" in check.stdout, check.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=10)
