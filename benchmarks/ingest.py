@@ -223,6 +223,15 @@ class Ingest:
             self.proc.wait()
 
 
+def merged_metrics(workers: list[Ingest]) -> dict[str, float]:
+    """Counters and histogram buckets summed over the workers."""
+    total: dict[str, float] = {}
+    for worker in workers:
+        for name, value in worker.metrics().items():
+            total[name] = total.get(name, 0.0) + value
+    return total
+
+
 def lag_percentile(before: dict[str, float], after: dict[str, float], q: float) -> float:
     """Quantile of ingest_lag_seconds between two scrapes, interpolated within a bucket."""
     buckets = []
@@ -302,26 +311,31 @@ def join_publishers() -> None:
 
 
 def phase_ingest(
-    port: int, n_devices: int, n_publishers: int, n_readings: int, rate: float | None
+    port: int,
+    n_devices: int,
+    n_publishers: int,
+    n_readings: int,
+    rate: float | None,
+    n_workers: int = 1,
 ) -> dict[str, Any]:
     url, topics, _ = fresh_database(n_devices)
-    ingest = Ingest(url, port)
+    workers = [Ingest(url, port) for _ in range(n_workers)]
     try:
         n_messages = n_readings // PER_MESSAGE
         n_messages -= n_messages % n_publishers
         expected = n_messages * PER_MESSAGE
-        before = ingest.metrics()
+        before = merged_metrics(workers)
         cpu_before = cpu_by_process()
         started = run_publishers(
             port, topics, n_publishers, n_messages, rate / PER_MESSAGE if rate else None
         )
         deadline = time.time() + 600
-        while ingest.stored() < expected and time.time() < deadline:
+        while sum(w.stored() for w in workers) < expected and time.time() < deadline:
             time.sleep(0.2)
         finished = time.time()
         cpu = cpu_delta(cpu_before, cpu_by_process(), finished - started)
         join_publishers()
-        after = ingest.metrics()
+        after = merged_metrics(workers)
         with psycopg.connect(url) as conn:
             row = conn.execute("SELECT count(*) FROM readings").fetchone()
             rows = int(row[0]) if row else 0
@@ -331,14 +345,17 @@ def phase_ingest(
             "readings_per_s": expected / (finished - started),
             "p50_latency_ms": 1000 * lag_percentile(before, after, 0.50),
             "p99_latency_ms": 1000 * lag_percentile(before, after, 0.99),
-            "peak_rss_mb": ingest.peak_rss_mb(),
+            "peak_rss_mb": max(w.peak_rss_mb() for w in workers),
             "cores_used": cpu,
-            "writer_busy_share": after.get("ingest_commit_seconds_sum", 0) / (finished - started),
+            "writer_busy_share": after.get("ingest_commit_seconds_sum", 0)
+            / (finished - started)
+            / n_workers,
             "mean_batch": after.get("ingest_batch_readings_sum", 0)
             / max(after.get("ingest_batch_readings_count", 1), 1),
         }
     finally:
-        ingest.stop()
+        for worker in workers:
+            worker.stop()
         drop_database(PG_URL, url)
 
 
@@ -422,18 +439,27 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--saturate-only", action="store_true", help="for profiling")
+    parser.add_argument("--workers", type=int, default=1, help="ingest processes (shared sub)")
     args = parser.parse_args()
     n_saturate = 500_000 if args.quick else 3_000_000
     latency_s = 6 if args.quick else 30
     naive_s = 3 if args.quick else 10
 
+    load_before = round(os.getloadavg()[0], 1)  # other work on the machine
     with start_mosquitto("/usr/sbin/mosquitto") as broker:
-        saturate = phase_ingest(broker.port, args.devices, args.publishers, n_saturate, None)
+        saturate = phase_ingest(
+            broker.port, args.devices, args.publishers, n_saturate, None, args.workers
+        )
         print(f"saturate: {json.dumps(saturate)}", flush=True)
         if args.saturate_only:
             return
         latency = phase_ingest(
-            broker.port, args.devices, args.publishers, int(TARGET_RATE * latency_s), TARGET_RATE
+            broker.port,
+            args.devices,
+            args.publishers,
+            int(TARGET_RATE * latency_s),
+            TARGET_RATE,
+            args.workers,
         )
         print(f"latency at {TARGET_RATE}/s: {json.dumps(latency)}", flush=True)
     ceiling = phase_copy_ceiling(args.devices, n_saturate)
@@ -459,6 +485,9 @@ def main() -> None:
         "peak_rss_mb": round(max(saturate["peak_rss_mb"], latency["peak_rss_mb"]), 1),
         "mean_batch": round(saturate["mean_batch"]),
         "target_readings_per_s": TARGET_RATE,
+        "workers": args.workers,
+        "cores_used_saturated": saturate["cores_used"],
+        "loadavg_1min_before": load_before,
     }
     print(json.dumps(result))
 
