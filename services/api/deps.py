@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Path, Query, Request
@@ -117,7 +117,6 @@ class Site:
     timezone: str
     energy_budget_tce: float | None
     carbon_budget_tco2: float | None
-    row: dict[str, Any]
 
 
 SITE_CODE = Path(description="site code", min_length=1, max_length=100)
@@ -133,7 +132,6 @@ def lookup_site(conn: sa.Connection, user: Principal, code: str) -> Site:
         id=row["id"], code=row["code"], name=row["name"], kind=row["kind"],
         division_code=row["division_code"], industry=row["industry"], timezone=row["timezone"],
         energy_budget_tce=row["energy_budget_tce"], carbon_budget_tco2=row["carbon_budget_tco2"],
-        row=dict(row),
     )
 
 

@@ -64,7 +64,7 @@ def region_sites(
 ) -> tuple[list[dict[str, Any]], int]:
     """Per enterprise of the region in scope: totals over local days [first_day, end_day),
     open alerts, intensity against its product's limit, use against the prorated budget."""
-    scope_sql, scope_params = _scope_sql(principal)
+    scope_sql, scope_params = scope_sql_text(principal)
     orders = {
         "code": "s.code",
         "tce": "t.tce DESC NULLS LAST, s.code",
@@ -127,7 +127,7 @@ def region_sites(
     return rows, total
 
 
-def _scope_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
+def scope_sql_text(principal: Principal) -> tuple[str, dict[str, Any]]:
     """The scope as SQL text over alias `s` (kept textual to sit inside the CTE)."""
     if principal.role == "admin":
         return "true", {}

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Response
 from services.api.clock import local_today, next_month
 from services.api.deps import ConnDep, CurrentUser, PageDep, ScopedRegion
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
-from services.api.queries.reports import _scope_sql, region_sites
+from services.api.queries.reports import region_sites, scope_sql_text
 from services.api.responses import model_json
-from services.api.routers.reports import _month
+from services.api.routers.reports import month_param
 from services.api.schemas.reports import Ranking, RegionConsumption, RegionSite, RegionTotal
 
 router = APIRouter(tags=["regions"], responses=PROBLEM_RESPONSES)
@@ -37,7 +37,7 @@ def ranking(
         first = day or today
         end = first + timedelta(days=1)
     else:
-        first = _month(month) if month else today.replace(day=1)
+        first = month_param(month) if month else today.replace(day=1)
         end = next_month(first)
     if not 2000 <= first.year <= 2100:
         raise ProblemError(422, "period out of range")
@@ -60,7 +60,7 @@ def region_consumption(
 ) -> RegionConsumption:
     if end_day < start_day or (end_day - start_day).days > 366 or start_day.year < 2000:
         raise ProblemError(422, "start_day..end_day must be ordered and at most 366 days apart")
-    scope_sql, scope_params = _scope_sql(user)
+    scope_sql, scope_params = scope_sql_text(user)
     t = ("(c.bucket AT TIME ZONE s.timezone)::date" if granularity == "day"
          else "date_trunc('month', (c.bucket AT TIME ZONE s.timezone)::date)::date")
     sql = f"""

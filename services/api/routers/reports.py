@@ -23,7 +23,7 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _month(text: str) -> date:
+def month_param(text: str) -> date:
     try:
         month = parse_month(text)
     except ValueError as exc:
@@ -74,7 +74,7 @@ SITE_MONTH_COLUMNS = ("day", "measure", "unit", "role", "quantity", "tce", "tco2
 @router.get("/reports/sites/{site}/monthly", response_class=Response, responses=_FILE_RESPONSES)
 def site_monthly(site: ScopedSite, conn: ConnDep, month: Annotated[str, MONTH],
                  format: Format = "csv") -> Response:
-    first = _month(month)
+    first = month_param(month)
     rows = site_month_by_day(conn, site.id, site.timezone, *month_range(first, site.timezone))
     body: list[list[Any]] = [[r[c] for c in SITE_MONTH_COLUMNS] for r in rows]
     totals: dict[tuple[str, str, str], list[float]] = {}
@@ -117,5 +117,5 @@ def region_daily(division: ScopedRegion, user: CurrentUser, conn: ConnDep, day: 
             responses=_FILE_RESPONSES)
 def region_monthly(division: ScopedRegion, user: CurrentUser, conn: ConnDep,
                    month: Annotated[str, MONTH], format: Format = "csv") -> Response:
-    first = _month(month)
+    first = month_param(month)
     return _region_report(conn, user, division, first, next_month(first), format, month)
