@@ -1,0 +1,70 @@
+"""The writer's two paths against a real database: COPY straight in, or staged when keys exist."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from energywatch.protocol import Reading
+from services.ingest.batch import Batch, Delivery
+from services.ingest.reasons import Reason
+from services.ingest.writer import prepare, write_batch
+from tests.integration.ingest.registry_rows import register
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def batch(rows: list[tuple[int, int, float]]) -> Batch:
+    """rows: (point_id, minute, value)."""
+    b = Batch(0.0)
+    accepted = [
+        (pid, Reading(point=f"E{pid}", ts=T0 + timedelta(minutes=m), v=v)) for pid, m, v in rows
+    ]
+    b.add(Delivery(1, 1, 1), "ew/v1/S1/D1/readings", accepted, [])
+    return b
+
+
+def test_new_duplicate_and_conflicting_rows_in_one_batch(db_url: str) -> None:
+    ids = list(register(db_url, "S1", "D1", ["E1", "E2"]).values())
+    a, b = ids
+    with psycopg.connect(db_url) as conn:
+        prepare(conn)
+        first = write_batch(conn, batch([(a, 0, 1.0), (a, 1, 2.0)]))
+        assert (first.stored, first.duplicates, first.conflicts) == (2, 0, [])
+        conn.execute("DELETE FROM dirty_buckets")
+        conn.commit()
+        # a@0 again (same value), a@1 with another value, b@20 new: the slow path.
+        second = write_batch(conn, batch([(a, 0, 1.0), (a, 1, 9.0), (b, 20, 3.0)]))
+        assert (second.stored, second.duplicates) == (1, 1)
+        assert [c.rejection.reason for c in second.conflicts] == [Reason.CONFLICT]
+        assert conn.execute(
+            "SELECT point_id, ts, value FROM readings ORDER BY point_id, ts"
+        ).fetchall() == [
+            (a, T0, 1.0),
+            (a, T0 + timedelta(minutes=1), 2.0),
+            (b, T0 + timedelta(minutes=20), 3.0),
+        ]
+        # Only the bucket of the new row is marked; the conflict is a dead letter.
+        assert conn.execute("SELECT point_id, bucket FROM dirty_buckets").fetchall() == [
+            (b, T0 + timedelta(minutes=15))
+        ]
+        assert conn.execute("SELECT reason, point FROM dead_letters").fetchall() == [
+            ("conflict", "E1")
+        ]
+        # The staging table is left empty for the next batch, which takes the fast path again.
+        third = write_batch(conn, batch([(b, 21, 4.0)]))
+        assert third.stored == 1
+        assert conn.execute("SELECT count(*) FROM ingest_stage").fetchone() == (0,)
+
+
+def test_a_mark_read_before_a_new_reading_changes_version(db_url: str) -> None:
+    """The rollup keeps a bucket dirty when a reading marked it again during its pass."""
+    (a,) = register(db_url, "S1", "D1", ["E1"]).values()
+    with psycopg.connect(db_url) as conn:
+        prepare(conn)
+        write_batch(conn, batch([(a, 0, 1.0)]))
+        version = conn.execute("SELECT xmin::text FROM dirty_buckets").fetchone()
+        conn.commit()
+        write_batch(conn, batch([(a, 1, 2.0)]))  # same bucket
+        assert conn.execute("SELECT xmin::text FROM dirty_buckets").fetchone() != version
