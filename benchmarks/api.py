@@ -346,6 +346,7 @@ def main() -> None:
                              "baseline_p95_ms": base_t["p95_ms"],
                              "ratio_p50_api_to_baseline": round(api["p50_ms"] / base_t["p50_ms"],
                                                                 2)}
+            log(f"  {name}: {json.dumps(results[name])}")
         pg.close()
         http.close()
         rss = peak_rss_mb(proc.pid)
