@@ -110,6 +110,7 @@ class CycleReport:
     transitions: dict[str, int] = field(default_factory=dict)
     notifications: int = 0
     seconds: float = 0.0
+    measure_seconds: float = 0.0  # reading the inputs (mostly database time)
     kernel_seconds: float = 0.0
 
 
@@ -156,7 +157,9 @@ class Evaluator:
                 self.cache.refresh(self.conn, list(reg.points))
             inputs = CycleInputs(self.conn, now, self.cache, reg,
                                  plan_scans(due, reg, self._selection), plan_drop_scans(due))
+            m0 = time.perf_counter()
             measured = [measure(r, reg, inputs, self._selection) for r in due]
+            report.measure_seconds = time.perf_counter() - m0
             open_alerts = self._open_alerts()
             k0 = time.perf_counter()
             steps = self._step_all(measured, open_alerts, now)
