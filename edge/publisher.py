@@ -98,6 +98,7 @@ class Publisher:
                 self._pump(session)
             except Exception:
                 log.exception("publisher error; reconnecting")
+                self._stop.wait(pub.reconnect_min_s)  # a bug must not become a busy loop
             finally:
                 self.connected.clear()
                 self.metrics.connected.set(0)
