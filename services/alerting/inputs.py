@@ -62,6 +62,7 @@ class PointStats:
     count: dict[int, int]
     resets: dict[int, int]
     negatives: dict[int, int]
+    last: dict[int, datetime]  # newest reading in the window
 
 
 @dataclass
@@ -182,7 +183,8 @@ class CycleInputs:
             ids = self.scans.get((window, reset_share), point_ids)
             if self.drop_scans is not None and (window, reset_share) not in self.drop_scans:
                 rows = self.conn.execute(
-                    "SELECT point_id, avg(value), max(value) - min(value), count(*), 0, 0 "
+                    "SELECT point_id, avg(value), max(value) - min(value), count(*), 0, 0, "
+                    "max(ts) "
                     "FROM readings WHERE point_id = ANY(%(ids)s) AND ts > %(start)s "
                     "AND ts <= %(now)s GROUP BY point_id",
                     {"ids": list(ids), "start": self.now - window, "now": self.now},
@@ -198,8 +200,9 @@ class CycleInputs:
                                                  AND rollover - prev + value <= 0.5 * rollover)),
                        count(*) FILTER (WHERE (kind = 'cumulative' AND value < prev
                                                AND prev - value <= %(share)s * abs(prev))
-                                           OR (kind = 'interval' AND value < 0))
-                FROM (SELECT r.point_id, r.value, p.kind, p.rollover,
+                                           OR (kind = 'interval' AND value < 0)),
+                       max(ts)
+                FROM (SELECT r.point_id, r.ts, r.value, p.kind, p.rollover,
                              lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
                       FROM readings r JOIN points p ON p.id = r.point_id
                       WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
@@ -220,13 +223,21 @@ class CycleInputs:
         """Timestamp of each point's newest reading at or before now (absent: never)."""
 
         def fetch() -> dict[int, datetime]:
-            rows = self.conn.execute(
-                "SELECT p.id, r.ts FROM unnest(%(ids)s::int[]) AS p(id) "
-                "JOIN LATERAL (SELECT ts FROM readings WHERE point_id = p.id AND ts <= %(now)s "
-                "ORDER BY ts DESC LIMIT 1) r ON true",
-                {"ids": list(point_ids), "now": self.now},
-            ).fetchall()
-            return {r[0]: r[1] for r in rows}
+            # The cycle's readings scans already know the newest reading of every point that
+            # reported within their window; only the others need an index probe.
+            seen: dict[int, datetime] = {}
+            for (window, share), ids in self.scans.items():
+                seen.update(self.point_stats(window, ids, share).last)
+            missing = [p for p in point_ids if p not in seen]
+            if missing:
+                rows = self.conn.execute(
+                    "SELECT p.id, r.ts FROM unnest(%(ids)s::int[]) AS p(id) "
+                    "JOIN LATERAL (SELECT ts FROM readings WHERE point_id = p.id "
+                    "AND ts <= %(now)s ORDER BY ts DESC LIMIT 1) r ON true",
+                    {"ids": missing, "now": self.now},
+                ).fetchall()
+                seen.update({r[0]: r[1] for r in rows})
+            return {p: seen[p] for p in point_ids if p in seen}
 
         return self._once(("last_seen", point_ids), fetch)
 
@@ -278,5 +289,5 @@ def _ceil_bucket(ts: datetime) -> int:
 def _stats(rows: list[tuple[Any, ...]]) -> PointStats:
     return PointStats(
         {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, {r[0]: r[3] for r in rows},
-        {r[0]: r[4] for r in rows}, {r[0]: r[5] for r in rows},
+        {r[0]: r[4] for r in rows}, {r[0]: r[5] for r in rows}, {r[0]: r[6] for r in rows},
     )

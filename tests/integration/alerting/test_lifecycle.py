@@ -343,3 +343,20 @@ def test_evaluation_groups_share_a_database(conn, t0, tmp_path):
         fast.cycle(t0 + 2 * S)
         assert open_state(conn, "slow", "point:S1/P") is None
         assert open_state(conn, "fast", "point:S1/P") == "firing"
+
+
+def test_silence_measured_from_a_shared_readings_scan(conn, t0, make_evaluator):
+    """With a readings scan in the same cycle, silent minutes come from it; points outside
+    its window still get their newest reading by index probe. Both give the same minutes."""
+    site = add_site(conn, "S1")
+    recent = add_point(conn, site, "A", "electricity", created_at=t0 - timedelta(days=1))
+    old = add_point(conn, site, "B", "electricity", created_at=t0 - timedelta(days=1))
+    add_readings(conn, recent, [(t0 - 7 * M, 5.0), (t0 - 6 * M, 5.0)])
+    add_readings(conn, old, [(t0 - 40 * M, 5.0)])
+    evaluator = make_evaluator([
+        {"name": "silent", "kind": "silent", "thresholds": {"warning": 5}},
+        {"name": "stuck", "kind": "stuck", "window": "10m"},
+    ])
+    evaluator.cycle(t0)
+    values = dict(conn.execute("SELECT subject, value FROM alerts WHERE rule = 'silent'"))
+    assert values == {"point:S1/A": pytest.approx(6.0), "point:S1/B": pytest.approx(40.0)}
