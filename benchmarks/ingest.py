@@ -441,9 +441,9 @@ def main() -> None:
     parser.add_argument("--saturate-only", action="store_true", help="for profiling")
     parser.add_argument("--workers", type=int, default=1, help="ingest processes (shared sub)")
     args = parser.parse_args()
-    n_saturate = 500_000 if args.quick else 3_000_000
-    latency_s = 6 if args.quick else 30
-    naive_s = 3 if args.quick else 10
+    n_saturate = 300_000 if args.quick else 3_000_000
+    latency_s = 4 if args.quick else 30
+    naive_s = 2 if args.quick else 10
 
     load_before = round(os.getloadavg()[0], 1)  # other work on the machine
     with start_mosquitto("/usr/sbin/mosquitto") as broker:

@@ -29,6 +29,9 @@ class DeadLetter:
     rejection: Rejection
 
 
+_Message = tuple[Delivery, str, list[tuple[int, Reading]], list[Rejection]]
+
+
 @dataclass
 class Batch:
     started: float  # monotonic time of the first message
@@ -40,6 +43,7 @@ class Batch:
     newest_per_message: list[datetime] = field(default_factory=list)
     copy_rows: bytearray = field(default_factory=bytearray)  # binary COPY rows of `readings`
     buckets: set[tuple[int, int]] = field(default_factory=set)  # (point_id, bucket index)
+    messages: list[_Message] = field(default_factory=list)  # to split a batch the DB refuses
 
     def add(
         self,
@@ -49,6 +53,7 @@ class Batch:
         rejections: list[Rejection],
     ) -> None:
         self.deliveries.append(delivery)
+        self.messages.append((delivery, topic, accepted, rejections))
         rows, buckets = self.copy_rows, self.buckets
         for point_id, reading in accepted:
             self.point_ids.append(point_id)
@@ -60,6 +65,15 @@ class Batch:
         if accepted:
             self.newest_per_message.append(max(r.ts for _, r in accepted))
         self.dead_letters.extend(DeadLetter(topic, r) for r in rejections)
+
+    def split(self) -> list[Batch]:
+        """One batch per message."""
+        out = []
+        for message in self.messages:
+            one = Batch(self.started)
+            one.add(*message)
+            out.append(one)
+        return out
 
     def __len__(self) -> int:
         return len(self.readings)

@@ -49,6 +49,23 @@ class Backoff:
         self.next_s = self.first_s
 
 
+class _Refused(Exception):
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _refused_message(batch: Batch, error: psycopg.Error) -> Batch:
+    """A batch of one message the database refused: its readings become one dead letter."""
+    (delivery, topic, accepted, rejections) = batch.messages[0]
+    payload = "[" + ",".join(r.model_dump_json() for _, r in accepted) + "]"
+    detail = f"the database refused the message: {type(error).__name__}: {error}"[:2000]
+    refused = Rejection(Reason.INTERNAL_ERROR, detail, payload[:65_536])
+    one = Batch(batch.started)
+    one.add(delivery, topic, [], [*rejections, refused])
+    return one
+
+
 class IngestService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -68,6 +85,7 @@ class IngestService:
         self._close_metrics: Callable[[], None] | None = None
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._conn: psycopg.Connection | None = None  # the writer thread's
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -193,41 +211,65 @@ class IngestService:
     # --- writer thread ---------------------------------------------------------------------
 
     def _writer(self) -> None:
-        conn: psycopg.Connection | None = None
-        backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
-        url = libpq_url(self.settings.database.url)
         while True:
             item = self._batches.get()
             if item is _STOP or not isinstance(item, Batch):
                 break
-            while not self._abort.is_set():
-                try:
-                    if conn is None or conn.closed:
-                        conn = psycopg.connect(url, connect_timeout=5)
-                        prepare(conn)
-                    started = time.perf_counter()
-                    result = write_batch(conn, item)
-                    self.metrics.commit_seconds.observe(time.perf_counter() - started)
-                    self.metrics.db_up.set(1)
-                    backoff.reset()
-                    break
-                except psycopg.Error as exc:
-                    self.metrics.db_errors.inc()
-                    self.metrics.db_up.set(0)
-                    log.warning(
-                        "database write failed (%s); retrying in %.1f s",
-                        str(exc).strip(),
-                        backoff.next_s,
-                    )
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    backoff.wait(self._abort)
-            else:
+            if not self._write_and_ack(item):
                 break  # aborted: the batch stays unacknowledged
-            self._acknowledge(item, result)
-        if conn is not None:
-            conn.close()
+        if self._conn is not None:
+            self._conn.close()
+
+    def _write_and_ack(self, batch: Batch) -> bool:
+        """False if stopped before the batch could be written."""
+        try:
+            result = self._write(batch)
+        except _Refused as refused:
+            # Not the connection: the database refuses this data. Find the message at fault,
+            # dead-letter it whole, and keep the others.
+            if len(batch.messages) > 1:
+                return all(self._write_and_ack(one) for one in batch.split())
+            return self._write_and_ack(_refused_message(batch, refused.error))
+        if result is None:
+            return False
+        self._acknowledge(batch, result)
+        return True
+
+    def _write(self, batch: Batch) -> WriteResult | None:
+        backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        refusals = 0
+        while not self._abort.is_set():
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(
+                        libpq_url(self.settings.database.url), connect_timeout=5
+                    )
+                    prepare(self._conn)
+                started = time.perf_counter()
+                result = write_batch(self._conn, batch)
+                self.metrics.commit_seconds.observe(time.perf_counter() - started)
+                self.metrics.db_up.set(1)
+                return result
+            except psycopg.Error as exc:
+                self.metrics.db_errors.inc()
+                transient = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+                self.metrics.db_up.set(0 if transient else 1)
+                log.warning(
+                    "database write failed (%s: %s); retrying in %.1f s",
+                    type(exc).__name__,
+                    str(exc).strip(),
+                    backoff.next_s,
+                )
+                if transient:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = None
+                else:
+                    refusals += 1
+                    if refusals >= 3:
+                        raise _Refused(exc) from exc
+                backoff.wait(self._abort)
+        return None
 
     def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
         m = self.metrics

@@ -129,3 +129,40 @@ def test_each_bad_input_is_dead_lettered_with_its_reason_and_good_readings_store
     finally:
         publisher.close()
         assert ingest.stop() == 0, ingest.output()
+
+
+def test_a_message_the_database_refuses_is_dead_lettered_alone(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, registry: None
+) -> None:
+    with psycopg.connect(db_url) as conn:  # stands for any refusal that is not an outage
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT no_666 CHECK (value <> 666)")
+    ingest = IngestProcess(db_url, mqtt_broker, topic_prefix, batch_max_age_ms=300).start()
+    publisher = Publisher(mqtt_broker)
+    try:
+        topic = f"{topic_prefix}/S1/D1/readings"
+        publisher.publish(
+            topic,
+            [
+                msg(good("E01", 0), seq=1),
+                msg(good("E01", 1), good("E02", 1, v=666.0), seq=2),
+                msg(good("E01", 2), seq=3),
+            ],
+        )
+        wait_for(
+            lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= 3,
+            30,
+            "every message acknowledged",
+        )
+        assert count(db_url) == 2
+        assert (
+            count(
+                db_url,
+                "SELECT count(*) FROM dead_letters WHERE reason = 'internal_error'"
+                " AND detail LIKE '%no_666%' AND payload LIKE '%666%'",
+            )
+            == 1
+        )
+        assert ingest.running()
+    finally:
+        publisher.close()
+        assert ingest.stop() == 0, ingest.output()
