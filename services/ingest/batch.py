@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from energywatch.protocol import Reading
 from services.ingest.copy_format import BUCKET_US, encode_row, pg_microseconds
-from services.ingest.decode import Rejection
+from services.ingest.decode import Rejection, Row
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class DeadLetter:
     rejection: Rejection
 
 
-_Message = tuple[Delivery, str, list[tuple[int, Reading]], list[Rejection]]
+_Message = tuple[Delivery, str, list[tuple[int, Row]], list[Rejection]]
 
 
 @dataclass
@@ -37,7 +36,7 @@ class Batch:
     started: float  # monotonic time of the first message
     deliveries: list[Delivery] = field(default_factory=list)
     point_ids: list[int] = field(default_factory=list)
-    readings: list[Reading] = field(default_factory=list)
+    readings: list[Row] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)  # per reading, for conflict dead letters
     dead_letters: list[DeadLetter] = field(default_factory=list)
     newest_per_message: list[datetime] = field(default_factory=list)
@@ -49,7 +48,7 @@ class Batch:
         self,
         delivery: Delivery,
         topic: str,
-        accepted: list[tuple[int, Reading]],
+        accepted: list[tuple[int, Row]],
         rejections: list[Rejection],
     ) -> None:
         self.deliveries.append(delivery)

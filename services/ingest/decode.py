@@ -1,8 +1,11 @@
 """Bytes off the wire to readings: JSON decoding and schema validation (pure).
 
 The payload contract is `energywatch.protocol.ReadingsMessage`. A valid message takes the fast
-path (one pydantic call, JSON parsed in Rust). Only a message that fails it is taken apart to
-keep its good readings and refuse each bad one with its own reason.
+path: one pydantic call over `_FastMessage`, the same schema as the contract written as typed
+dicts (no model instance per reading: 2-3x cheaper; `tests/unit/ingest/test_decode.py` checks
+that the two accept exactly the same messages). A message that fails it is validated with the
+contract models themselves and taken apart, to keep its good readings and refuse each bad one
+with its own reason.
 """
 
 from __future__ import annotations
@@ -10,16 +13,61 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, NamedTuple, NotRequired
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
-from energywatch.protocol import MAX_MESSAGE_BYTES, Reading, ReadingsMessage
+from energywatch.protocol import MAX_MESSAGE_BYTES, Quality, Reading, ReadingsMessage
+from energywatch.protocol.payload import MAX_READINGS_PER_MESSAGE
 from energywatch.protocol.topics import parse_topic
 from services.ingest.reasons import Reason
 
 # Dead letters keep at most this much of a refused payload.
 MAX_STORED_PAYLOAD = 65_536
+
+
+class _FastReading(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    point: Annotated[str, Field(min_length=1, max_length=64)]
+    ts: AwareDatetime
+    v: Annotated[float, Field(allow_inf_nan=False)]
+    q: NotRequired[Quality]
+    u: NotRequired[Annotated[str, Field(max_length=16)] | None]
+
+
+class _FastMessage(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    seq: Annotated[int, Field(ge=0)]
+    backfill: NotRequired[bool]
+    readings: Annotated[
+        list[_FastReading], Field(min_length=1, max_length=MAX_READINGS_PER_MESSAGE)
+    ]
+
+
+FAST_MESSAGE = TypeAdapter(_FastMessage)
+
+
+class Row(NamedTuple):
+    """One reading that passed the schema."""
+
+    point: str
+    ts: datetime
+    v: float
+    q: int = 0
+    u: str | None = None
+
+    def to_json(self) -> str:
+        out: dict[str, Any] = {"point": self.point, "ts": self.ts.isoformat(), "v": self.v}
+        out["q"] = int(self.q)
+        if self.u is not None:
+            out["u"] = self.u
+        return json.dumps(out, ensure_ascii=False)
+
+    @classmethod
+    def of(cls, reading: Reading) -> Row:
+        return cls(reading.point, reading.ts, reading.v, int(reading.q), reading.u)
 
 
 @dataclass(frozen=True)
@@ -38,7 +86,7 @@ class Decoded:
     device: str
     seq: int | None
     backfill: bool
-    readings: list[Reading] = field(default_factory=list)
+    readings: list[Row] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -82,10 +130,13 @@ def decode_message(topic: str, payload: bytes, prefix: str) -> Decoded:
         detail = f"{len(payload)} bytes, more than {MAX_MESSAGE_BYTES}"
         return _whole(site, device, Reason.OVERSIZED, detail, payload)
     try:
-        message = ReadingsMessage.model_validate_json(payload)
+        message = FAST_MESSAGE.validate_json(payload)
     except ValidationError:
         return _decode_slowly(site, device, payload)
-    return Decoded(site, device, message.seq, message.backfill, list(message.readings))
+    rows = [
+        Row(r["point"], r["ts"], r["v"], r.get("q", 0), r.get("u")) for r in message["readings"]
+    ]
+    return Decoded(site, device, message["seq"], message.get("backfill", False), rows)
 
 
 def _decode_slowly(site: str, device: str, payload: bytes) -> Decoded:
@@ -96,7 +147,8 @@ def _decode_slowly(site: str, device: str, payload: bytes) -> Decoded:
         return _whole(site, device, Reason.BAD_JSON, str(exc)[:500], payload)
     try:
         message = ReadingsMessage.model_validate(obj)
-        return Decoded(site, device, message.seq, message.backfill, list(message.readings))
+        rows = [Row.of(r) for r in message.readings]
+        return Decoded(site, device, message.seq, message.backfill, rows)
     except ValidationError as exc:
         errors = exc.errors()
     bad: dict[int, list[Any]] = {}
@@ -120,7 +172,7 @@ def _decode_slowly(site: str, device: str, payload: bytes) -> Decoded:
                 )
             )
         else:
-            decoded.readings.append(Reading.model_validate(raw))
+            decoded.readings.append(Row.of(Reading.model_validate(raw)))
     return decoded
 
 

@@ -58,7 +58,7 @@ class _Refused(Exception):
 def _refused_message(batch: Batch, error: psycopg.Error) -> Batch:
     """A batch of one message the database refused: its readings become one dead letter."""
     (delivery, topic, accepted, rejections) = batch.messages[0]
-    payload = "[" + ",".join(r.model_dump_json() for _, r in accepted) + "]"
+    payload = "[" + ",".join(r.to_json() for _, r in accepted) + "]"
     detail = f"the database refused the message: {type(error).__name__}: {error}"[:2000]
     refused = Rejection(Reason.INTERNAL_ERROR, detail, payload[:65_536])
     one = Batch(batch.started)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from energywatch.protocol import Reading
-from services.ingest.decode import Decoded, Rejection
+from services.ingest.decode import Decoded, Rejection, Row
 from services.ingest.reasons import Reason
 from services.ingest.registry import Registry
 
@@ -22,7 +21,7 @@ def same_unit(given: str, registered: str) -> bool:
 class Checked:
     """Readings ready to store, as (point_id, reading), and those refused."""
 
-    accepted: list[tuple[int, Reading]] = field(default_factory=list)
+    accepted: list[tuple[int, Row]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     missed: bool = False  # some device or point was unknown: a fresher registry may know it
 
@@ -34,7 +33,7 @@ def check_readings(decoded: Decoded, registry: Registry, now: datetime, skew_s: 
     device_id = registry.devices.get((decoded.site, decoded.device))
     if device_id is None:
         checked.missed = True
-        payload = "[" + ",".join(r.model_dump_json() for r in decoded.readings) + "]"
+        payload = "[" + ",".join(r.to_json() for r in decoded.readings) + "]"
         checked.rejections.append(
             Rejection(
                 Reason.UNKNOWN_DEVICE,
@@ -69,7 +68,5 @@ def check_readings(decoded: Decoded, registry: Registry, now: datetime, skew_s: 
         if reason is None and ref is not None:
             checked.accepted.append((ref.id, reading))
         elif reason is not None:
-            checked.rejections.append(
-                Rejection(reason, detail, reading.model_dump_json(), reading.point)
-            )
+            checked.rejections.append(Rejection(reason, detail, reading.to_json(), reading.point))
     return checked

@@ -163,7 +163,7 @@ def _conflicts(cur: psycopg.Cursor, batch: Batch) -> list[DeadLetter]:
         found.append(
             DeadLetter(
                 batch.topics[n],
-                Rejection(Reason.CONFLICT, detail, reading.model_dump_json(), reading.point),
+                Rejection(Reason.CONFLICT, detail, reading.to_json(), reading.point),
             )
         )
     return found

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from energywatch.protocol import Reading
 from services.ingest.batch import Batch, Delivery
+from services.ingest.decode import Row
 from services.ingest.reasons import Reason
 from services.ingest.writer import prepare, write_batch
 from tests.integration.ingest.registry_rows import register
@@ -18,9 +18,7 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 def batch(rows: list[tuple[int, int, float]]) -> Batch:
     """rows: (point_id, minute, value)."""
     b = Batch(0.0)
-    accepted = [
-        (pid, Reading(point=f"E{pid}", ts=T0 + timedelta(minutes=m), v=v)) for pid, m, v in rows
-    ]
+    accepted = [(pid, Row(f"E{pid}", T0 + timedelta(minutes=m), v)) for pid, m, v in rows]
     b.add(Delivery(1, 1, 1), "ew/v1/S1/D1/readings", accepted, [])
     return b
 

@@ -81,3 +81,62 @@ def test_never_raises_on_any_json(obj: object) -> None:
     payload = json.dumps(obj).encode()
     decoded = decode_message(TOPIC, payload, "ew/v1")
     assert decoded.readings or decoded.rejections
+
+
+def test_the_fast_schema_has_the_contract_fields() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from energywatch.protocol import Reading, ReadingsMessage
+    from services.ingest.decode import _FastMessage, _FastReading
+
+    for fast, model in ((_FastReading, Reading), (_FastMessage, ReadingsMessage)):
+        assert set(fast.__annotations__) - {"__pydantic_config__"} == set(model.model_fields)
+    required = {n for n, f in Reading.model_fields.items() if f.is_required()}
+    minimal = {"point": "E", "ts": "2026-11-20T08:15:00Z", "v": 1}
+    assert set(minimal) == required
+    adapter = TypeAdapter(_FastReading)
+    adapter.validate_python(minimal)
+    for name in required:
+        try:
+            adapter.validate_python({k: v for k, v in minimal.items() if k != name})
+        except ValidationError:
+            continue
+        raise AssertionError(f"{name} is required by the contract")
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        ["E01", "", "x" * 65, "2026-11-20T08:15:00+08:00", "2026-11-20T08:15:00", "kWh", "1"]
+    ),
+)
+_reading = st.dictionaries(st.sampled_from(["point", "ts", "v", "q", "u", "w"]), _values)
+_message = st.dictionaries(
+    st.sampled_from(["seq", "backfill", "readings", "x"]),
+    st.one_of(_values, st.lists(_reading, max_size=3)),
+)
+
+
+@given(_message)
+def test_the_fast_path_accepts_exactly_what_the_contract_accepts(obj: dict) -> None:
+    from pydantic import ValidationError
+
+    from energywatch.protocol import ReadingsMessage
+    from services.ingest.decode import FAST_MESSAGE, Row
+
+    payload = json.dumps(obj).encode()
+    try:
+        contract = [Row.of(r) for r in ReadingsMessage.model_validate_json(payload).readings]
+    except ValidationError:
+        contract = None
+    try:
+        fast = FAST_MESSAGE.validate_json(payload)
+        rows = [
+            Row(r["point"], r["ts"], r["v"], r.get("q", 0), r.get("u")) for r in fast["readings"]
+        ]
+    except ValidationError:
+        rows = None
+    assert rows == contract

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from energywatch.protocol import Reading
-from services.ingest.decode import Decoded
+from services.ingest.decode import Decoded, Row
 from services.ingest.reasons import Reason
 from services.ingest.registry import PointRef, Registry
 from services.ingest.validate import check_readings, same_unit
@@ -21,11 +20,11 @@ REGISTRY = Registry(
 )
 
 
-def r(point: str, minutes: float = 0, u: str | None = None) -> Reading:
-    return Reading(point=point, ts=NOW + timedelta(minutes=minutes), v=1.0, u=u)
+def r(point: str, minutes: float = 0, u: str | None = None) -> Row:
+    return Row(point, NOW + timedelta(minutes=minutes), 1.0, 0, u)
 
 
-def reasons(*readings: Reading, device: str = "D1") -> list[Reason]:
+def reasons(*readings: Row, device: str = "D1") -> list[Reason]:
     checked = check_readings(Decoded("S1", device, 1, False, list(readings)), REGISTRY, NOW, 300)
     return [x.reason for x in checked.rejections]
 
