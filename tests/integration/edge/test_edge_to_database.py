@@ -39,7 +39,7 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
             port,
             topic_prefix,
             [sim_driver(20, 0.05)],
-            publish={"batch_max_readings": 5, "inflight_window": 1, "drain_s": 10},
+            publish={"batch_max_readings": 2, "inflight_window": 1, "drain_s": 10},
         )
 
     offline = write_yaml(tmp_path / "offline.yaml", config_for(free_port()))
@@ -54,7 +54,7 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
             agent.wait(10)
             agent = start_agent_process(online)  # kill -9 again in the middle of the replay
             try:
-                col.wait_for(lambda: len(col.readings()) >= 5, poll_s=0.002)
+                col.wait_for(lambda: len(col.readings()) >= 2, poll_s=0.002)
             finally:
                 agent.send_signal(signal.SIGKILL)
                 agent.wait(10)

@@ -60,7 +60,7 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
             topic_prefix,
             [sim_driver(20, 0.05)],  # 400 readings/s
             # small batches, one in flight: the replay takes long enough to be killed in it
-            publish={"batch_max_readings": 5, "inflight_window": 1, "drain_s": 10},
+            publish={"batch_max_readings": 2, "inflight_window": 1, "drain_s": 10},
         )
 
     offline = write_yaml(tmp_path / "offline.yaml", config_for(free_port()))
@@ -77,7 +77,7 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
         # 2. Broker there: killed in the middle of the replay, with a message in flight.
         agent = start_agent_process(online)
         try:
-            col.wait_for(lambda: len(col.readings()) >= 5, poll_s=0.002)
+            col.wait_for(lambda: len(col.readings()) >= 2, poll_s=0.002)
         finally:
             agent.send_signal(signal.SIGKILL)
             agent.wait(10)
