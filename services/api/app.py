@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from energywatch.settings import Settings
-from energywatch.storage.engine import make_engine
+from energywatch.storage.engine import sqlalchemy_url
 from services.api.metrics import ApiMetrics, install_metrics
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
@@ -32,10 +33,22 @@ DEFAULT_DASHBOARD = Path(__file__).parent / "dashboard"
 API_PREFIX = "/api/v1"
 
 
+def api_engine(settings: Settings) -> sa.Engine:
+    """The pool of the API. No ping before each checkout (one round trip per request): after
+    a database restart a stale connection fails once, answers 503 and leaves the pool."""
+    return sa.create_engine(
+        sqlalchemy_url(settings.database.url),
+        pool_size=settings.database.pool_size,
+        max_overflow=10,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+    )
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database.url, settings.database.pool_size)
+        app.state.engine = api_engine(settings)
         try:
             yield
         finally:

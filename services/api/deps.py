@@ -36,8 +36,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 
 
-def get_conn(engine: EngineDep) -> Iterator[sa.Connection]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+def get_conn(request: Request, engine: EngineDep) -> Iterator[sa.Connection]:
+    """Reads run in autocommit (no BEGIN/COMMIT round trips on the hot path); every other
+    method gets one transaction, committed when the route returns, rolled back on error."""
+    if request.method in ("GET", "HEAD"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+        return
     with engine.begin() as conn:
         yield conn
 
