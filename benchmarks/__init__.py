@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints its figures as its last line (see each docstring)."""
