@@ -38,3 +38,4 @@ async def _main(agent: EdgeAgent) -> None:
         agent.config.queue.path,
     )
     await agent.run(stop)
+    log.info("edge agent stopped; %d readings wait in the queue", agent.queue.depth)

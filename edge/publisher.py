@@ -170,7 +170,12 @@ class Publisher:
                 log.warning("no CONNACK from %s:%s (reason %s)", m.host, m.port, session.connack)
             self._close(session)
             return None
-        log.info("connected to %s:%s as %s", m.host, m.port, self.topics.status)
+        log.info(
+            "connected to %s:%s; publishing under %s",
+            m.host,
+            m.port,
+            self.topics.readings.rsplit("/", 1)[0],
+        )
         return session
 
     def _close(self, session: _Session) -> None:
