@@ -1,11 +1,12 @@
-"""Prometheus metrics of one app (own registry, so two apps in one process never collide)."""
+"""Prometheus metrics of one app (own registry, so two apps in one process never collide),
+and the Server-Timing header. Plain ASGI middleware: it never buffers or re-streams a body."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,6 +15,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class ApiMetrics:
@@ -24,7 +26,7 @@ class ApiMetrics:
             ["method", "route", "status"], registry=self.registry,
         )
         self.latency = Histogram(
-            "energywatch_api_request_seconds", "time to answer an HTTP request",
+            "energywatch_api_request_seconds", "time to answer an HTTP request (to first byte)",
             ["method", "route"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
         )
@@ -39,28 +41,51 @@ class ApiMetrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(request: Request) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's template (bounded label values), never the raw path."""
     # Routes of included routers carry their full path in FastAPI's effective route context.
-    context = (request.scope.get("fastapi") or {}).get("effective_route_context")
-    path = getattr(context, "path", None) or getattr(request.scope.get("route"), "path", None)
-    return str(path) if path else "unmatched"
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    if not path:
+        return "unmatched"
+    path = str(path)
+    if path.startswith("/api") or path in ("/healthz", "/metrics"):
+        return path
+    return "static"
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: dict[str, Any] = {}
+
+        async def send_timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = time.perf_counter() - started
+                status["code"] = message["status"]
+                status["elapsed"] = elapsed
+                headers = list(message.get("headers", []))
+                # W3C Server-Timing: time inside the app, to the first byte of the answer
+                headers.append((b"server-timing", f"app;dur={elapsed * 1000:.1f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            route = route_template(scope)
+            method = scope.get("method", "")
+            elapsed = status.get("elapsed", time.perf_counter() - started)
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            self.metrics.requests.labels(method, route, str(status.get("code", 500))).inc()
 
 
 def install_metrics(app: FastAPI, metrics: ApiMetrics) -> None:
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        # Lets a client tell time spent in the app from time spent on the way (RFC: W3C
-        # Server-Timing); streams report the time to their first byte.
-        response.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"
-        route = _route_template(request)
-        if not route.startswith("/api"):
-            route = route if route in ("/healthz", "/metrics") else "static"
-        metrics.latency.labels(request.method, route).observe(elapsed)
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        return response
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
