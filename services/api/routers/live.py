@@ -34,6 +34,16 @@ def site_points(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def points_with_latest(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
+    """The site's points, each with its newest reading (or NULLs), in one round trip."""
+    rows = conn.execute(sa.text(
+        "SELECT p.id, p.code, p.name, p.measure, p.unit, p.kind, p.role, r.ts, r.value,"
+        " r.quality FROM points p LEFT JOIN LATERAL (SELECT ts, value, quality FROM readings"
+        " WHERE point_id = p.id ORDER BY ts DESC LIMIT 1) r ON true"
+        " WHERE p.site_id = :site ORDER BY p.code"), {"site": site_id}).mappings().all()
+    return [dict(r) for r in rows]
+
+
 @router.get("/sites/{site}/live", response_model=LiveView)
 def live_view(
     site: ScopedSite,
@@ -42,21 +52,19 @@ def live_view(
     bucket: Literal["1m", "5m", "15m"] = "5m",
 ) -> Response:
     now = now_utc()
-    pts = site_points(conn, site.id)
-    ids = [int(p["id"]) for p in pts]
+    pts = points_with_latest(conn, site.id)
     series = live_series(conn, {int(p["id"]): str(p["kind"]) for p in pts},
                          now - timedelta(hours=hours), bucket)
-    latest = latest_readings(conn, ids)
     today = local_today(site.timezone, now)
     totals = totals_by_measure(conn, site.id, *day_range(today, site.timezone))
     live_points = []
     for p in pts:
-        last = latest.get(int(p["id"]))
         # Built from our own typed rows: constructing skips re-validating thousands of pairs.
         live_points.append(LivePoint.model_construct(
             code=p["code"], name=p["name"], measure=p["measure"], unit=p["unit"], kind=p["kind"],
             role=p["role"],
-            last=ReadingPublic(ts=last[0], v=last[1], q=last[2]) if last else None,
+            last=(ReadingPublic(ts=p["ts"], v=p["value"], q=p["quality"])
+                  if p["ts"] is not None else None),
             series=series[int(p["id"])],
         ))
     return model_json(LiveView(
