@@ -170,54 +170,77 @@ class CycleInputs:
 
     def point_stats(self, window: timedelta, point_ids: tuple[int, ...],
                     reset_share: float = 0.1) -> PointStats:
-        """Per point over (now - window, now]: mean, spread, count, resets and negatives.
+        """Per point over (now - window, now]: mean, spread, count, newest reading, resets
+        and negatives.
 
         Cumulative points: a drop of more than `reset_share` of the previous value is a reset
         (unless it wraps past the point's rollover value), a smaller drop is negative
         consumption (the same split as energywatch.core.counters). Interval points: a value
         below zero is negative consumption. One scan serves every rule with this window:
-        the query covers all points the cycle asks about, whichever rule asks first.
+        the query covers all points the cycle asks about, whichever rule asks first; the
+        ordered pass that compares each reading with the previous one runs only over
+        cumulative points, and only when a rule reads resets or negatives.
         """
 
         def fetch() -> PointStats:
             ids = self.scans.get((window, reset_share), point_ids)
-            if self.drop_scans is not None and (window, reset_share) not in self.drop_scans:
-                rows = self.conn.execute(
-                    "SELECT point_id, avg(value), max(value) - min(value), count(*), 0, 0, "
-                    "max(ts) "
-                    "FROM readings WHERE point_id = ANY(%(ids)s) AND ts > %(start)s "
-                    "AND ts <= %(now)s GROUP BY point_id",
-                    {"ids": list(ids), "start": self.now - window, "now": self.now},
-                ).fetchall()
-                return _stats(rows)
+            params = {"ids": list(ids), "start": self.now - window, "now": self.now,
+                      "share": reset_share}
             rows = self.conn.execute(
+                "SELECT point_id, avg(value), max(value) - min(value), count(*), max(ts), "
+                "count(*) FILTER (WHERE value < 0) FROM readings "
+                "WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s "
+                "GROUP BY point_id", params,
+            ).fetchall()
+            stats = PointStats(
+                {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows},
+                {r[0]: r[3] for r in rows}, {}, {}, {r[0]: r[4] for r in rows},
+            )
+            kinds = self._kinds(ids)
+            for r in rows:
+                if kinds.get(r[0]) == "interval" and r[5]:
+                    stats.negatives[r[0]] = r[5]
+            wants_drops = self.drop_scans is None or (window, reset_share) in self.drop_scans
+            cumulative = [p for p in ids if kinds.get(p, "cumulative") == "cumulative"]
+            if not wants_drops or not cumulative:
+                return stats
+            params["ids"] = cumulative
+            for point_id, resets, dips in self.conn.execute(
                 """
-                SELECT point_id, avg(value), max(value) - min(value), count(*),
-                       count(*) FILTER (WHERE kind = 'cumulative' AND value < prev
+                SELECT point_id,
+                       count(*) FILTER (WHERE value < prev
                                         AND prev - value > %(share)s * abs(prev)
                                         AND NOT (rollover IS NOT NULL
                                                  AND rollover - prev + value >= 0
                                                  AND rollover - prev + value <= 0.5 * rollover)),
-                       count(*) FILTER (WHERE (kind = 'cumulative' AND value < prev
-                                               AND prev - value <= %(share)s * abs(prev))
-                                           OR (kind = 'interval' AND value < 0)),
-                       max(ts)
-                FROM (SELECT r.point_id, r.ts, r.value, p.kind, p.rollover,
+                       count(*) FILTER (WHERE value < prev
+                                        AND prev - value <= %(share)s * abs(prev))
+                FROM (SELECT r.point_id, r.value, p.rollover,
                              lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
                       FROM readings r JOIN points p ON p.id = r.point_id
                       WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
                         AND r.ts <= %(now)s) x
                 GROUP BY point_id
-                """,
-                {"ids": list(ids), "start": self.now - window, "now": self.now,
-                 "share": reset_share},
-            ).fetchall()
-            return _stats(rows)
+                """, params,
+            ):
+                if resets:
+                    stats.resets[point_id] = resets
+                if dips:
+                    stats.negatives[point_id] = stats.negatives.get(point_id, 0) + dips
+            return stats
 
         key: tuple[Any, ...] = ("stats", window, reset_share)
         if (window, reset_share) not in self.scans:
             key += (point_ids,)
         return self._once(key, fetch)
+
+    def _kinds(self, ids: tuple[int, ...]) -> dict[int, str]:
+        if self.registry is not None:
+            points = self.registry.points
+            return {p: points[p].kind for p in ids if p in points}
+        rows = self.conn.execute(
+            "SELECT id, kind FROM points WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        return {r[0]: r[1] for r in rows}
 
     def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
         """Timestamp of each point's newest reading at or before now (absent: never)."""
@@ -285,9 +308,3 @@ def _ceil_bucket(ts: datetime) -> int:
     """Number of the first bucket starting at or after ts."""
     return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))
 
-
-def _stats(rows: list[tuple[Any, ...]]) -> PointStats:
-    return PointStats(
-        {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, {r[0]: r[3] for r in rows},
-        {r[0]: r[4] for r in rows}, {r[0]: r[5] for r in rows}, {r[0]: r[6] for r in rows},
-    )

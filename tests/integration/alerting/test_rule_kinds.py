@@ -300,3 +300,21 @@ def test_intensity_evidence_cites_the_standard(conn, t0, make_evaluator):
                                   "denominator": pytest.approx(200.0)}
     assert json.dumps(evidence)  # stored as JSON
 
+
+
+def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0):
+    """Cumulative registers: a dip within reset_share is negative consumption, a large drop
+    a reset, and a wrap past the rollover value neither."""
+    site = add_site(conn, "S1")
+    dip = add_point(conn, site, "DIP", "electricity")
+    reset = add_point(conn, site, "RST", "electricity")
+    wrap = add_point(conn, site, "WRP", "electricity")
+    conn.execute("UPDATE points SET rollover = 100000 WHERE id = %s", (wrap,))
+    add_readings(conn, dip, [(t0 - 3 * M, 1000.0), (t0 - 2 * M, 995.0), (t0 - M, 1001.0)])
+    add_readings(conn, reset, [(t0 - 3 * M, 1000.0), (t0 - 2 * M, 3.0)])
+    add_readings(conn, wrap, [(t0 - 3 * M, 99990.0), (t0 - 2 * M, 20.0)])
+    reg = load_registry(conn)
+    ids = tuple(sorted(reg.points))
+    resets, negatives = CycleInputs(conn, t0, registry=reg).drops(10 * M, ids, 0.1)
+    assert resets == {reset: 1}
+    assert negatives == {dip: 1}
