@@ -9,6 +9,8 @@ SIGINT/SIGTERM stop both after the current cycle or delivery.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -135,6 +137,15 @@ def run(settings: Settings, once: bool = False) -> None:
             Deliverer(conn, make_senders(settings),
                       RetryPolicy(a.retry_max_attempts, a.retry_base_s)).deliver_due()
         return
+    fast, *others = groups(settings)
+    # The slow group runs in a child process: its Python work (loading a day of rollups,
+    # stepping thousands of subjects) would otherwise hold the GIL and delay the fast group.
+    # Forked before any thread or connection exists.
+    children = [multiprocessing.get_context("fork").Process(
+        target=_group_process, args=(settings, g.index), name=f"alerting-{g.name}")
+        for g in others]
+    for child in children:
+        child.start()
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -143,13 +154,40 @@ def run(settings: Settings, once: bool = False) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.alerting.metrics_port)
-    threads = [threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
-                                daemon=True)]
-    fast, *others = groups(settings)
-    threads += [threading.Thread(target=_evaluate_loop, args=(settings, rules, g, stop),
-                                 name=f"evaluate-{g.name}", daemon=True) for g in others]
-    for thread in threads:
-        thread.start()
-    _evaluate_loop(settings, rules, fast, stop)
-    for thread in threads:
-        thread.join(timeout=10)
+    outbox = threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
+                              daemon=True)
+    outbox.start()
+    try:
+        _evaluate_loop(settings, rules, fast, stop)
+    finally:
+        stop.set()
+        for child in children:
+            child.terminate()  # SIGTERM: it finishes its cycle and stops
+        for child in children:
+            child.join(timeout=15)
+            if child.is_alive():
+                child.kill()
+        outbox.join(timeout=10)
+
+
+def _group_process(settings: Settings, group_index: int) -> None:
+    """Entry of a child process running one evaluation group until SIGTERM/SIGINT, or until
+    its parent goes (even by kill -9: it then gives its lock up within a second)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
+    group = groups(settings)[group_index]
+    if settings.alerting.metrics_port:
+        from prometheus_client import start_http_server
+
+        # Each group process serves its own metrics: the slow group on metrics_port + index.
+        start_http_server(settings.alerting.metrics_port + group.index)
+    _evaluate_loop(settings, RuleSource(rule_dirs(settings)), group, stop)

@@ -43,6 +43,19 @@ def start(db_url: str, rules_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
 
 
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def wait_for(condition, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -65,9 +78,13 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
         first = start(db_url, tmp_path / "rules")
         try:
             wait_for(lambda: len(hook.raw) >= N_SITES // 3, 60)
+            assert children_of(first.pid), "the slow group runs in a child process"
             time.sleep(0.07)  # inside a delivery, before its answer
+            children = children_of(first.pid)  # the slow evaluation group's process
             first.send_signal(signal.SIGKILL)
             first.wait(10)
+            # Orphaned, the group process notices and stops within a second or two.
+            wait_for(lambda: not any(alive(c) for c in children), 10)
         finally:
             if first.poll() is None:
                 first.kill()
