@@ -30,6 +30,7 @@ from services.demo.breach import Breach
 from services.demo.command import alert_lines, settings_env
 from services.demo.hj212_logger import LoggerPoint, SimulatedLogger
 from services.demo.region import edge_config, load_region, write_registry
+from tests.support.services import free_port
 
 CST = timezone(timedelta(hours=8))
 
@@ -187,3 +188,20 @@ def test_alert_lines_group_a_rule_that_fired_for_many_subjects() -> None:
         "ALERT warning: quality.silent on 10 subjects",
         "ALERT critical: demo.so2_stack_trip on point:TY-CEMS-01/SO2 (value 812.5)",
     ]
+
+
+def test_embedded_postgres_keeps_its_data_for_the_next_run(tmp_path: Path) -> None:
+    pytest.importorskip("pgserver")
+    import psycopg
+
+    from services.demo.postgres import demo_database
+
+    nothing_there = f"postgresql://postgres@127.0.0.1:{free_port()}/energywatch"
+    with demo_database(nothing_there, tmp_path) as db:
+        assert db.kind == "embedded"
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (v int)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+    assert (tmp_path / "postgres" / "PG_VERSION").is_file()
+    with demo_database(nothing_there, tmp_path) as db, psycopg.connect(db.url) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [(42,)]
