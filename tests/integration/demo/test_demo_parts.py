@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -205,3 +206,41 @@ def test_embedded_postgres_keeps_its_data_for_the_next_run(tmp_path: Path) -> No
     assert (tmp_path / "postgres" / "PG_VERSION").is_file()
     with demo_database(nothing_there, tmp_path) as db, psycopg.connect(db.url) as conn:
         assert conn.execute("SELECT v FROM kept").fetchall() == [(42,)]
+
+
+def test_local_mosquitto_is_started_when_no_broker_answers(tmp_path: Path) -> None:
+    from services.demo.broker import demo_broker, port_answers, speaks_mqtt5
+
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        pytest.skip("mosquitto is not installed")
+    port = free_port()
+    with demo_broker("127.0.0.1", port, tmp_path) as broker:
+        assert (broker.kind, broker.port) == ("mosquitto", port)
+        assert broker.shared_subscriptions
+        assert speaks_mqtt5(broker.host, broker.port)
+    assert not port_answers("127.0.0.1", port)
+
+
+def test_the_mqtt5_check_refuses_a_broker_that_speaks_only_311(tmp_path: Path) -> None:
+    pytest.importorskip("amqtt")
+    import subprocess
+    import sys
+    import time
+
+    from services.demo.broker import port_answers, speaks_mqtt5
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.demo.embedded_broker", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while not port_answers("127.0.0.1", port):
+            assert proc.poll() is None and time.monotonic() < deadline, "amqtt did not start"
+            time.sleep(0.1)
+        assert not speaks_mqtt5("127.0.0.1", port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
