@@ -61,7 +61,7 @@ POINTS_PER_DEVICE = 100
 TS_PER_MESSAGE = 5  # 100 points x 5 timestamps = 500 readings per message
 PER_MESSAGE = POINTS_PER_DEVICE * TS_PER_MESSAGE
 TARGET_RATE = 50_000
-BATCH = 20_000  # ingest.batch_max_readings default, used by the COPY ceiling too
+BATCH = 10_000  # ingest.batch_max_readings default, used by the COPY ceiling too
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
 
 
@@ -206,9 +206,14 @@ class Ingest:
         return self.metrics().get("ingest_readings_stored_total", 0.0)
 
     def peak_rss_mb(self) -> float:
-        pid = self.proc.pid
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+        return self._status_mb("VmHWM:")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS:")
+
+    def _status_mb(self, field: str) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
@@ -330,8 +335,11 @@ def phase_ingest(
             port, topics, n_publishers, n_messages, rate / PER_MESSAGE if rate else None
         )
         deadline = time.time() + 600
+        rss_series: list[float] = []
         while sum(w.stored() for w in workers) < expected and time.time() < deadline:
             time.sleep(0.2)
+            if len(rss_series) < (time.time() - started) / 5:  # every 5 s
+                rss_series.append(round(max(w.rss_mb() for w in workers)))
         finished = time.time()
         cpu = cpu_delta(cpu_before, cpu_by_process(), finished - started)
         join_publishers()
@@ -346,6 +354,7 @@ def phase_ingest(
             "p50_latency_ms": 1000 * lag_percentile(before, after, 0.50),
             "p99_latency_ms": 1000 * lag_percentile(before, after, 0.99),
             "peak_rss_mb": max(w.peak_rss_mb() for w in workers),
+            "rss_mb_every_5s": rss_series,
             "cores_used": cpu,
             "writer_busy_share": after.get("ingest_commit_seconds_sum", 0)
             / (finished - started)
@@ -439,9 +448,10 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--saturate-only", action="store_true", help="for profiling")
+    parser.add_argument("--readings", type=int, help="readings in the saturation phase")
     parser.add_argument("--workers", type=int, default=1, help="ingest processes (shared sub)")
     args = parser.parse_args()
-    n_saturate = 300_000 if args.quick else 3_000_000
+    n_saturate = args.readings or (300_000 if args.quick else 3_000_000)
     latency_s = 4 if args.quick else 30
     naive_s = 2 if args.quick else 10
 

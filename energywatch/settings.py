@@ -60,10 +60,10 @@ class MqttSettings(BaseModel):
 class IngestSettings(BaseModel):
     client_id: str = "energywatch-ingest-1"
     share_group: str = "ingest"
-    batch_max_readings: int = Field(default=20000, ge=1, description="while the writer is busy")
+    batch_max_readings: int = Field(default=10000, ge=1, description="while the writer is busy")
     batch_max_age_ms: int = Field(default=100, ge=1, description="once the writer is free")
     max_inflight_messages: int = Field(
-        default=1000, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
+        default=500, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
     )
     future_skew_s: int = Field(default=300, ge=0)
     metrics_port: int | None = Field(default=9101, ge=1, le=65535)
