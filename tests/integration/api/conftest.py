@@ -8,7 +8,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from energywatch.settings import Settings
+from energywatch.settings import ApiSettings, DatabaseSettings, Settings
 from energywatch.storage.engine import make_engine
 from services.api.app import create_app
 from tests.integration.api.world import PASSWORD, World, build_world
@@ -28,7 +28,8 @@ def world_db(db_url: str) -> tuple[str, World]:
 
 @pytest.fixture
 def api_settings(world_db: tuple[str, World]) -> Settings:
-    return Settings(demo=True, database={"url": world_db[0]}, api={"stream_poll_s": 0.2})
+    return Settings(demo=True, database=DatabaseSettings(url=world_db[0]),
+                    api=ApiSettings(stream_poll_s=0.2))
 
 
 @pytest.fixture

@@ -257,12 +257,12 @@ def test_health_metrics_and_dashboard(client: TestClient, world: World) -> None:
 
 
 def test_database_down_answers_503() -> None:
-    from energywatch.settings import Settings
+    from energywatch.settings import DatabaseSettings, Settings
     from services.api.app import create_app
     from tests.support.services import free_port
 
     down = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
-    with TestClient(create_app(Settings(demo=True, database={"url": down}))) as c:
+    with TestClient(create_app(Settings(demo=True, database=DatabaseSettings(url=down)))) as c:
         health = c.get("/healthz")
         assert health.status_code == 503
         assert health.json()["detail"] == "database unreachable"

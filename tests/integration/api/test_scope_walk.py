@@ -114,7 +114,7 @@ def _normalised(response: Any, path: str, victim: dict[str, str], ghost: dict[st
 
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
     for rc in iter_route_contexts(app.routes):
         path = getattr(rc, "path", "") or ""
         if path.startswith("/api/v1/"):
