@@ -117,6 +117,10 @@ async def import_registry(request: Request, admin: AdminUser, client: ClientDep
     body = await request.body()
     if len(body) > 10_000_000:
         raise ProblemError(413, "registry document larger than 10 MB")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(422, "registry refused: the document is not UTF-8 text") from exc
     with tempfile.TemporaryDirectory() as tmp:
         path = FilePath(tmp) / "registry.yaml"
         path.write_bytes(body)

@@ -240,6 +240,10 @@ sites:
     refused = client.post("/api/v1/registry", content="sites: [{code: X}]", headers={
         **admin, "Content-Type": "application/yaml"})
     assert refused.status_code == 422 and refused.json()["problems"]
+    for garbage in (b"\xff\xfe\x00not text", b"- a\n- b", b"sites: 5", b": : :", b""):
+        r = client.post("/api/v1/registry", content=garbage, headers={
+            **admin, "Content-Type": "application/yaml"})
+        assert r.status_code == 422, (garbage, r.text)
 
 
 def test_health_metrics_and_dashboard(client: TestClient, world: World) -> None:
