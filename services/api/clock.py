@@ -43,3 +43,13 @@ def parse_month(text: str) -> date:
     if not 1 <= int(month) <= 12:
         raise ValueError("a month is written YYYY-MM, with MM from 01 to 12")
     return date(int(year), int(month), 1)
+
+
+EARLIEST_YEAR = 1990
+LATEST_YEAR = 2200
+
+
+def in_supported_years(*moments: datetime | None) -> bool:
+    """Timestamps the API computes with (windows reach back from them): far-off years would
+    overflow Python's datetime arithmetic and mean nothing for metering data."""
+    return all(m is None or EARLIEST_YEAR <= m.year <= LATEST_YEAR for m in moments)

@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from services.api.clock import local_midnight
+from services.api.clock import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    in_supported_years,
+    local_midnight,
+)
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.consumption import Granularity, Group, site_series
@@ -35,6 +40,8 @@ def consumption(
     group: Group = "point",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> ConsumptionSeries:
+    if not in_supported_years(start, end):
+        raise ProblemError(422, "start and end must lie between 1990 and 2200")
     if end <= start:
         raise ProblemError(422, "end must be after start")
     if end - start > MAX_RANGE:
@@ -45,6 +52,9 @@ def consumption(
 
 
 def _check_days(start_day: date, end_day: date) -> None:
+    if not (EARLIEST_YEAR <= start_day.year <= LATEST_YEAR
+            and EARLIEST_YEAR <= end_day.year <= LATEST_YEAR):
+        raise ProblemError(422, "days must lie between 1990 and 2200")
     if end_day < start_day:
         raise ProblemError(422, "end_day must not be before start_day")
     if (end_day - start_day).days > 366:

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 
 from energywatch.core.budget import budget_status
 from energywatch.core.timegrid import local_year_bounds, year_elapsed
-from services.api.clock import now_utc
+from services.api.clock import in_supported_years, now_utc
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.indicators import site_indicators
@@ -42,6 +42,8 @@ def intensity(
     window_hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24,
     product: Annotated[str | None, Query(max_length=100)] = None,
 ) -> IntensityView:
+    if not in_supported_years(start, end):
+        raise ProblemError(422, "start and end must lie between 1990 and 2200")
     end = end or now_utc()
     start = start or end - timedelta(days=7)
     if end <= start or end - start > timedelta(days=92):

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime
 
+from services.api.clock import in_supported_years
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.timeseries import Agg, Bucket, point_series
@@ -30,6 +31,8 @@ def point_readings(
     agg: Agg = "avg",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> PointSeries:
+    if not in_supported_years(start, end):
+        raise ProblemError(422, "start and end must lie between 1990 and 2200")
     if end <= start:
         raise ProblemError(422, "end must be after start")
     if end - start > MAX_RANGE:

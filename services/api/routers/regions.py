@@ -33,6 +33,8 @@ def ranking(
     by: Literal["breaches", "intensity", "tce", "tco2"] = "breaches",
 ) -> Response:
     today = local_today(REGION_TZ)
+    if day is not None and not 2000 <= day.year <= 2100:
+        raise ProblemError(422, "day out of range")
     if period == "day":
         first = day or today
         end = first + timedelta(days=1)
@@ -58,7 +60,9 @@ def region_consumption(
     end_day: date,
     granularity: Literal["day", "month"] = "day",
 ) -> RegionConsumption:
-    if end_day < start_day or (end_day - start_day).days > 366 or start_day.year < 2000:
+    if not (2000 <= start_day.year <= 2100 and 2000 <= end_day.year <= 2100):
+        raise ProblemError(422, "days must lie between 2000 and 2100")
+    if end_day < start_day or (end_day - start_day).days > 366:
         raise ProblemError(422, "start_day..end_day must be ordered and at most 366 days apart")
     scope_sql, scope_params = scope_sql_text(user)
     t = ("(c.bucket AT TIME ZONE s.timezone)::date" if granularity == "day"
