@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from energywatch.core.budget import budget_status
 from energywatch.core.thresholds import F64, N_LEVELS
 from services.alerting.inputs import CycleInputs
 from services.alerting.registry import Point, Registry, Site, select_points, select_sites
@@ -129,17 +130,15 @@ def _measure_sites(
     kind = rule.kind
     if kind in ("budget_pace", "budget_projection"):
         ytd = inputs.year_to_date()
-        for i, site in enumerate(sites):
-            used = (ytd.tce if rule.budget == "energy" else ytd.tco2).get(site.id, 0.0)
-            budget = (site.energy_budget_tce if rule.budget == "energy"
-                      else site.carbon_budget_tco2) or NAN
-            elapsed = ytd.elapsed.get(site.id, 0.0)
-            num[i], den[i] = used, budget
-            if elapsed < MIN_ELAPSED or not budget > 0:
-                continue
-            value[i] = used / (budget * elapsed) if kind == "budget_pace" else (
-                used / elapsed / budget)
-        evidence = {"ytd": num, "budget": den}
+        used = ytd.tce if rule.budget == "energy" else ytd.tco2
+        num = np.array([used.get(s.id, 0.0) for s in sites], dtype=np.float64)
+        den = np.array([(s.energy_budget_tce if rule.budget == "energy"
+                         else s.carbon_budget_tco2) or NAN for s in sites], dtype=np.float64)
+        elapsed = np.array([ytd.elapsed.get(s.id, 0.0) for s in sites], dtype=np.float64)
+        status = budget_status(num, den, elapsed, MIN_ELAPSED)
+        value = status.pace if kind == "budget_pace" else status.projected_share
+        evidence = {"ytd": num, "budget": den, "prorated_budget": status.prorated_budget,
+                    "projection": status.projection, "year_elapsed": elapsed}
     else:
         sums = inputs.site_sums(rule.window)
         level = reg.levels.get(rule.select.product or "")
