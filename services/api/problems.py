@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -89,6 +90,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _jsonable_errors(exc.errors())
         return problem_response(request, 422, "the request is not valid", extra={"errors": errors})
 
+    async def on_refused_value(request: Request, exc: Exception) -> JSONResponse:
+        # e.g. a NUL character in a text field, which PostgreSQL cannot store
+        return problem_response(request, 422, "a value of the request cannot be stored or "
+                                "compared (text must not contain NUL characters)")
+
     async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 503, "database unavailable", {"Retry-After": "5"})
 
@@ -98,6 +104,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(sa.exc.DataError, on_refused_value)
+    app.add_exception_handler(psycopg.DataError, on_refused_value)
     app.add_exception_handler(sa.exc.OperationalError, on_database_down)
     app.add_exception_handler(Exception, on_unexpected)
 

@@ -42,3 +42,15 @@ def test_far_dates_are_client_errors(client: TestClient, world: World) -> None:
     assert answers[("/api/v1/sites/A1/points/E01/readings",
                     (("start", FAR_MOMENTS[0]), ("end", FAR_MOMENTS[1])))] == 422
     assert answers[("/api/v1/regions/1401/ranking", (("day", "9999-12-31"),))] == 422
+
+
+def test_nul_characters_are_client_errors(client: TestClient, world: World) -> None:
+    headers = login(client, "admin")
+    created = client.post("/api/v1/auth/api-keys", json={"name": "a\x00b"}, headers=headers)
+    assert created.status_code == 422
+    assert created.headers["content-type"] == "application/problem+json"
+    listed = client.get("/api/v1/sites", params={"q": "A\x00"}, headers=headers)
+    assert listed.status_code == 422
+    acked = client.post(f"/api/v1/alerts/{world.alert_ids['A1']}/ack",
+                        json={"comment": "\x00"}, headers=headers)
+    assert acked.status_code == 422
