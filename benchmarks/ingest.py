@@ -336,10 +336,14 @@ def phase_ingest(
         )
         deadline = time.time() + 600
         rss_series: list[float] = []
+        inflight_series: list[float] = []
         while sum(w.stored() for w in workers) < expected and time.time() < deadline:
             time.sleep(0.2)
             if len(rss_series) < (time.time() - started) / 5:  # every 5 s
                 rss_series.append(round(max(w.rss_mb() for w in workers)))
+                inflight_series.append(
+                    max(w.metrics().get("ingest_inflight_messages", 0) for w in workers)
+                )
         finished = time.time()
         cpu = cpu_delta(cpu_before, cpu_by_process(), finished - started)
         join_publishers()
@@ -355,6 +359,7 @@ def phase_ingest(
             "p99_latency_ms": 1000 * lag_percentile(before, after, 0.99),
             "peak_rss_mb": max(w.peak_rss_mb() for w in workers),
             "rss_mb_every_5s": rss_series,
+            "inflight_every_5s": inflight_series,
             "cores_used": cpu,
             "writer_busy_share": after.get("ingest_commit_seconds_sum", 0)
             / (finished - started)

@@ -84,7 +84,7 @@ class IngestService:
         ]
         self._close_metrics: Callable[[], None] | None = None
         self._inflight = 0
-        self._inflight_lock = threading.Lock()
+        self._inflight_lock = threading.Condition()
         self._conn: psycopg.Connection | None = None  # the writer thread's
 
     # --- life cycle ------------------------------------------------------------------------
@@ -127,6 +127,12 @@ class IngestService:
 
     def _receive(self, message: Inbound) -> None:
         with self._inflight_lock:
+            # Back-pressure of our own: the broker should not send more than the receive
+            # maximum, but a burst can overshoot it. Holding paho's network thread here stops
+            # reading the socket until the writer has acknowledged enough.
+            limit = self.config.max_inflight_messages
+            while self._inflight >= limit and not self._abort.is_set():
+                self._inflight_lock.wait(0.5)
             self._inflight += 1
             self.metrics.inflight.set(self._inflight)
         self.metrics.messages.labels("received").inc()
@@ -293,3 +299,4 @@ class IngestService:
         with self._inflight_lock:
             self._inflight -= len(batch.deliveries)
             m.inflight.set(self._inflight)
+            self._inflight_lock.notify_all()
