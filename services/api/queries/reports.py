@@ -58,6 +58,10 @@ def site_month_by_day(conn: sa.Connection, site_id: int, timezone: str, start: d
     return rows
 
 
+# Products whose limit is set in electricity (aluminium: kWh/t) rank by that, others by kgce/t.
+INTENSITY = "(CASE WHEN lv.indicator = 'kwh_per_t' THEN t.kwh_per_t ELSE t.intensity END)"
+
+
 def region_sites(
     conn: sa.Connection, principal: Principal, prefix: str, first_day: date, end_day: date,
     *, order: str = "code", limit: int | None = None, offset: int = 0,
@@ -69,9 +73,9 @@ def region_sites(
         "code": "s.code",
         "tce": "t.tce DESC NULLS LAST, s.code",
         "tco2": "t.tco2 DESC NULLS LAST, s.code",
-        "intensity": "(t.intensity / nullif(lv.level3, 0)) DESC NULLS LAST, s.code",
+        "intensity": f"({INTENSITY} / nullif(lv.level3, 0)) DESC NULLS LAST, s.code",
         "breaches": "a.firing DESC, a.max_rank DESC, a.open DESC,"
-                    " (t.intensity / nullif(lv.level3, 0)) DESC NULLS LAST, t.tce DESC NULLS LAST,"
+                    f" ({INTENSITY} / nullif(lv.level3, 0)) DESC NULLS LAST, t.tce DESC NULLS LAST,"
                     " s.code",
     }
     sql = f"""
@@ -83,7 +87,7 @@ def region_sites(
         )
         SELECT s.code AS site, s.name, s.industry, s.division_code,
                coalesce(t.tce, 0) AS tce, coalesce(t.tco2, 0) AS tco2, t.completeness,
-               t.output_t, t.intensity, t.product, lv.unit AS intensity_unit,
+               t.output_t, {INTENSITY} AS intensity, t.product, lv.unit AS intensity_unit,
                lv.level1 AS intensity_level1, lv.level3 AS intensity_level3,
                t.tce / nullif(s.energy_budget_tce * :days / 365.0, 0) AS budget_pace,
                t.tce / nullif(s.energy_budget_tce, 0) AS budget_share,
@@ -99,6 +103,10 @@ def region_sites(
                      1000.0 * sum(c.tce) FILTER (WHERE p.role = 'consumption')
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS intensity,
+                     sum(c.quantity) FILTER (WHERE p.role = 'consumption'
+                                              AND p.measure = 'electricity')
+                       / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
+                       AS kwh_per_t,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
                      sum(c.completeness) FILTER (WHERE p.role = 'consumption') / 96.0
                        / nullif(s.n_consumption, 0) / :days AS completeness

@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from energywatch.settings import Settings
+from energywatch.storage.engine import make_engine
 from tests.integration.api.conftest import login
 from tests.integration.api.world import World
 
@@ -273,3 +276,27 @@ def test_database_down_answers_503() -> None:
         r = c.get("/api/v1/sites", headers={"Authorization": "Bearer x.y.z"})
         assert r.status_code == 503 and r.headers["retry-after"] == "5"
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_ranking_uses_each_products_own_indicator(
+    client: TestClient, world: World, admin: dict[str, str], api_settings: Settings
+) -> None:
+    # Aluminium's limit is set in kWh per tonne, coke's in kgce per tonne.
+    engine = make_engine(api_settings.database.url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE points SET product = 'electrolytic_aluminium' WHERE id = :p"),
+                {"p": world.point_ids[("A2", "P01")]},
+            )
+    finally:
+        engine.dispose()
+    day = str(world.now.date() - timedelta(days=1))
+    got = client.get("/api/v1/regions/1401/ranking", headers=admin,
+                     params={"period": "day", "day": day, "by": "tce"}).json()
+    by_site = {item["site"]: item for item in got["items"]}
+    assert by_site["A2"]["intensity_unit"] == "kWh/t"
+    assert by_site["A2"]["intensity"] == pytest.approx(30.0 / 1.2)
+    assert by_site["A1"]["intensity_unit"] == "kgce/t"
+    coke = 1000 * (30 * 0.0001229 + 0.15 * 0.7143) / 1.2
+    assert by_site["A1"]["intensity"] == pytest.approx(coke)
