@@ -7,14 +7,17 @@ downloads are never needed. Screenshots go to artifacts/screenshots/.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
-from tests.e2e.processes import REPO, running_api
+from tests.e2e.processes import REPO, running_api, running_ingest
 from tests.e2e.seed import Seeded, seed
+from tests.support.services import BrokerAddress
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -85,3 +88,22 @@ def log_in(page: object, api_url: str, username: str, password: str) -> None:
     page.fill("#username", username)  # type: ignore[attr-defined]
     page.fill("#password", password)  # type: ignore[attr-defined]
     page.click("#login-submit")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def ingest(db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str,
+           tmp_path: Path) -> Iterator[None]:
+    with running_ingest(db_url, mqtt_broker, topic_prefix, tmp_path):
+        yield
+
+
+@pytest.fixture
+def publisher(mqtt_broker: BrokerAddress) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"e2e-gw-{time.time_ns()}")
+    client.connect(mqtt_broker.host, mqtt_broker.port)
+    client.loop_start()
+    try:
+        yield client
+    finally:
+        client.loop_stop()
+        client.disconnect()

@@ -95,3 +95,26 @@ def running_ingest(db_url: str, broker: BrokerAddress, topic_prefix: str,
         yield
     finally:
         _stop(process, log)
+
+
+@contextlib.contextmanager
+def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[None]:
+    """The real alerting service (`energywatch alerting`) with the test's rules only."""
+    log = log_dir / "alerting.log"
+    env = service_env(
+        db_url,
+        ENERGYWATCH_ALERTING__RULES_DIR=str(rules_dir),
+        ENERGYWATCH_ALERTING__DEFAULT_RULES="false",
+        ENERGYWATCH_ALERTING__INTERVAL_S="1",
+        ENERGYWATCH_ALERTING__METRICS_PORT=str(free_port()),
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(VENV_BIN / "energywatch"), "alerting"], cwd=REPO,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        if process.poll() is not None:
+            _fail(process, log, "alerting")
+        yield
+    finally:
+        _stop(process, log)

@@ -114,26 +114,6 @@ def _bucket_quantity(code: str, bucket: datetime) -> float:
     return {"E01": 8000 * 0.25, "G01": 300.0, "S01": 7.5, "C01": 1.3, "P01": 17.0}[code]
 
 
-def insert_alert(db_url: str, seeded: Seeded, *, site: str, point: str | None, rule: str,
-                 kind: str, severity: str, value: float, threshold: float, unit: str,
-                 at: datetime) -> int:
-    """An alert as the alerting service records it when a rule fires."""
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            subject = f"point:{site}/{point}" if point else f"site:{site}"
-            return int(conn.execute(
-                alerts.insert().values(
-                    rule=rule, kind=kind, subject=subject, site_id=seeded.site_ids[site],
-                    point_id=seeded.point_ids[(site, point)] if point else None,
-                    state="firing", severity=severity, value=value, threshold=threshold,
-                    unit=unit, started_at=at, fired_at=at, last_evaluated_at=at,
-                ).returning(alerts.c.id)
-            ).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def acknowledged_by(db_url: str, alert_id: int) -> tuple[str | None, str | None]:
     engine = make_engine(db_url)
     try:

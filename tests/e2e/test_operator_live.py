@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
 
 from energywatch.protocol.topics import DeviceTopics
 from tests.e2e.conftest import log_in
-from tests.e2e.processes import running_ingest
 from tests.e2e.seed import OPERATOR, SITE
-from tests.support.services import BrokerAddress
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +21,6 @@ LAST_POWER_POINT = """async () => {
   const data = chart.getOption().series[0].data;
   return data[data.length - 1];
 }"""
-
-
-@pytest.fixture
-def ingest(db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str,
-           tmp_path: Path) -> Iterator[None]:
-    with running_ingest(db_url, mqtt_broker, topic_prefix, tmp_path):
-        yield
-
-
-@pytest.fixture
-def publisher(mqtt_broker: BrokerAddress) -> Iterator[mqtt.Client]:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"e2e-gw-{time.time_ns()}")
-    client.connect(mqtt_broker.host, mqtt_broker.port)
-    client.loop_start()
-    try:
-        yield client
-    finally:
-        client.loop_stop()
-        client.disconnect()
 
 
 def _token(api_url: str) -> str:
@@ -76,7 +52,7 @@ def test_operator_sees_live_chart_move_after_a_reading_is_published(
 
     points_before = int(page.get_attribute("#chart-power", "data-points") or 0)
     topic = DeviceTopics(SITE, "gw01", topic_prefix).readings
-    published: dict[str, float] = {}
+    published: dict[str, float] = {}  # "ts as the page writes it" -> value
     deadline = time.monotonic() + 30
     seen = None
     seq = 0
