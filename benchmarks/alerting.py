@@ -58,29 +58,61 @@ def rules(webhook: str, heavy_every: str | None) -> list[dict[str, Any]]:
     every = {"every": heavy_every} if heavy_every else {}
     hook = [{"webhook": webhook}]
     return [
-        {"name": "intensity", "kind": "intensity", "select": {"product": "coke_top_charged"},
-         "thresholds": {"warning": "level1", "critical": "level3"}, "hysteresis": 0.02,
-         "window": "24h", **every},
-        {"name": "energy", "kind": "energy", "window": "1h", "thresholds": {"warning": 50},
-         **every},
-        {"name": "emissions", "kind": "emissions", "window": "1h",
-         "thresholds": {"warning": 150}, **every},
-        {"name": "budget-pace", "kind": "budget_pace", "thresholds": {"warning": 1.0},
-         **every},
-        {"name": "carbon-projection", "kind": "budget_projection", "budget": "carbon",
-         "thresholds": {"warning": 0.9, "critical": 1.0}, **every},
-        {"name": "demand", "kind": "power", "window": "10s",
-         "thresholds": {"critical": 1000}, "clear": 950, "recipients": hook},
-        {"name": "silent", "kind": "silent", "thresholds": {"warning": 30}, "for": "5m",
-         **every},
+        {
+            "name": "intensity",
+            "kind": "intensity",
+            "select": {"product": "coke_top_charged"},
+            "thresholds": {"warning": "level1", "critical": "level3"},
+            "hysteresis": 0.02,
+            "window": "24h",
+            **every,
+        },
+        {
+            "name": "energy",
+            "kind": "energy",
+            "window": "1h",
+            "thresholds": {"warning": 50},
+            **every,
+        },
+        {
+            "name": "emissions",
+            "kind": "emissions",
+            "window": "1h",
+            "thresholds": {"warning": 150},
+            **every,
+        },
+        {"name": "budget-pace", "kind": "budget_pace", "thresholds": {"warning": 1.0}, **every},
+        {
+            "name": "carbon-projection",
+            "kind": "budget_projection",
+            "budget": "carbon",
+            "thresholds": {"warning": 0.9, "critical": 1.0},
+            **every,
+        },
+        {
+            "name": "demand",
+            "kind": "power",
+            "window": "10s",
+            "thresholds": {"critical": 1000},
+            "clear": 950,
+            "recipients": hook,
+        },
+        {"name": "silent", "kind": "silent", "thresholds": {"warning": 30}, "for": "5m", **every},
         {"name": "counter-reset", "kind": "counter_reset", "window": "15m", **every},
         {"name": "stuck", "kind": "stuck", "window": "15m", "for": "10m", **every},
-        {"name": "completeness", "kind": "completeness", "window": "2h",
-         "thresholds": {"warning": 0.9}, "clear": 0.92, **every},
+        {
+            "name": "completeness",
+            "kind": "completeness",
+            "window": "2h",
+            "thresholds": {"warning": 0.9},
+            "clear": 0.92,
+            **every,
+        },
     ]
 
 
 # --- database -------------------------------------------------------------------------------
+
 
 def create_database() -> str:
     name = f"ew_bench_alerting_{uuid.uuid4().hex[:8]}"
@@ -102,7 +134,9 @@ def populate(url: str, now: datetime) -> None:
             "INSERT INTO sites (code, name, kind, division_code, industry, energy_budget_tce, "
             "carbon_budget_tco2) SELECT 'E' || lpad(g::text, 4, '0'), 'Enterprise ' || g, "
             "'enterprise', '14' || lpad((g %% 100)::text, 4, '0'), 'coke', 400000, 1200000 "
-            "FROM generate_series(0, %s - 1) g", (N_ENTERPRISES,))
+            "FROM generate_series(0, %s - 1) g",
+            (N_ENTERPRISES,),
+        )
         conn.execute("INSERT INTO devices (site_id, code) SELECT id, 'D1' FROM sites")
         conn.execute(
             "INSERT INTO points (site_id, device_id, code, measure, unit, kind, role, product) "
@@ -112,9 +146,9 @@ def populate(url: str, now: datetime) -> None:
             "('C', 'washed_coal', 't', 'interval', 'consumption', NULL), "
             "('O', 'product', 't', 'interval', 'output', 'coke_top_charged'), "
             "('P', 'power', 'kW', 'instantaneous', 'consumption', NULL)) "
-            "AS v(code, measure, unit, kind, role, product)")
-        conn.execute(
-            "UPDATE points SET created_at = %s - interval '2 days'", (now,))
+            "AS v(code, measure, unit, kind, role, product)"
+        )
+        conn.execute("UPDATE points SET created_at = %s - interval '2 days'", (now,))
         # A day of rollups: ~1 in 50 enterprises runs above the coke baseline level.
         conn.execute(
             """
@@ -132,10 +166,14 @@ def populate(url: str, now: datetime) -> None:
                                        %(now)s::timestamptz - interval '15 minutes',
                                        interval '15 minutes') b
             WHERE p.code IN ('E', 'C', 'O')
-            """, {"now": now})
+            """,
+            {"now": now},
+        )
         # The rollup computed that history earlier; only the last bucket is recent.
-        conn.execute("UPDATE consumption_15min SET computed_at = %s - interval '10 minutes' "
-                     "- (%s - bucket)", (now, now))
+        conn.execute(
+            "UPDATE consumption_15min SET computed_at = %s - interval '10 minutes' - (%s - bucket)",
+            (now, now),
+        )
         # An hour of readings at one a minute.
         conn.execute(
             """
@@ -144,11 +182,14 @@ def populate(url: str, now: datetime) -> None:
                    CASE p.code WHEN 'E' THEN 1e6 - m * 100 WHEN 'P' THEN 500 + (m %% 7)
                         ELSE 1 + (m %% 3) END
             FROM points p CROSS JOIN generate_series(1, 60) m
-            """, {"now": now})
+            """,
+            {"now": now},
+        )
         conn.execute("ANALYZE")
 
 
 # --- 1. evaluation cycle --------------------------------------------------------------------
+
 
 def cycle_times(url: str, now: datetime, n: int, step: Any, rules_dir: Path) -> dict[str, float]:
     with psycopg.connect(url, autocommit=True) as conn:
@@ -161,7 +202,8 @@ def cycle_times(url: str, now: datetime, n: int, step: Any, rules_dir: Path) -> 
             kernels.append(report.kernel_seconds)
             reads.append(report.measure_seconds)
         open_alerts = conn.execute(
-            "SELECT count(*) FROM alerts WHERE state IN ('pending', 'firing')").fetchone()
+            "SELECT count(*) FROM alerts WHERE state IN ('pending', 'firing')"
+        ).fetchone()
         conn.execute("TRUNCATE alerts CASCADE")
     return {
         "cycle_ms": 1000 * statistics.median(totals),
@@ -178,11 +220,16 @@ def kernel_only(n_elements: int, repeats: int) -> dict[str, float]:
     """The state step alone over n elements, numba against the plain-Python twin."""
     rng = np.random.default_rng(1)
     args = (
-        rng.normal(100, 10, n_elements), np.tile([np.nan, 110.0, 130.0], (n_elements, 1)),
-        np.full(n_elements, 105.0), np.ones(n_elements, np.int8),
-        np.full(n_elements, 60_000, np.int64), np.zeros(n_elements, np.int8),
-        rng.integers(0, 3, n_elements).astype(np.int8), np.ones(n_elements, np.int8),
-        np.zeros(n_elements, np.int64), 120_000,
+        rng.normal(100, 10, n_elements),
+        np.tile([np.nan, 110.0, 130.0], (n_elements, 1)),
+        np.full(n_elements, 105.0),
+        np.ones(n_elements, np.int8),
+        np.full(n_elements, 60_000, np.int64),
+        np.zeros(n_elements, np.int8),
+        rng.integers(0, 3, n_elements).astype(np.int8),
+        np.ones(n_elements, np.int8),
+        np.zeros(n_elements, np.int64),
+        120_000,
     )
     step_states(*args)  # compile / load from cache
     fast, slow = [], []
@@ -193,11 +240,11 @@ def kernel_only(n_elements: int, repeats: int) -> dict[str, float]:
         t = time.perf_counter()
         step_states_reference(*args)
         slow.append(time.perf_counter() - t)
-    return {"numba_ms": 1000 * statistics.median(fast),
-            "python_ms": 1000 * statistics.median(slow)}
+    return {"numba_ms": 1000 * statistics.median(fast), "python_ms": 1000 * statistics.median(slow)}
 
 
 # --- 2. latency -----------------------------------------------------------------------------
+
 
 class Hook:
     def __init__(self) -> None:
@@ -230,13 +277,22 @@ def webhook() -> Any:
 
 
 def service(name: str, url: str, prefix: str, extra: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": url,
-           "ENERGYWATCH_MQTT__HOST": MQTT_HOST, "ENERGYWATCH_MQTT__PORT": str(MQTT_PORT),
-           "ENERGYWATCH_MQTT__TOPIC_PREFIX": prefix, "ENERGYWATCH_LOG_LEVEL": "WARNING",
-           "ENERGYWATCH_INGEST__METRICS_PORT": str(_free_port()),
-           "ENERGYWATCH_ALERTING__METRICS_PORT": str(_free_port()), **extra}
-    code = (f"from energywatch.settings import load_settings;"
-            f"from services.{name}.command import run; run(load_settings())")
+    env = {
+        **os.environ,
+        "ENERGYWATCH_DEMO": "1",
+        "ENERGYWATCH_DATABASE__URL": url,
+        "ENERGYWATCH_MQTT__HOST": MQTT_HOST,
+        "ENERGYWATCH_MQTT__PORT": str(MQTT_PORT),
+        "ENERGYWATCH_MQTT__TOPIC_PREFIX": prefix,
+        "ENERGYWATCH_LOG_LEVEL": "WARNING",
+        "ENERGYWATCH_INGEST__METRICS_PORT": str(_free_port()),
+        "ENERGYWATCH_ALERTING__METRICS_PORT": str(_free_port()),
+        **extra,
+    }
+    code = (
+        f"from energywatch.settings import load_settings;"
+        f"from services.{name}.command import run; run(load_settings())"
+    )
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
 
 
@@ -252,8 +308,9 @@ def _ts(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
-def background(client: mqtt.Client, prefix: str, rate: float, stop: threading.Event,
-               sent: list[int]) -> None:
+def background(
+    client: mqtt.Client, prefix: str, rate: float, stop: threading.Event, sent: list[int]
+) -> None:
     """~rate readings/s over the non-probe enterprises, 100 readings (25 instants x 4
     points) per message."""
     sites = [f"E{k:04d}" for k in range(N_PROBES, N_ENTERPRISES)]
@@ -271,12 +328,16 @@ def background(client: mqtt.Client, prefix: str, rate: float, stop: threading.Ev
         for j in range(per_message // 4):
             ts = _ts(base + j * 0.001)
             e += 1.0
-            readings += [{"point": "E", "ts": ts, "v": e}, {"point": "C", "ts": ts, "v": 1.0},
-                         {"point": "O", "ts": ts, "v": 2.0},
-                         {"point": "P", "ts": ts, "v": 500.0 + j}]
+            readings += [
+                {"point": "E", "ts": ts, "v": e},
+                {"point": "C", "ts": ts, "v": 1.0},
+                {"point": "O", "ts": ts, "v": 2.0},
+                {"point": "P", "ts": ts, "v": 500.0 + j},
+            ]
         energy[site] = e
-        client.publish(f"{prefix}/{site}/D1/readings",
-                       json.dumps({"seq": k, "readings": readings}), qos=1)
+        client.publish(
+            f"{prefix}/{site}/D1/readings", json.dumps({"seq": k, "readings": readings}), qos=1
+        )
         sent[0] += per_message
         next_at += interval
         delay = next_at - time.monotonic()
@@ -288,17 +349,28 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
     prefix = f"ewbench/{uuid.uuid4().hex[:8]}"
     with webhook() as (hook, hook_url), tempfile.TemporaryDirectory() as tmp:
         rules_dir = rules_dir_for(Path(tmp), hook_url)
-        ingest = service("ingest", url, prefix, {
-            "ENERGYWATCH_INGEST__CLIENT_ID": f"bench-ingest-{uuid.uuid4().hex[:8]}",
-            "ENERGYWATCH_INGEST__SHARE_GROUP": f"bench{uuid.uuid4().hex[:8]}"})
+        ingest = service(
+            "ingest",
+            url,
+            prefix,
+            {
+                "ENERGYWATCH_INGEST__CLIENT_ID": f"bench-ingest-{uuid.uuid4().hex[:8]}",
+                "ENERGYWATCH_INGEST__SHARE_GROUP": f"bench{uuid.uuid4().hex[:8]}",
+            },
+        )
         metrics_port = _free_port()
-        alerting = service("alerting", url, prefix, {
-            "ENERGYWATCH_ALERTING__METRICS_PORT": str(metrics_port),
-            "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
-            "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
-            "ENERGYWATCH_ALERTING__INTERVAL_S": "0.25",
-            "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET,
-        })
+        alerting = service(
+            "alerting",
+            url,
+            prefix,
+            {
+                "ENERGYWATCH_ALERTING__METRICS_PORT": str(metrics_port),
+                "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
+                "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
+                "ENERGYWATCH_ALERTING__INTERVAL_S": "0.25",
+                "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET,
+            },
+        )
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}")
         client.max_queued_messages_set(0)
         client.max_inflight_messages_set(1000)
@@ -311,8 +383,9 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
         rss_kb = 0
         try:
             time.sleep(3.0)  # both services up, kernels loaded, subscriptions in place
-            flow = threading.Thread(target=background, args=(client, prefix, rate, stop, sent),
-                                    daemon=True)
+            flow = threading.Thread(
+                target=background, args=(client, prefix, rate, stop, sent), daemon=True
+            )
             flow_started = time.monotonic()
             flow.start()
             time.sleep(1.5)  # let the flow settle before probing
@@ -325,15 +398,21 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
                         site = probes.pop(0)
                         t = time.time()
                         published[f"point:{site}/P"] = t
-                        client.publish(f"{prefix}/{site}/D1/readings", json.dumps(
-                            {"seq": 1, "readings": [{"point": "P", "ts": _ts(t), "v": 1500.0}]}),
-                            qos=1)
+                        client.publish(
+                            f"{prefix}/{site}/D1/readings",
+                            json.dumps(
+                                {"seq": 1, "readings": [{"point": "P", "ts": _ts(t), "v": 1500.0}]}
+                            ),
+                            qos=1,
+                        )
                         next_probe += 0.5
                     waiting = [s for s in published if s not in stored]
                     if waiting:
                         for (subject,) in conn.execute(
-                                "SELECT subject FROM alerts WHERE rule = 'demand' "
-                                "AND subject = ANY(%s)", (waiting,)):
+                            "SELECT subject FROM alerts WHERE rule = 'demand' "
+                            "AND subject = ANY(%s)",
+                            (waiting,),
+                        ):
                             stored.setdefault(subject, time.time())
                     rss_kb = max(rss_kb, _tree_kb(alerting.pid, "VmHWM:"))
                     time.sleep(0.01)
@@ -343,8 +422,10 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
             cycle_mean_ms = _mean_cycle_ms(metrics_port)
             ingest_ok = ingest.poll() is None and alerting.poll() is None
             with psycopg.connect(url, autocommit=True) as conn:
-                row = conn.execute("SELECT count(*) FROM readings WHERE ts > now() - "
-                                   "make_interval(secs => %s)", (flow_s + 5,)).fetchone()
+                row = conn.execute(
+                    "SELECT count(*) FROM readings WHERE ts > now() - make_interval(secs => %s)",
+                    (flow_s + 5,),
+                ).fetchone()
                 ingested = int(row[0]) if row else 0
         finally:
             stop.set()
@@ -363,8 +444,10 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
         "probes": len(published),
         "stored": len(to_store),
         "webhooks": len(to_hook),
-        "store_p50_s": _pct(to_store, 50), "store_p99_s": _pct(to_store, 99),
-        "webhook_p50_s": _pct(to_hook, 50), "webhook_p99_s": _pct(to_hook, 99),
+        "store_p50_s": _pct(to_store, 50),
+        "store_p99_s": _pct(to_store, 99),
+        "webhook_p50_s": _pct(to_hook, 50),
+        "webhook_p99_s": _pct(to_hook, 99),
         "offered_readings_per_s": sent[0] / flow_s,
         "ingested_readings_per_s": ingested / flow_s,
         "alerting_peak_rss_mb": rss_kb / 1024,
@@ -440,23 +523,34 @@ def main() -> None:
             python = cycle_times(url, now, cycles, step_states_reference, rules_dir)
         kernel = kernel_only(int(numba["subjects"]), 5)
         print(f"setup {setup_s:.1f} s; {int(numba['subjects'])} (rule, subject) pairs")
-        print(f"cycle, numba step:  median {numba['cycle_ms']:.1f} ms (reading inputs "
-              f"{numba['read_ms']:.1f} ms, step {numba['step_ms']:.2f} ms), first "
-              f"{numba['first_cycle_ms']:.0f} ms")
-        print(f"cycle, Python step: median {python['cycle_ms']:.1f} ms "
-              f"(step {python['step_ms']:.2f} ms)")
-        print(f"state step alone: numba {kernel['numba_ms']:.3f} ms, "
-              f"Python {kernel['python_ms']:.1f} ms")
+        print(
+            f"cycle, numba step:  median {numba['cycle_ms']:.1f} ms (reading inputs "
+            f"{numba['read_ms']:.1f} ms, step {numba['step_ms']:.2f} ms), first "
+            f"{numba['first_cycle_ms']:.0f} ms"
+        )
+        print(
+            f"cycle, Python step: median {python['cycle_ms']:.1f} ms "
+            f"(step {python['step_ms']:.2f} ms)"
+        )
+        print(
+            f"state step alone: numba {kernel['numba_ms']:.3f} ms, "
+            f"Python {kernel['python_ms']:.1f} ms"
+        )
 
-        latency = latency_run(url, duration_s, 10_000.0,
-                              lambda d, hook: write_rules(d, hook, "30s"))
-        print(f"latency over {latency['probes']} probes: stored p50 {latency['store_p50_s']} s "
-              f"p99 {latency['store_p99_s']} s; webhook p50 {latency['webhook_p50_s']} s "
-              f"p99 {latency['webhook_p99_s']} s")
-        print(f"flow: offered {latency['offered_readings_per_s']:.0f} readings/s, ingested "
-              f"{latency['ingested_readings_per_s']:.0f}/s; alerting peak RSS "
-              f"{latency['alerting_peak_rss_mb']:.0f} MB; mean cycle under the flow "
-              f"{latency['cycle_mean_ms_under_flow']} ms (heavy rules every 30 s)")
+        latency = latency_run(
+            url, duration_s, 10_000.0, lambda d, hook: write_rules(d, hook, "30s")
+        )
+        print(
+            f"latency over {latency['probes']} probes: stored p50 {latency['store_p50_s']} s "
+            f"p99 {latency['store_p99_s']} s; webhook p50 {latency['webhook_p50_s']} s "
+            f"p99 {latency['webhook_p99_s']} s"
+        )
+        print(
+            f"flow: offered {latency['offered_readings_per_s']:.0f} readings/s, ingested "
+            f"{latency['ingested_readings_per_s']:.0f}/s; alerting peak RSS "
+            f"{latency['alerting_peak_rss_mb']:.0f} MB; mean cycle under the flow "
+            f"{latency['cycle_mean_ms_under_flow']} ms (heavy rules every 30 s)"
+        )
     finally:
         drop_database(url)
 

@@ -76,6 +76,7 @@ def log(message: str) -> None:
 
 # --- loading --------------------------------------------------------------------------------
 
+
 def copy_binary(conn: psycopg.Connection, table: str, columns: str, rows: np.ndarray) -> None:
     """COPY ... FROM STDIN (FORMAT BINARY) of a NumPy record array already in wire layout."""
     header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
@@ -84,30 +85,52 @@ def copy_binary(conn: psycopg.Connection, table: str, columns: str, rows: np.nda
         cp.write(header)
         step = 1_000_000
         for i in range(0, len(rows), step):
-            cp.write(rows[i:i + step].tobytes())
+            cp.write(rows[i : i + step].tobytes())
         cp.write((-1).to_bytes(2, "big", signed=True))
 
 
-READING = np.dtype([
-    ("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
-    ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("q", ">i2"),
-])
-ROLLUP = np.dtype([
-    ("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
-    ("l3", ">i4"), ("qty", ">f8"), ("l4", ">i4"), ("tce", ">f8"), ("l5", ">i4"),
-    ("co2", ">f8"), ("l6", ">i4"), ("c", ">f8"),
-])
+READING = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("pid", ">i4"),
+        ("l2", ">i4"),
+        ("ts", ">i8"),
+        ("l3", ">i4"),
+        ("v", ">f8"),
+        ("l4", ">i4"),
+        ("q", ">i2"),
+    ]
+)
+ROLLUP = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("pid", ">i4"),
+        ("l2", ">i4"),
+        ("ts", ">i8"),
+        ("l3", ">i4"),
+        ("qty", ">f8"),
+        ("l4", ">i4"),
+        ("tce", ">f8"),
+        ("l5", ">i4"),
+        ("co2", ">f8"),
+        ("l6", ">i4"),
+        ("c", ">f8"),
+    ]
+)
 
 
-def reading_rows(point_ids: list[int], start: datetime, minutes: int, kinds: list[str]
-                 ) -> np.ndarray:
+def reading_rows(
+    point_ids: list[int], start: datetime, minutes: int, kinds: list[str]
+) -> np.ndarray:
     rows = np.empty(len(point_ids) * minutes, dtype=READING)
     rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
     t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
     ts = t0 + 60_000_000 * np.arange(minutes, dtype=np.int64)
     rng = np.random.default_rng(7)
     for k, (pid, kind) in enumerate(zip(point_ids, kinds, strict=True)):
-        part = rows[k * minutes:(k + 1) * minutes]
+        part = rows[k * minutes : (k + 1) * minutes]
         part["pid"] = pid
         part["ts"] = ts
         noise = rng.random(minutes)
@@ -121,8 +144,9 @@ def reading_rows(point_ids: list[int], start: datetime, minutes: int, kinds: lis
     return rows
 
 
-def rollup_rows(point_ids: list[int], roles: list[str], measures: list[str], start: datetime,
-                buckets: int) -> np.ndarray:
+def rollup_rows(
+    point_ids: list[int], roles: list[str], measures: list[str], start: datetime, buckets: int
+) -> np.ndarray:
     rows = np.empty(len(point_ids) * buckets, dtype=ROLLUP)
     rows["n"] = 6
     rows["l1"] = 4
@@ -131,7 +155,7 @@ def rollup_rows(point_ids: list[int], roles: list[str], measures: list[str], sta
     ts = t0 + 900_000_000 * np.arange(buckets, dtype=np.int64)
     rng = np.random.default_rng(11)
     for k, pid in enumerate(point_ids):
-        part = rows[k * buckets:(k + 1) * buckets]
+        part = rows[k * buckets : (k + 1) * buckets]
         part["pid"] = pid
         part["ts"] = ts
         noise = rng.random(buckets)
@@ -156,17 +180,21 @@ def load(url: str, months: int, region_days: int, now: datetime) -> dict[str, An
         site_id = conn.execute(
             "INSERT INTO sites (code, name, kind, division_code, industry, credit_code,"
             " energy_budget_tce, carbon_budget_tco2) VALUES (%s, %s, 'enterprise', '140105',"
-            " 'coke', NULL, 100000, 250000) RETURNING id", (SITE, "Benchmark coke works"),
+            " 'coke', NULL, 100000, 250000) RETURNING id",
+            (SITE, "Benchmark coke works"),
         ).fetchone()[0]
-        device_id = conn.execute("INSERT INTO devices (site_id, code) VALUES (%s, 'GW1')"
-                                 " RETURNING id", (site_id,)).fetchone()[0]
+        device_id = conn.execute(
+            "INSERT INTO devices (site_id, code) VALUES (%s, 'GW1') RETURNING id", (site_id,)
+        ).fetchone()[0]
         point_ids = []
         for code, measure, unit, kind, role, product in POINTS:
-            point_ids.append(conn.execute(
-                "INSERT INTO points (site_id, device_id, code, name, measure, unit, kind, role,"
-                " product) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (site_id, device_id, code, code, measure, unit, kind, role, product),
-            ).fetchone()[0])
+            point_ids.append(
+                conn.execute(
+                    "INSERT INTO points (site_id, device_id, code, name, measure, unit, kind, role,"
+                    " product) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    (site_id, device_id, code, code, measure, unit, kind, role, product),
+                ).fetchone()[0]
+            )
         minutes = int((minutes_end - start).total_seconds() // 60)
         conn.execute("ALTER TABLE readings DROP CONSTRAINT pk_readings")
         rows = reading_rows(point_ids, start, minutes, [p[3] for p in POINTS])
@@ -180,22 +208,34 @@ def load(url: str, months: int, region_days: int, now: datetime) -> dict[str, An
         buckets = int((minutes_end - bucket_start).total_seconds() // 900)
         consumption = [i for i, p in enumerate(POINTS) if p[4] in ("consumption", "output")]
         conn.execute("ALTER TABLE consumption_15min DROP CONSTRAINT pk_consumption_15min")
-        copy_binary(conn, "consumption_15min",
-                    "point_id, bucket, quantity, tce, tco2, completeness",
-                    rollup_rows([point_ids[i] for i in consumption],
-                                [POINTS[i][4] for i in consumption],
-                                [POINTS[i][1] for i in consumption], bucket_start, buckets))
+        copy_binary(
+            conn,
+            "consumption_15min",
+            "point_id, bucket, quantity, tce, tco2, completeness",
+            rollup_rows(
+                [point_ids[i] for i in consumption],
+                [POINTS[i][4] for i in consumption],
+                [POINTS[i][1] for i in consumption],
+                bucket_start,
+                buckets,
+            ),
+        )
         # the region: 999 more enterprises with 3 points each
         region_start = local_midnight(minutes_end.astimezone(_tz()).date(), TZ) - timedelta(
-            days=region_days - 1)
+            days=region_days - 1
+        )
         # set-based: a thousand sites in four statements
         conn.execute(
             "INSERT INTO sites (code, name, kind, division_code, industry, energy_budget_tce,"
             " carbon_budget_tco2) SELECT 'BENCH-' || lpad(i::text, 3, '0'), 'Enterprise ' || i,"
             " 'enterprise', '1401' || lpad((i % 20 + 1)::text, 2, '0'), 'coke', 50000, 120000"
-            " FROM generate_series(1, 999) AS i")
-        conn.execute("INSERT INTO devices (site_id, code) SELECT id, 'GW1' FROM sites"
-                     " WHERE code LIKE 'BENCH-%%' AND code <> %s", (SITE,))
+            " FROM generate_series(1, 999) AS i"
+        )
+        conn.execute(
+            "INSERT INTO devices (site_id, code) SELECT id, 'GW1' FROM sites"
+            " WHERE code LIKE 'BENCH-%%' AND code <> %s",
+            (SITE,),
+        )
         conn.execute(
             "INSERT INTO points (site_id, device_id, code, measure, unit, kind, role, product)"
             " SELECT s.id, d.id, x.code, x.measure, x.unit, x.kind, x.role, x.product"
@@ -203,30 +243,45 @@ def load(url: str, months: int, region_days: int, now: datetime) -> dict[str, An
             " ('E01', 'electricity', 'kWh', 'cumulative', 'consumption', NULL),"
             " ('C01', 'raw_coal', 't', 'interval', 'consumption', NULL),"
             " ('P01', 'product', 't', 'interval', 'output', 'coke_top_charged'))"
-            " AS x(code, measure, unit, kind, role, product) WHERE s.id <> %s", (site_id,))
+            " AS x(code, measure, unit, kind, role, product) WHERE s.id <> %s",
+            (site_id,),
+        )
         conn.execute(
             "INSERT INTO alerts (rule, kind, subject, site_id, state, severity, value,"
             " threshold, unit, started_at, fired_at) SELECT 'intensity.coke_top_charged',"
             " 'intensity', 'site:' || code, id, 'firing', 'warning', 140, 135, 'kgce/t',"
-            " now(), now() FROM sites WHERE id <> %s AND id %% 10 = 0", (site_id,))
-        others = conn.execute("SELECT id, role, measure FROM points WHERE site_id <> %s"
-                              " ORDER BY id", (site_id,)).fetchall()
+            " now(), now() FROM sites WHERE id <> %s AND id %% 10 = 0",
+            (site_id,),
+        )
+        others = conn.execute(
+            "SELECT id, role, measure FROM points WHERE site_id <> %s ORDER BY id", (site_id,)
+        ).fetchall()
         other_points = [r[0] for r in others]
         roles = [r[1] for r in others]
         measures = [r[2] for r in others]
         region_buckets = int((minutes_end - region_start).total_seconds() // 900)
-        copy_binary(conn, "consumption_15min",
-                    "point_id, bucket, quantity, tce, tco2, completeness",
-                    rollup_rows(other_points, roles, measures, region_start, region_buckets))
-        conn.execute("ALTER TABLE consumption_15min ADD CONSTRAINT pk_consumption_15min"
-                     " PRIMARY KEY (point_id, bucket)")
+        copy_binary(
+            conn,
+            "consumption_15min",
+            "point_id, bucket, quantity, tce, tco2, completeness",
+            rollup_rows(other_points, roles, measures, region_start, region_buckets),
+        )
+        conn.execute(
+            "ALTER TABLE consumption_15min ADD CONSTRAINT pk_consumption_15min"
+            " PRIMARY KEY (point_id, bucket)"
+        )
         # Settle the freshly loaded tables (visibility map, statistics, dirty buffers) so that
         # autovacuum and a checkpoint do not run in the middle of the measurements.
         conn.execute("VACUUM (ANALYZE) readings, consumption_15min, points, sites")
         conn.execute("CHECKPOINT")
-    return {"site_id": site_id, "point_ids": point_ids, "readings": n_readings,
-            "copy_s": copy_s, "load_s": time.perf_counter() - started,
-            "rollup_rows_region": len(other_points) * region_buckets}
+    return {
+        "site_id": site_id,
+        "point_ids": point_ids,
+        "readings": n_readings,
+        "copy_s": copy_s,
+        "load_s": time.perf_counter() - started,
+        "rollup_rows_region": len(other_points) * region_buckets,
+    }
 
 
 def _tz() -> Any:
@@ -236,6 +291,7 @@ def _tz() -> Any:
 
 
 # --- measuring ------------------------------------------------------------------------------
+
 
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
@@ -263,8 +319,13 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 3) -> dict[str, float]
 
 
 def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": url,
-           "ENERGYWATCH_API__PORT": str(port), "ENERGYWATCH_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "ENERGYWATCH_DEMO": "1",
+        "ENERGYWATCH_DATABASE__URL": url,
+        "ENERGYWATCH_API__PORT": str(port),
+        "ENERGYWATCH_LOG_LEVEL": "WARNING",
+    }
     proc = subprocess.Popen([str(REPO / ".venv/bin/energywatch"), "api"], env=env, cwd=REPO)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -300,18 +361,23 @@ def main() -> None:
         upgrade(url, use_timescaledb=False)
         log(f"loading {months} months of minute data for 20 points ...")
         loaded = load(url, months, region_days, now)
-        log(f"loaded {loaded['readings']:,} readings in {loaded['copy_s']:.1f} s (COPY + index);"
-            f" {loaded['load_s']:.1f} s in all")
+        log(
+            f"loaded {loaded['readings']:,} readings in {loaded['copy_s']:.1f} s (COPY + index);"
+            f" {loaded['load_s']:.1f} s in all"
+        )
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("INSERT INTO api_users (username, password_hash, role, scope) VALUES"
-                         " ('bench', %s, 'regulator', %s)",
-                         (_hash(PASSWORD), DIVISION))
+            conn.execute(
+                "INSERT INTO api_users (username, password_hash, role, scope) VALUES"
+                " ('bench', %s, 'regulator', %s)",
+                (_hash(PASSWORD), DIVISION),
+            )
         port = free_port()
         proc = start_api(url, port)
         base = f"http://127.0.0.1:{port}"
         http = httpx.Client(base_url=base, timeout=30)
-        token = http.post("/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}
-                          ).json()["access_token"]
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}
+        ).json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
         last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         results: dict[str, Any] = {}
@@ -322,19 +388,24 @@ def main() -> None:
                 if r.status_code != 200:
                     raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
                 return float(r.headers["server-timing"].partition("dur=")[2])
+
             return call
 
         pg = psycopg.connect(url, autocommit=True)
         baselines = _baselines(pg, loaded, last_month, today)
         cases = {
             "live": api_get(f"/api/v1/sites/{SITE}/live"),
-            "report": api_get(f"/api/v1/reports/sites/{SITE}/monthly",
-                              month=last_month.strftime("%Y-%m"), format="csv"),
+            "report": api_get(
+                f"/api/v1/reports/sites/{SITE}/monthly",
+                month=last_month.strftime("%Y-%m"),
+                format="csv",
+            ),
             "ranking": api_get(f"/api/v1/regions/{DIVISION}/ranking", period="day", limit=1000),
         }
         if not args.quick:
-            cases["ranking_month"] = api_get(f"/api/v1/regions/{DIVISION}/ranking",
-                                             period="month", limit=1000)
+            cases["ranking_month"] = api_get(
+                f"/api/v1/regions/{DIVISION}/ranking", period="month", limit=1000
+            )
         check = http.get(f"/api/v1/regions/{DIVISION}/ranking", params={"limit": 1000}).json()
         assert check["total"] == 1000, check["total"]
         for name, call in cases.items():
@@ -342,10 +413,12 @@ def main() -> None:
             n = runs if name != "ranking_month" else 20  # seconds per call: fewer runs
             api = timed(call, n)
             base_t = timed(baselines[name], n)
-            results[name] = {**api, "baseline_p50_ms": base_t["p50_ms"],
-                             "baseline_p95_ms": base_t["p95_ms"],
-                             "ratio_p50_api_to_baseline": round(api["p50_ms"] / base_t["p50_ms"],
-                                                                2)}
+            results[name] = {
+                **api,
+                "baseline_p50_ms": base_t["p50_ms"],
+                "baseline_p95_ms": base_t["p95_ms"],
+                "ratio_p50_api_to_baseline": round(api["p50_ms"] / base_t["p50_ms"], 2),
+            }
             log(f"  {name}: {json.dumps(results[name])}")
         pg.close()
         http.close()
@@ -357,18 +430,30 @@ def main() -> None:
         drop_database(PG_URL, url)
     targets = {"live_p95_ms": 50, "report_p95_ms": 200, "ranking_p95_ms": 200, "rss_mb": 300}
     summary = {
-        "benchmark": "api", "quick": args.quick, "months_of_minute_data": months,
-        "readings": loaded["readings"], "copy_load_s": round(loaded["copy_s"], 1),
-        "region_enterprises": 1000, "region_rollup_days": region_days, "runs": runs,
-        **results, "api_peak_rss_mb": round(rss, 1), "targets": targets,
+        "benchmark": "api",
+        "quick": args.quick,
+        "months_of_minute_data": months,
+        "readings": loaded["readings"],
+        "copy_load_s": round(loaded["copy_s"], 1),
+        "region_enterprises": 1000,
+        "region_rollup_days": region_days,
+        "runs": runs,
+        **results,
+        "api_peak_rss_mb": round(rss, 1),
+        "targets": targets,
         "meets_targets": bool(
-            results["live"]["p95_ms"] <= 50 and results["report"]["p95_ms"] <= 200
-            and results["ranking"]["p95_ms"] <= 200 and rss <= 300),
+            results["live"]["p95_ms"] <= 50
+            and results["report"]["p95_ms"] <= 200
+            and results["ranking"]["p95_ms"] <= 200
+            and rss <= 300
+        ),
     }
     for name, value in results.items():
-        log(f"{name:14s} p50 {value['p50_ms']:7.1f} ms  p95 {value['p95_ms']:7.1f} ms  "
+        log(
+            f"{name:14s} p50 {value['p50_ms']:7.1f} ms  p95 {value['p95_ms']:7.1f} ms  "
             f"(in the API p50 {value['server_p50_ms']:7.1f} ms)  "
-            f"baseline p50 {value['baseline_p50_ms']:7.1f} ms")
+            f"baseline p50 {value['baseline_p50_ms']:7.1f} ms"
+        )
     log(f"API peak RSS {rss:.0f} MB")
     print(json.dumps(summary))
 
@@ -379,8 +464,9 @@ def _hash(password: str) -> str:
     return hash_password(password)
 
 
-def _baselines(pg: psycopg.Connection, loaded: dict[str, Any], last_month: date, today: date
-               ) -> dict[str, Callable[[], Any]]:
+def _baselines(
+    pg: psycopg.Connection, loaded: dict[str, Any], last_month: date, today: date
+) -> dict[str, Callable[[], Any]]:
     """The main SQL statement of each endpoint, straight through psycopg."""
     ids = loaded["point_ids"]
     since = datetime.now(UTC) - timedelta(hours=24)
@@ -391,18 +477,21 @@ def _baselines(pg: psycopg.Connection, loaded: dict[str, Any], last_month: date,
         " 00:00+00') AS t, CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval'"
         " THEN sum(r.value) ELSE avg(r.value) END FROM readings r"
         " JOIN unnest(CAST(%s AS int[]), CAST(%s AS text[])) AS k(id, kind) ON k.id = r.point_id"
-        " WHERE r.point_id = ANY(%s) AND r.ts >= %s GROUP BY r.point_id, k.kind, t ORDER BY 1, 2")
+        " WHERE r.point_id = ANY(%s) AND r.ts >= %s GROUP BY r.point_id, k.kind, t ORDER BY 1, 2"
+    )
     report_sql = (
         "SELECT (c.bucket AT TIME ZONE %s)::date AS day, p.measure, p.role,"
         " sum(c.quantity), sum(c.tce), sum(c.tco2), sum(c.completeness) / 96.0"
         " FROM consumption_15min c JOIN points p ON p.id = c.point_id"
         " WHERE p.site_id = %s AND c.bucket >= %s AND c.bucket < %s"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
     rank_sql = (
         "SELECT s.code, sum(c.tce), sum(c.tco2) FROM sites s"
         " JOIN points p ON p.site_id = s.id"
         " JOIN consumption_15min c ON c.point_id = p.id AND c.bucket >= %s AND c.bucket < %s"
-        " WHERE s.division_code LIKE %s GROUP BY s.code ORDER BY 2 DESC")
+        " WHERE s.division_code LIKE %s GROUP BY s.code ORDER BY 2 DESC"
+    )
     d0 = local_midnight(today, TZ)
     d1 = local_midnight(today + timedelta(days=1), TZ)
     mm0 = local_midnight(today.replace(day=1), TZ)

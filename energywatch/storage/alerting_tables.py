@@ -49,11 +49,12 @@ alerts = sa.Table(
     sa.Column("ack_comment", sa.Text),
     sa.Column("escalated_at", TZ),
     sa.Column("silenced_by", sa.BigInteger),
-    sa.CheckConstraint(
-        "state IN ('pending', 'firing', 'resolved', 'cancelled')", name="state"
-    ),
+    sa.CheckConstraint("state IN ('pending', 'firing', 'resolved', 'cancelled')", name="state"),
     sa.Index(
-        "uq_alerts_open_rule_subject", "rule", "subject", unique=True,
+        "uq_alerts_open_rule_subject",
+        "rule",
+        "subject",
+        unique=True,
         postgresql_where=sa.text("state IN ('pending', 'firing')"),
     ),
     sa.Index("ix_alerts_site_started", "site_id", "started_at"),
@@ -63,8 +64,9 @@ alert_transitions = sa.Table(
     "alert_transitions",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("at", TZ, nullable=False),
     sa.Column("from_state", sa.Text),
     sa.Column("to_state", sa.Text, nullable=False),
@@ -136,7 +138,8 @@ notification_outbox = sa.Table(
     sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
     sa.CheckConstraint("channel IN ('webhook', 'email')", name="channel"),
     sa.Index(
-        "ix_notification_outbox_due", "next_attempt_at",
+        "ix_notification_outbox_due",
+        "next_attempt_at",
         postgresql_where=sa.text("status = 'pending'"),
     ),
 )
@@ -145,8 +148,12 @@ notification_deliveries = sa.Table(
     "notification_deliveries",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("outbox_id", sa.BigInteger,
-              sa.ForeignKey("notification_outbox.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "outbox_id",
+        sa.BigInteger,
+        sa.ForeignKey("notification_outbox.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     sa.Column("attempted_at", TZ, nullable=False, server_default=sa.func.now()),
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("status_code", sa.Integer),

@@ -33,24 +33,39 @@ def acknowledge(conn: sa.Connection, alert_id: int, user: str, comment: str = ""
     if row.acknowledged_at is not None:
         return False
     conn.execute(
-        sa.text("UPDATE alerts SET acknowledged_by = :user, acknowledged_at = now(), "
-                "ack_comment = :comment WHERE id = :id"),
+        sa.text(
+            "UPDATE alerts SET acknowledged_by = :user, acknowledged_at = now(), "
+            "ack_comment = :comment WHERE id = :id"
+        ),
         {"user": user, "comment": comment, "id": alert_id},
     )
     conn.execute(
-        sa.text("INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, "
-                "evidence) VALUES (:id, now(), :state, 'acknowledged', :severity, "
-                "CAST(:evidence AS jsonb))"),
-        {"id": alert_id, "state": row.state, "severity": row.severity,
-         "evidence": json.dumps({"user": user, "comment": comment})},
+        sa.text(
+            "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, "
+            "evidence) VALUES (:id, now(), :state, 'acknowledged', :severity, "
+            "CAST(:evidence AS jsonb))"
+        ),
+        {
+            "id": alert_id,
+            "state": row.state,
+            "severity": row.severity,
+            "evidence": json.dumps({"user": user, "comment": comment}),
+        },
     )
     return True
 
 
 def silence(
-    conn: sa.Connection, matchers: dict[str, str], starts_at: datetime, ends_at: datetime,
-    created_by: str, comment: str = "", *, kind: str = "silence",
-    daily_from: time | None = None, daily_to: time | None = None,
+    conn: sa.Connection,
+    matchers: dict[str, str],
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str = "",
+    *,
+    kind: str = "silence",
+    daily_from: time | None = None,
+    daily_to: time | None = None,
     timezone: str = "Asia/Shanghai",
 ) -> int:
     """Create a silence (kind 'silence') or maintenance window (kind 'maintenance', may recur
@@ -64,12 +79,22 @@ def silence(
     if (daily_from is None) != (daily_to is None):
         raise ValueError("daily_from and daily_to go together")
     row = conn.execute(
-        sa.text("INSERT INTO silences (kind, matchers, starts_at, ends_at, daily_from, daily_to, "
-                "timezone, created_by, comment) VALUES (:kind, CAST(:matchers AS jsonb), :s, :e, "
-                ":df, :dt, :tz, :by, :comment) RETURNING id"),
-        {"kind": kind, "matchers": json.dumps(matchers), "s": starts_at, "e": ends_at,
-         "df": daily_from, "dt": daily_to, "tz": timezone, "by": created_by,
-         "comment": comment},
+        sa.text(
+            "INSERT INTO silences (kind, matchers, starts_at, ends_at, daily_from, daily_to, "
+            "timezone, created_by, comment) VALUES (:kind, CAST(:matchers AS jsonb), :s, :e, "
+            ":df, :dt, :tz, :by, :comment) RETURNING id"
+        ),
+        {
+            "kind": kind,
+            "matchers": json.dumps(matchers),
+            "s": starts_at,
+            "e": ends_at,
+            "df": daily_from,
+            "dt": daily_to,
+            "tz": timezone,
+            "by": created_by,
+            "comment": comment,
+        },
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -78,8 +103,10 @@ def silence(
 def expire_silence(conn: sa.Connection, silence_id: int) -> bool:
     """End a silence now; False if it had already ended."""
     result = conn.execute(
-        sa.text("UPDATE silences SET ends_at = greatest(now(), starts_at + interval '1 ms') "
-                "WHERE id = :id AND ends_at > now()"),
+        sa.text(
+            "UPDATE silences SET ends_at = greatest(now(), starts_at + interval '1 ms') "
+            "WHERE id = :id AND ends_at > now()"
+        ),
         {"id": silence_id},
     )
     return result.rowcount > 0
@@ -91,11 +118,12 @@ def save_rule(
     """Validate and upsert an API-managed rule (RuleError names the field)."""
     rule = parse_rule(definition, "rule")
     conn.execute(
-        sa.text("INSERT INTO alert_rules (name, definition, enabled, created_by) "
-                "VALUES (:name, CAST(:d AS jsonb), :enabled, :user) "
-                "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, "
-                "enabled = excluded.enabled, updated_at = now()"),
-        {"name": rule.name, "d": json.dumps(rule.definition()), "enabled": enabled,
-         "user": user},
+        sa.text(
+            "INSERT INTO alert_rules (name, definition, enabled, created_by) "
+            "VALUES (:name, CAST(:d AS jsonb), :enabled, :user) "
+            "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, "
+            "enabled = excluded.enabled, updated_at = now()"
+        ),
+        {"name": rule.name, "d": json.dumps(rule.definition()), "enabled": enabled, "user": user},
     )
     return rule

@@ -42,10 +42,12 @@ def rule_dirs(settings: Settings) -> list[Path]:
 def make_senders(settings: Settings) -> dict[str, Sender]:
     a = settings.alerting
     return {
-        "webhook": WebhookSender(a.webhook_secret.get_secret_value().encode(),
-                                 a.webhook_timeout_s),
+        "webhook": WebhookSender(a.webhook_secret.get_secret_value().encode(), a.webhook_timeout_s),
         "email": EmailSender(
-            a.smtp_host, a.smtp_port, a.smtp_sender, starttls=a.smtp_starttls,
+            a.smtp_host,
+            a.smtp_port,
+            a.smtp_sender,
+            starttls=a.smtp_starttls,
             username=a.smtp_username,
             password=a.smtp_password.get_secret_value() if a.smtp_password else None,
         ),
@@ -59,8 +61,10 @@ def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
     senders = make_senders(settings)
     while not stop.is_set():
         try:
-            with psycopg.connect(url, autocommit=True) as conn, \
-                    psycopg.connect(url, autocommit=True) as listen:
+            with (
+                psycopg.connect(url, autocommit=True) as conn,
+                psycopg.connect(url, autocommit=True) as listen,
+            ):
                 listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
                 deliverer = Deliverer(conn, senders, retry)
                 while not stop.is_set():
@@ -104,8 +108,9 @@ def _evaluate_loop(
     while not stop.is_set():
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                evaluator = Evaluator(conn, rules, group=group.accepts, group_name=group.name,
-                                      retire=group.retire)
+                evaluator = Evaluator(
+                    conn, rules, group=group.accepts, group_name=group.name, retire=group.retire
+                )
                 while not stop.is_set() and not try_lock(conn, group.index):
                     log.info("another %s evaluator holds the lock; standing by", group.name)
                     stop.wait(interval)
@@ -114,8 +119,13 @@ def _evaluate_loop(
                 while not stop.is_set():
                     report = evaluator.cycle()
                     if report.transitions:
-                        log.info("%s cycle %.3f s, %d subjects, transitions %s", group.name,
-                                 report.seconds, report.subjects, report.transitions)
+                        log.info(
+                            "%s cycle %.3f s, %d subjects, transitions %s",
+                            group.name,
+                            report.seconds,
+                            report.subjects,
+                            report.transitions,
+                        )
                     next_at = max(next_at + interval, time.monotonic())
                     stop.wait(next_at - time.monotonic())
         except psycopg.Error:
@@ -124,8 +134,9 @@ def _evaluate_loop(
 
 
 def run(settings: Settings, once: bool = False) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     url = libpq_url(settings.database.url)
     rules = RuleSource(rule_dirs(settings))
     rules.file_rules()  # a bad rules file stops the start, naming file and field
@@ -134,16 +145,20 @@ def run(settings: Settings, once: bool = False) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             report = Evaluator(conn, rules).cycle()
             log.info("cycle: %s", report)
-            Deliverer(conn, make_senders(settings),
-                      RetryPolicy(a.retry_max_attempts, a.retry_base_s)).deliver_due()
+            Deliverer(
+                conn, make_senders(settings), RetryPolicy(a.retry_max_attempts, a.retry_base_s)
+            ).deliver_due()
         return
     fast, *others = groups(settings)
     # The slow group runs in a child process: its Python work (loading a day of rollups,
     # stepping thousands of subjects) would otherwise hold the GIL and delay the fast group.
     # Forked before any thread or connection exists.
-    children = [multiprocessing.get_context("fork").Process(
-        target=_group_process, args=(settings, g.index), name=f"alerting-{g.name}")
-        for g in others]
+    children = [
+        multiprocessing.get_context("fork").Process(
+            target=_group_process, args=(settings, g.index), name=f"alerting-{g.name}"
+        )
+        for g in others
+    ]
     for child in children:
         child.start()
     stop = threading.Event()
@@ -154,8 +169,9 @@ def run(settings: Settings, once: bool = False) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.alerting.metrics_port)
-    outbox = threading.Thread(target=_deliver_loop, args=(settings, stop), name="outbox",
-                              daemon=True)
+    outbox = threading.Thread(
+        target=_deliver_loop, args=(settings, stop), name="outbox", daemon=True
+    )
     outbox.start()
     try:
         _evaluate_loop(settings, rules, fast, stop)

@@ -37,7 +37,9 @@ class RetryPolicy:
 
 class Deliverer:
     def __init__(
-        self, conn: psycopg.Connection, senders: Mapping[str, Sender],
+        self,
+        conn: psycopg.Connection,
+        senders: Mapping[str, Sender],
         retry: RetryPolicy | None = None,
     ) -> None:
         self.conn = conn  # autocommit; each claim is one explicit transaction
@@ -88,8 +90,13 @@ class Deliverer:
                 self.conn.execute(
                     "UPDATE notification_outbox SET status = %s, attempts = %s, last_error = %s, "
                     "next_attempt_at = now() + %s WHERE id = %s",
-                    ("failed" if give_up else "pending", attempts, outcome.error,
-                     self.retry.delay(attempts), outbox_id),
+                    (
+                        "failed" if give_up else "pending",
+                        attempts,
+                        outcome.error,
+                        self.retry.delay(attempts),
+                        outbox_id,
+                    ),
                 )
         return True
 

@@ -152,11 +152,16 @@ class Evaluator:
             reg = self.registry()
             by_name = {r.name: r for r in rules}
             due = [r for r in rules if self._due(r, now)]
-            if self.cache is not None and any(
-                    r.per_site or r.kind == "completeness" for r in due):
+            if self.cache is not None and any(r.per_site or r.kind == "completeness" for r in due):
                 self.cache.refresh(self.conn, list(reg.points))
-            inputs = CycleInputs(self.conn, now, self.cache, reg,
-                                 plan_scans(due, reg, self._selection), plan_drop_scans(due))
+            inputs = CycleInputs(
+                self.conn,
+                now,
+                self.cache,
+                reg,
+                plan_scans(due, reg, self._selection),
+                plan_drop_scans(due),
+            )
             m0 = time.perf_counter()
             measured = [measure(r, reg, inputs, self._selection) for r in due]
             report.measure_seconds = time.perf_counter() - m0
@@ -169,7 +174,8 @@ class Evaluator:
                 resolved += self._apply(m, old_s, old_l, new, open_alerts, now, report)
             if self.retire:
                 resolved += self._retire_removed_rules(
-                    open_alerts, {r.name: r for r in every_rule}, now, report)
+                    open_alerts, {r.name: r for r in every_rule}, now, report
+                )
             report.notifications = self._notify(open_alerts, resolved, by_name, reg, now)
             for r in due:
                 self._last_run[r.name] = now
@@ -197,7 +203,9 @@ class Evaluator:
         return {(r[1], r[3]): OpenAlert(*r) for r in rows}
 
     def _step_all(
-        self, measured: list[Measured], open_alerts: dict[tuple[str, str], OpenAlert],
+        self,
+        measured: list[Measured],
+        open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
     ) -> list[tuple[np.ndarray, np.ndarray, Step]]:
         """One kernel call over every (rule, subject) of the cycle."""
@@ -229,20 +237,28 @@ class Evaluator:
                     began = alert.fired_at if alert.state == "firing" else alert.started_at
                     since[at + j] = _ms(began or alert.started_at)
             at += size
-        new = self.step(value, thresholds, clear, sign, for_ms, nodata, state, level, since,
-                        _ms(now))
+        new = self.step(
+            value, thresholds, clear, sign, for_ms, nodata, state, level, since, _ms(now)
+        )
         out = []
         at = 0
         for size in sizes:
             part = slice(at, at + size)
-            out.append((state[part], level[part],
-                        Step(new.state[part], new.level[part], new.since[part])))
+            out.append(
+                (state[part], level[part], Step(new.state[part], new.level[part], new.since[part]))
+            )
             at += size
         return out
 
     def _apply(
-        self, m: Measured, old_state: np.ndarray, old_level: np.ndarray, new: Step,
-        open_alerts: dict[tuple[str, str], OpenAlert], now: datetime, report: CycleReport,
+        self,
+        m: Measured,
+        old_state: np.ndarray,
+        old_level: np.ndarray,
+        new: Step,
+        open_alerts: dict[tuple[str, str], OpenAlert],
+        now: datetime,
+        report: CycleReport,
     ) -> list[OpenAlert]:
         """Store what changed; returns alerts resolved in this step."""
         resolved: list[OpenAlert] = []
@@ -258,8 +274,9 @@ class Evaluator:
                 state = "firing" if s1 == FIRING else "pending"
                 alert = self._insert(m, i, state, severity, value, threshold, now)
                 open_alerts[(m.rule.name, subject)] = alert
-                self._transition(alert.id, None, state, severity, value, threshold, m, evidence,
-                                 now)
+                self._transition(
+                    alert.id, None, state, severity, value, threshold, m, evidence, now
+                )
                 report.transitions[state] = report.transitions.get(state, 0) + 1
                 continue
             alert = open_alerts[(m.rule.name, subject)]
@@ -270,8 +287,17 @@ class Evaluator:
                     "last_evaluated_at = %s WHERE id = %s",
                     (final, now, value, now, alert.id),
                 )
-                self._transition(alert.id, alert.state, final, alert.severity, value,
-                                 alert.threshold, m, evidence, now)
+                self._transition(
+                    alert.id,
+                    alert.state,
+                    final,
+                    alert.severity,
+                    value,
+                    alert.threshold,
+                    m,
+                    evidence,
+                    now,
+                )
                 del open_alerts[(m.rule.name, subject)]
                 alert.state, alert.resolved_at, alert.value = final, now, value
                 if final == "resolved":
@@ -285,8 +311,9 @@ class Evaluator:
                 "fired_at = %s, last_evaluated_at = %s WHERE id = %s",
                 (to_state, severity, value, threshold, fired_at, now, alert.id),
             )
-            self._transition(alert.id, alert.state, to_state, severity, value, threshold, m,
-                             evidence, now)
+            self._transition(
+                alert.id, alert.state, to_state, severity, value, threshold, m, evidence, now
+            )
             alert.state, alert.severity, alert.value = to_state, severity, value
             alert.threshold, alert.fired_at = threshold, fired_at
             label = to_state if s0 != s1 else "severity"
@@ -295,7 +322,10 @@ class Evaluator:
         return resolved
 
     def _refresh_values(
-        self, m: Measured, changed: np.ndarray, open_alerts: dict[tuple[str, str], OpenAlert],
+        self,
+        m: Measured,
+        changed: np.ndarray,
+        open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
     ) -> None:
         """Keep the current value of unchanged open alerts up to date, in one statement."""
@@ -317,8 +347,9 @@ class Evaluator:
     def _evidence(self, m: Measured, i: int) -> dict[str, Any]:
         return {
             "value": _num(m.value[i]),
-            "thresholds": {s: _num(t) for s, t in zip(SEVERITIES, m.thresholds, strict=True)
-                           if t == t},
+            "thresholds": {
+                s: _num(t) for s, t in zip(SEVERITIES, m.thresholds, strict=True) if t == t
+            },
             "clear": _num(m.clear),
             "direction": m.rule.effective_direction,
             "for_s": m.rule.for_.total_seconds(),
@@ -329,8 +360,14 @@ class Evaluator:
         }
 
     def _insert(
-        self, m: Measured, i: int, state: str, severity: str, value: float | None,
-        threshold: float | None, now: datetime,
+        self,
+        m: Measured,
+        i: int,
+        state: str,
+        severity: str,
+        value: float | None,
+        threshold: float | None,
+        now: datetime,
     ) -> OpenAlert:
         fired_at = now if state == "firing" else None
         row = self.conn.execute(
@@ -338,28 +375,60 @@ class Evaluator:
             "threshold, unit, started_at, fired_at, last_evaluated_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             f"RETURNING {ALERT_COLUMNS}",
-            (m.rule.name, m.rule.kind, m.subjects[i], m.site_ids[i], m.point_ids[i], state,
-             severity, value, threshold, m.rule.unit, now, fired_at, now),
+            (
+                m.rule.name,
+                m.rule.kind,
+                m.subjects[i],
+                m.site_ids[i],
+                m.point_ids[i],
+                state,
+                severity,
+                value,
+                threshold,
+                m.rule.unit,
+                now,
+                fired_at,
+                now,
+            ),
         ).fetchone()
         assert row is not None
         return OpenAlert(*row)
 
     def _transition(
-        self, alert_id: int, from_state: str | None, to_state: str, severity: str,
-        value: float | None, threshold: float | None, m: Measured, evidence: dict[str, Any],
+        self,
+        alert_id: int,
+        from_state: str | None,
+        to_state: str,
+        severity: str,
+        value: float | None,
+        threshold: float | None,
+        m: Measured,
+        evidence: dict[str, Any],
         now: datetime,
     ) -> None:
         self.conn.execute(
             "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, value, "
             "threshold, window_s, evidence) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (alert_id, now, from_state, to_state, severity, value, threshold,
-             m.rule.window.total_seconds(), json.dumps(evidence)),
+            (
+                alert_id,
+                now,
+                from_state,
+                to_state,
+                severity,
+                value,
+                threshold,
+                m.rule.window.total_seconds(),
+                json.dumps(evidence),
+            ),
         )
         metrics.TRANSITIONS.labels(to_state).inc()
 
     def _retire_removed_rules(
-        self, open_alerts: dict[tuple[str, str], OpenAlert], by_name: dict[str, Rule],
-        now: datetime, report: CycleReport,
+        self,
+        open_alerts: dict[tuple[str, str], OpenAlert],
+        by_name: dict[str, Rule],
+        now: datetime,
+        report: CycleReport,
     ) -> list[OpenAlert]:
         resolved = []
         for key, alert in list(open_alerts.items()):
@@ -373,8 +442,14 @@ class Evaluator:
             self.conn.execute(
                 "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, "
                 "evidence) VALUES (%s, %s, %s, %s, %s, %s)",
-                (alert.id, now, alert.state, final, alert.severity,
-                 json.dumps({"reason": "rule removed or disabled"})),
+                (
+                    alert.id,
+                    now,
+                    alert.state,
+                    final,
+                    alert.severity,
+                    json.dumps({"reason": "rule removed or disabled"}),
+                ),
             )
             del open_alerts[key]
             alert.state, alert.resolved_at = final, now
@@ -384,11 +459,14 @@ class Evaluator:
         return resolved
 
     def _notify(
-        self, open_alerts: dict[tuple[str, str], OpenAlert], resolved: list[OpenAlert],
-        by_name: dict[str, Rule], reg: Registry, now: datetime,
+        self,
+        open_alerts: dict[tuple[str, str], OpenAlert],
+        resolved: list[OpenAlert],
+        by_name: dict[str, Rule],
+        reg: Registry,
+        now: datetime,
     ) -> int:
-        firing = [a for a in open_alerts.values()
-                  if a.state == "firing" and a.rule in by_name]
+        firing = [a for a in open_alerts.values() if a.state == "firing" and a.rule in by_name]
         notified_resolved = [a for a in resolved if a.notified_severity is not None]
         if not firing and not notified_resolved:
             return 0
@@ -402,43 +480,84 @@ class Evaluator:
             site = reg.sites.get(alert.site_id) if alert.site_id is not None else None
             site_code = site.code if site else None
             division = site.division_code if site else None
-            labels = {"rule": alert.rule, "kind": alert.kind, "severity": alert.severity,
-                      "site": site_code or "", "region": division or "",
-                      "point": alert.subject.removeprefix("point:")}
+            labels = {
+                "rule": alert.rule,
+                "kind": alert.kind,
+                "severity": alert.severity,
+                "site": site_code or "",
+                "region": division or "",
+                "point": alert.subject.removeprefix("point:"),
+            }
             silenced_by = first_covering(silences, labels, now)
             if silenced_by != alert.silenced_by:
-                self.conn.execute("UPDATE alerts SET silenced_by = %s WHERE id = %s",
-                                  (silenced_by, alert.id))
+                self.conn.execute(
+                    "UPDATE alerts SET silenced_by = %s WHERE id = %s", (silenced_by, alert.id)
+                )
                 alert.silenced_by = silenced_by
             if silenced_by is not None:
                 continue
             to = targets(rule.recipients, alert.site_id, division, contacts)
             if alert.notified_severity != alert.severity:
-                written += enqueue(self.conn, alert, rule, "firing", f"firing:{alert.severity}",
-                                   to, site_code, division)
+                written += enqueue(
+                    self.conn,
+                    alert,
+                    rule,
+                    "firing",
+                    f"firing:{alert.severity}",
+                    to,
+                    site_code,
+                    division,
+                )
                 self._mark_notified(alert, now, alert.severity)
-            elif (rule.renotify is not None and alert.acknowledged_at is None
-                  and alert.last_notified_at is not None
-                  and now - alert.last_notified_at >= rule.renotify):
-                written += enqueue(self.conn, alert, rule, "reminder",
-                                   f"reminder:{alert.notify_count}", to, site_code, division)
+            elif (
+                rule.renotify is not None
+                and alert.acknowledged_at is None
+                and alert.last_notified_at is not None
+                and now - alert.last_notified_at >= rule.renotify
+            ):
+                written += enqueue(
+                    self.conn,
+                    alert,
+                    rule,
+                    "reminder",
+                    f"reminder:{alert.notify_count}",
+                    to,
+                    site_code,
+                    division,
+                )
                 self._mark_notified(alert, now, alert.severity)
-            if (rule.escalation is not None and alert.acknowledged_at is None
-                    and alert.escalated_at is None and alert.fired_at is not None
-                    and now - alert.fired_at >= rule.escalation.after):
+            if (
+                rule.escalation is not None
+                and alert.acknowledged_at is None
+                and alert.escalated_at is None
+                and alert.fired_at is not None
+                and now - alert.fired_at >= rule.escalation.after
+            ):
                 up = targets(rule.escalation.recipients, alert.site_id, division, contacts)
-                written += enqueue(self.conn, alert, rule, "escalation", "escalation", up,
-                                   site_code, division)
-                self.conn.execute("UPDATE alerts SET escalated_at = %s WHERE id = %s",
-                                  (now, alert.id))
+                written += enqueue(
+                    self.conn, alert, rule, "escalation", "escalation", up, site_code, division
+                )
+                self.conn.execute(
+                    "UPDATE alerts SET escalated_at = %s WHERE id = %s", (now, alert.id)
+                )
                 alert.escalated_at = now
                 self.conn.execute(
                     "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, "
                     "severity, value, threshold, evidence) "
                     "VALUES (%s, %s, 'firing', 'escalated', %s, %s, %s, %s)",
-                    (alert.id, now, alert.severity, alert.value, alert.threshold,
-                     json.dumps({"unacknowledged_for_s": (now - alert.fired_at).total_seconds(),
-                                 "targets": [t for _, t in up]})),
+                    (
+                        alert.id,
+                        now,
+                        alert.severity,
+                        alert.value,
+                        alert.threshold,
+                        json.dumps(
+                            {
+                                "unacknowledged_for_s": (now - alert.fired_at).total_seconds(),
+                                "targets": [t for _, t in up],
+                            }
+                        ),
+                    ),
                 )
         for alert in notified_resolved:
             rule = by_name.get(alert.rule)
@@ -448,8 +567,16 @@ class Evaluator:
             if rule and rule.escalation and alert.escalated_at is not None:
                 recipients = (*recipients, *rule.escalation.recipients)
             to = targets(recipients, alert.site_id, division, contacts)
-            written += enqueue(self.conn, alert, rule, "resolved", "resolved", to,
-                               site.code if site else None, division)
+            written += enqueue(
+                self.conn,
+                alert,
+                rule,
+                "resolved",
+                "resolved",
+                to,
+                site.code if site else None,
+                division,
+            )
         return written
 
     def _mark_notified(self, alert: OpenAlert, now: datetime, severity: str) -> None:
@@ -464,7 +591,8 @@ class Evaluator:
     def _silences(self, now: datetime) -> list[Silence]:
         rows = self.conn.execute(
             "SELECT id, matchers, starts_at, ends_at, daily_from, daily_to, timezone "
-            "FROM silences WHERE starts_at <= %s AND ends_at > %s ORDER BY id", (now, now)
+            "FROM silences WHERE starts_at <= %s AND ends_at > %s ORDER BY id",
+            (now, now),
         ).fetchall()
         return [Silence(*r) for r in rows]
 
@@ -482,4 +610,3 @@ def _ms(ts: datetime) -> int:
 def _num(x: float) -> float | None:
     v = float(x)
     return None if v != v else v
-

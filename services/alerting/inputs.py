@@ -30,7 +30,11 @@ class SiteSums:
     by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]]
 
     def total(
-        self, site_id: int, role: str, column: int, measure: str | None = None,
+        self,
+        site_id: int,
+        role: str,
+        column: int,
+        measure: str | None = None,
         product: str | None = None,
     ) -> float:
         """column: 0 quantity, 1 tce, 2 tco2. NaN when the site has no such rows."""
@@ -90,8 +94,15 @@ class CycleInputs:
             if point is None:
                 continue
             by_site.setdefault(point.site_id, []).append(
-                (point.role, point.measure, point.product, float(sums[0, i]),
-                 float(sums[1, i]), float(sums[2, i])))
+                (
+                    point.role,
+                    point.measure,
+                    point.product,
+                    float(sums[0, i]),
+                    float(sums[1, i]),
+                    float(sums[2, i]),
+                )
+            )
         return SiteSums(by_site)
 
     def _year_to_date_cached(self) -> YearToDate:
@@ -100,9 +111,13 @@ class CycleInputs:
         tz = {sid: site.timezone for sid, site in reg.sites.items()}
         base, cutoff = cache.year_base(self.conn, self.now, tz)
         first = {sid: max(cutoff, _ceil_bucket(year_start(self.now, z))) for sid, z in tz.items()}
-        lo = np.array([
-            first.get(reg.points[int(p)].site_id, cutoff) if int(p) in reg.points else _NEVER
-            for p in cache.point_ids], dtype=np.int64)
+        lo = np.array(
+            [
+                first.get(reg.points[int(p)].site_id, cutoff) if int(p) in reg.points else _NEVER
+                for p in cache.point_ids
+            ],
+            dtype=np.int64,
+        )
         sums, _ = cache.window_sums_from(lo, _ceil_bucket(self.now))
         tce = {sid: base.get(sid, (0.0, 0.0))[0] for sid in tz}
         tco2 = {sid: base.get(sid, (0.0, 0.0))[1] for sid in tz}
@@ -122,8 +137,7 @@ class CycleInputs:
 
     def site_sums(self, window: timedelta) -> SiteSums:
         def fetch() -> SiteSums:
-            if self.cache is not None and self.registry is not None and self.cache.covers(
-                    window):
+            if self.cache is not None and self.registry is not None and self.cache.covers(window):
                 return self._site_sums_cached(window)
             rows = self.conn.execute(
                 "SELECT p.site_id, p.role, p.measure, p.product, sum(c.quantity), sum(c.tce), "
@@ -162,14 +176,16 @@ class CycleInputs:
                 {"now": self.now},
             ).fetchall()
             return YearToDate(
-                {r[0]: float(r[1]) for r in rows}, {r[0]: float(r[2]) for r in rows},
+                {r[0]: float(r[1]) for r in rows},
+                {r[0]: float(r[2]) for r in rows},
                 {r[0]: float(r[3]) for r in rows},
             )
 
         return self._once(("ytd",), fetch)
 
-    def point_stats(self, window: timedelta, point_ids: tuple[int, ...],
-                    reset_share: float = 0.1) -> PointStats:
+    def point_stats(
+        self, window: timedelta, point_ids: tuple[int, ...], reset_share: float = 0.1
+    ) -> PointStats:
         """Per point over (now - window, now]: mean, spread, count, newest reading, resets
         and negatives.
 
@@ -184,17 +200,26 @@ class CycleInputs:
 
         def fetch() -> PointStats:
             ids = self.scans.get((window, reset_share), point_ids)
-            params = {"ids": list(ids), "start": self.now - window, "now": self.now,
-                      "share": reset_share}
+            params = {
+                "ids": list(ids),
+                "start": self.now - window,
+                "now": self.now,
+                "share": reset_share,
+            }
             rows = self.conn.execute(
                 "SELECT point_id, avg(value), max(value) - min(value), count(*), max(ts), "
                 "count(*) FILTER (WHERE value < 0) FROM readings "
                 "WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s "
-                "GROUP BY point_id", params,
+                "GROUP BY point_id",
+                params,
             ).fetchall()
             stats = PointStats(
-                {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows},
-                {r[0]: r[3] for r in rows}, {}, {}, {r[0]: r[4] for r in rows},
+                {r[0]: r[1] for r in rows},
+                {r[0]: r[2] for r in rows},
+                {r[0]: r[3] for r in rows},
+                {},
+                {},
+                {r[0]: r[4] for r in rows},
             )
             kinds = self._kinds(ids)
             for r in rows:
@@ -221,7 +246,8 @@ class CycleInputs:
                       WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
                         AND r.ts <= %(now)s) x
                 GROUP BY point_id
-                """, params,
+                """,
+                params,
             ):
                 if resets:
                     stats.resets[point_id] = resets
@@ -239,7 +265,8 @@ class CycleInputs:
             points = self.registry.points
             return {p: points[p].kind for p in ids if p in points}
         rows = self.conn.execute(
-            "SELECT id, kind FROM points WHERE id = ANY(%s)", (list(ids),)).fetchall()
+            "SELECT id, kind FROM points WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
@@ -283,8 +310,10 @@ class CycleInputs:
                 hi = int(end.timestamp()) // BUCKET_S
                 sums, _ = self.cache.window_sums(hi - int(n_buckets), hi)
                 row_of = self.cache.row_of
-                return ({p: float(sums[3, row_of[p]]) for p in point_ids if p in row_of},
-                        float(int(n_buckets)))
+                return (
+                    {p: float(sums[3, row_of[p]]) for p in point_ids if p in row_of},
+                    float(int(n_buckets)),
+                )
             rows = self.conn.execute(
                 "SELECT point_id, sum(least(completeness, 1.0)) FROM consumption_15min "
                 "WHERE point_id = ANY(%(ids)s) AND bucket >= %(start)s AND bucket < %(end)s "
@@ -302,9 +331,6 @@ def bucket_floor(ts: datetime) -> datetime:
     return ts - (ts - EPOCH) % BUCKET
 
 
-
-
 def _ceil_bucket(ts: datetime) -> int:
     """Number of the first bucket starting at or after ts."""
     return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))
-

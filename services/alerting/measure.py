@@ -47,10 +47,9 @@ def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str,
         if isinstance(threshold, str):
             level = reg.levels.get(rule.select.product or "")
             value = level.levels.get(threshold) if level else None
-            if value is None:
+            if level is None or value is None:
                 continue  # that edition has no such level: the severity is left out
-            cited = {"standard": level.source, "indicator": level.indicator,  # type: ignore[union-attr]
-                     "unit": level.unit}  # type: ignore[union-attr]
+            cited = {"standard": level.source, "indicator": level.indicator, "unit": level.unit}
             out[SEVERITIES.index(severity)] = value
         else:
             out[SEVERITIES.index(severity)] = threshold
@@ -91,19 +90,21 @@ def plan_scans(
     for rule in rules:
         if rule.kind in SCANNED_KINDS:
             points = subjects_of(rule, reg, selection)
-            wanted.setdefault((rule.window, rule.reset_share), set()).update(
-                p.id for p in points)
+            wanted.setdefault((rule.window, rule.reset_share), set()).update(p.id for p in points)
     return {key: tuple(sorted(ids)) for key, ids in wanted.items()}
 
 
 def plan_drop_scans(rules: list[Rule]) -> frozenset[tuple[timedelta, float]]:
     """The scans whose resets/negatives some rule reads."""
-    return frozenset((r.window, r.reset_share) for r in rules
-                     if r.kind in ("counter_reset", "negative"))
+    return frozenset(
+        (r.window, r.reset_share) for r in rules if r.kind in ("counter_reset", "negative")
+    )
 
 
 def measure(
-    rule: Rule, reg: Registry, inputs: CycleInputs,
+    rule: Rule,
+    reg: Registry,
+    inputs: CycleInputs,
     selection: dict[tuple[int, int], list[Any]] | None = None,
 ) -> Measured:
     thresholds, clear, _ = resolve_thresholds(rule, reg)
@@ -120,7 +121,11 @@ def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
 
 
 def _measure_sites(
-    rule: Rule, reg: Registry, inputs: CycleInputs, sites: list[Site], thresholds: F64,
+    rule: Rule,
+    reg: Registry,
+    inputs: CycleInputs,
+    sites: list[Site],
+    thresholds: F64,
     clear: float,
 ) -> Measured:
     n = len(sites)
@@ -132,13 +137,23 @@ def _measure_sites(
         ytd = inputs.year_to_date()
         used = ytd.tce if rule.budget == "energy" else ytd.tco2
         num = np.array([used.get(s.id, 0.0) for s in sites], dtype=np.float64)
-        den = np.array([(s.energy_budget_tce if rule.budget == "energy"
-                         else s.carbon_budget_tco2) or NAN for s in sites], dtype=np.float64)
+        den = np.array(
+            [
+                (s.energy_budget_tce if rule.budget == "energy" else s.carbon_budget_tco2) or NAN
+                for s in sites
+            ],
+            dtype=np.float64,
+        )
         elapsed = np.array([ytd.elapsed.get(s.id, 0.0) for s in sites], dtype=np.float64)
         status = budget_status(num, den, elapsed, MIN_ELAPSED)
         value = status.pace if kind == "budget_pace" else status.projected_share
-        evidence = {"ytd": num, "budget": den, "prorated_budget": status.prorated_budget,
-                    "projection": status.projection, "year_elapsed": elapsed}
+        evidence = {
+            "ytd": num,
+            "budget": den,
+            "prorated_budget": status.prorated_budget,
+            "projection": status.projection,
+            "year_elapsed": elapsed,
+        }
     else:
         sums = inputs.site_sums(rule.window)
         level = reg.levels.get(rule.select.product or "")
@@ -169,13 +184,23 @@ def _measure_sites(
                 num[i] = total
         evidence = {"numerator": num, "denominator": den}
     return Measured(
-        rule, [f"site:{s.code}" for s in sites], [s.id for s in sites], [None] * n, value,
-        thresholds, clear, evidence,
+        rule,
+        [f"site:{s.code}" for s in sites],
+        [s.id for s in sites],
+        [None] * n,
+        value,
+        thresholds,
+        clear,
+        evidence,
     )
 
 
 def _measure_points(
-    rule: Rule, reg: Registry, inputs: CycleInputs, points: list[Point], thresholds: F64,
+    rule: Rule,
+    reg: Registry,
+    inputs: CycleInputs,
+    points: list[Point],
+    thresholds: F64,
     clear: float,
 ) -> Measured:
     ids = tuple(p.id for p in points)
@@ -208,11 +233,16 @@ def _measure_points(
     elif kind == "completeness":
         sums, expected = inputs.completeness(rule.window, ids)
         value = sums / expected
-        evidence = {"bucket_completeness_sum": sums,
-                    "buckets_expected": np.full(n, expected)}
+        evidence = {"bucket_completeness_sum": sums, "buckets_expected": np.full(n, expected)}
     return Measured(
-        rule, [f"point:{_label(reg, p)}" for p in points], [p.site_id for p in points],
-        [p.id for p in points], value, thresholds, clear, evidence,
+        rule,
+        [f"point:{_label(reg, p)}" for p in points],
+        [p.site_id for p in points],
+        [p.id for p in points],
+        value,
+        thresholds,
+        clear,
+        evidence,
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 EVALUATION_SECONDS = Histogram(
-    "energywatch_alerting_evaluation_seconds", "Duration of one evaluation cycle, by group",
-    ["group"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
+    "energywatch_alerting_evaluation_seconds",
+    "Duration of one evaluation cycle, by group",
+    ["group"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
 )
 RULES = Gauge("energywatch_alerting_rules", "Enabled rules loaded")
 ALERTS = Gauge("energywatch_alerting_alerts", "Open alerts by state", ["state"])
@@ -18,10 +20,12 @@ NOTIFICATIONS = Counter(
 )
 NOTIFICATION_FAILURES = Counter(
     "energywatch_alerting_notification_failures_total",
-    "Failed delivery attempts (each retry counts)", ["channel"],
+    "Failed delivery attempts (each retry counts)",
+    ["channel"],
 )
 NOTIFICATIONS_GIVEN_UP = Counter(
     "energywatch_alerting_notifications_given_up_total",
-    "Notifications that exhausted their retries", ["channel"],
+    "Notifications that exhausted their retries",
+    ["channel"],
 )
 OUTBOX_PENDING = Gauge("energywatch_alerting_outbox_pending", "Outbox rows not yet delivered")

@@ -62,8 +62,7 @@ class Contacts:
         operators: dict[int, list[tuple[str, str]]] = {}
         regulators: list[tuple[str, str, str]] = []
         for role, site_id, prefix, channel, target in conn.execute(
-            "SELECT role, site_id, division_prefix, channel, target FROM alert_contacts "
-            "ORDER BY id"
+            "SELECT role, site_id, division_prefix, channel, target FROM alert_contacts ORDER BY id"
         ):
             if role == "operator":
                 operators.setdefault(site_id, []).append((channel, target))
@@ -73,7 +72,9 @@ class Contacts:
 
 
 def targets(
-    recipients: tuple[Recipient, ...], site_id: int | None, division_code: str | None,
+    recipients: tuple[Recipient, ...],
+    site_id: int | None,
+    division_code: str | None,
     contacts: Contacts,
 ) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
@@ -85,14 +86,19 @@ def targets(
         elif r.contacts == "operator" and site_id is not None:
             out.extend(contacts.operators.get(site_id, []))
         elif r.contacts == "regulator" and division_code:
-            out.extend((c, t) for prefix, c, t in contacts.regulators
-                       if division_code.startswith(prefix))
+            out.extend(
+                (c, t) for prefix, c, t in contacts.regulators if division_code.startswith(prefix)
+            )
     return list(dict.fromkeys(out))  # each target once, in order
 
 
 def payload(
-    alert: OpenAlert, rule: Rule | None, event: str, site_code: str | None,
-    division_code: str | None, key: str,
+    alert: OpenAlert,
+    rule: Rule | None,
+    event: str,
+    site_code: str | None,
+    division_code: str | None,
+    key: str,
 ) -> dict[str, Any]:
     def iso(ts: datetime | None) -> str | None:
         return ts.isoformat() if ts else None
@@ -123,8 +129,14 @@ def payload(
 
 
 def enqueue(
-    conn: psycopg.Connection, alert: OpenAlert, rule: Rule | None, event: str, event_key: str,
-    to: list[tuple[str, str]], site_code: str | None, division_code: str | None,
+    conn: psycopg.Connection,
+    alert: OpenAlert,
+    rule: Rule | None,
+    event: str,
+    event_key: str,
+    to: list[tuple[str, str]],
+    site_code: str | None,
+    division_code: str | None,
 ) -> int:
     """Write one outbox row per target; returns how many were new."""
     written = 0

@@ -73,7 +73,10 @@ def load_registry(conn: psycopg.Connection) -> Registry:
         "FROM intensity_levels"
     ):
         reg.levels[product] = Level(
-            product, indicator, unit, {"level1": l1, "level2": l2, "level3": l3},
+            product,
+            indicator,
+            unit,
+            {"level1": l1, "level2": l2, "level3": l3},
             f"{source}, edition {edition}",
         )
     return reg
@@ -112,16 +115,21 @@ def select_sites(reg: Registry, rule: Rule) -> list[Site]:
     sites = [s for s in reg.sites.values() if _site_matches(s, sel)]
     if rule.kind == "intensity":
         sites = [
-            s for s in sites
-            if any(p.role == "output" and p.product == sel.product
-                   for p in reg.points_by_site.get(s.id, ()))
+            s
+            for s in sites
+            if any(
+                p.role == "output" and p.product == sel.product
+                for p in reg.points_by_site.get(s.id, ())
+            )
         ]
     elif rule.kind == "pue":
-        sites = [s for s in sites
-                 if any(p.role == "it_load" for p in reg.points_by_site.get(s.id, ()))]
+        sites = [
+            s for s in sites if any(p.role == "it_load" for p in reg.points_by_site.get(s.id, ()))
+        ]
     elif rule.kind == "supply_coal_rate":
-        sites = [s for s in sites
-                 if any(p.role == "supply" for p in reg.points_by_site.get(s.id, ()))]
+        sites = [
+            s for s in sites if any(p.role == "supply" for p in reg.points_by_site.get(s.id, ()))
+        ]
     elif rule.kind in ("budget_pace", "budget_projection"):
         attr = "energy_budget_tce" if rule.budget == "energy" else "carbon_budget_tco2"
         sites = [s for s in sites if (getattr(s, attr) or 0) > 0]

@@ -27,9 +27,7 @@ import psycopg
 from energywatch.core.thresholds import F64, I64
 
 BUCKET_S = 900
-_COLUMNS = (
-    "point_id, (extract(epoch FROM bucket)::bigint / 900), quantity, tce, tco2, completeness"
-)
+_COLUMNS = "point_id, (extract(epoch FROM bucket)::bigint / 900), quantity, tce, tco2, completeness"
 MARGIN = timedelta(seconds=60)  # rows whose transaction committed a little after computed_at
 SPARE_SLOTS = 8  # two hours of slack between the horizon and a slot's reuse
 
@@ -60,8 +58,11 @@ class RollupCache:
     # --- refresh ---------------------------------------------------------------------------
 
     def refresh(self, conn: psycopg.Connection, point_ids: list[int]) -> None:
-        full = (time.monotonic() - self._synced_at > self.resync.total_seconds()
-                or self._read_until is None or set(point_ids) != set(self.row_of))
+        full = (
+            time.monotonic() - self._synced_at > self.resync.total_seconds()
+            or self._read_until is None
+            or set(point_ids) != set(self.row_of)
+        )
         if full:
             self._layout(point_ids)
         started = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
@@ -75,7 +76,8 @@ class RollupCache:
             assert self._read_until is not None
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM consumption_15min WHERE computed_at > %s",
-                (self._read_until - MARGIN,)).fetchall()
+                (self._read_until - MARGIN,),
+            ).fetchall()
         self._read_until = started
         self._store(rows)
 
@@ -141,8 +143,11 @@ class RollupCache:
                 "  ON y.site_id = p.site_id "
                 "WHERE p.role = 'consumption' AND c.bucket >= y.y0 AND c.bucket < %s "
                 "GROUP BY p.site_id",
-                (list(starts), list(starts.values()),
-                 datetime.fromtimestamp(cutoff * BUCKET_S, UTC)),
+                (
+                    list(starts),
+                    list(starts.values()),
+                    datetime.fromtimestamp(cutoff * BUCKET_S, UTC),
+                ),
             ).fetchall()
             self._base = {r[0]: (float(r[1]), float(r[2])) for r in rows}
             self._base_cutoff = cutoff

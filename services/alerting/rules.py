@@ -51,13 +51,31 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "completeness": {"direction": "below", "unit": "share", "thresholds": {"warning": 0.9}},
 }
 Kind = Literal[
-    "intensity", "pue", "supply_coal_rate", "energy", "emissions", "budget_pace",
-    "budget_projection", "power", "pollutant", "silent", "counter_reset", "stuck", "negative",
+    "intensity",
+    "pue",
+    "supply_coal_rate",
+    "energy",
+    "emissions",
+    "budget_pace",
+    "budget_projection",
+    "power",
+    "pollutant",
+    "silent",
+    "counter_reset",
+    "stuck",
+    "negative",
     "completeness",
 ]
 SITE_KINDS = frozenset(
-    {"intensity", "pue", "supply_coal_rate", "energy", "emissions", "budget_pace",
-     "budget_projection"}
+    {
+        "intensity",
+        "pue",
+        "supply_coal_rate",
+        "energy",
+        "emissions",
+        "budget_pace",
+        "budget_projection",
+    }
 )
 # Names a threshold may use instead of a number: a column of the intensity_levels table.
 LEVEL_REFS = ("level1", "level2", "level3")
@@ -143,8 +161,9 @@ class Rule(_Strict):
     select: Selector = Selector()
     # severity -> threshold: a number, or level1/level2/level3 of intensity_levels (intensity,
     # pue, supply_coal_rate with select.product)
-    thresholds: dict[Literal["info", "warning", "critical"], float | Literal[
-        "level1", "level2", "level3"]] = Field(default_factory=dict)
+    thresholds: dict[
+        Literal["info", "warning", "critical"], float | Literal["level1", "level2", "level3"]
+    ] = Field(default_factory=dict)
     direction: Literal["above", "below"] | None = None
     clear: float | None = None  # the value must come back past this to resolve (hysteresis)
     hysteresis: float | None = Field(default=None, ge=0, lt=1)  # or: a share of the threshold
@@ -171,8 +190,9 @@ class Rule(_Strict):
         if not self.thresholds and "thresholds" not in KIND_DEFAULTS[self.kind]:
             raise ValueError(f"thresholds: a {self.kind} rule needs at least one threshold")
         refs = [v for v in self.thresholds.values() if isinstance(v, str)]
-        if refs and not (self.kind in ("intensity", "pue", "supply_coal_rate")
-                         and self.select.product):
+        if refs and not (
+            self.kind in ("intensity", "pue", "supply_coal_rate") and self.select.product
+        ):
             raise ValueError(
                 "thresholds: level1/level2/level3 need an intensity, pue or supply_coal_rate "
                 "rule with select.product"
@@ -185,8 +205,7 @@ class Rule(_Strict):
         if self.clear is not None and numbers:
             lowest = min(numbers) if self.effective_direction == "above" else max(numbers)
             wrong_side = (
-                self.clear > lowest if self.effective_direction == "above"
-                else self.clear < lowest
+                self.clear > lowest if self.effective_direction == "above" else self.clear < lowest
             )
             if wrong_side:
                 raise ValueError(
@@ -214,7 +233,8 @@ class Rule(_Strict):
     def definition(self) -> dict[str, Any]:
         """The rule as a JSON-able document (what the alert_rules table stores)."""
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {
-            "name": self.name, "kind": self.kind
+            "name": self.name,
+            "kind": self.kind,
         }
 
 

@@ -77,8 +77,15 @@ class WebhookSender:
 
 class EmailSender:
     def __init__(
-        self, host: str, port: int, sender: str, *, starttls: bool = False,
-        username: str | None = None, password: str | None = None, timeout_s: float = 10.0,
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        starttls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
     ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.starttls, self.username, self.password = starttls, username, password
@@ -124,6 +131,7 @@ def render_email(sender: str, to: str, key: str, payload: dict[str, Any]) -> Ema
         lines.append(f"Resolved at: {payload.get('resolved_at')}")
     if payload.get("source"):
         lines.append(f"Standard: {payload.get('source')}")
-    message.set_content("\n".join(lines) + "\n\n" + json.dumps(payload, ensure_ascii=False,
-                                                               indent=2))
+    message.set_content(
+        "\n".join(lines) + "\n\n" + json.dumps(payload, ensure_ascii=False, indent=2)
+    )
     return message

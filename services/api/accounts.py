@@ -36,22 +36,33 @@ def principal_of(row: Any) -> Principal:
     return Principal(str(row.username), role, parse_scope(role, row.scope))  # type: ignore[arg-type]
 
 
-def create_user(conn: sa.Connection, username: str, password: str, role: str,
-                scope: str | None) -> Principal:
+def create_user(
+    conn: sa.Connection, username: str, password: str, role: str, scope: str | None
+) -> Principal:
     scope_parts = parse_scope(role, scope)
     if not username.strip():
         raise ValueError("username is empty")
     if len(password) < 8:
         raise ValueError("password must have at least 8 characters")
-    conn.execute(users.insert().values(
-        username=username, password_hash=hash_password(password), role=role,
-        scope=",".join(scope_parts) or None,
-    ))
+    conn.execute(
+        users.insert().values(
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            scope=",".join(scope_parts) or None,
+        )
+    )
     return Principal(username, role, scope_parts)  # type: ignore[arg-type]
 
 
-def _retry_after(conn: sa.Connection, column: sa.ColumnElement[str], value: str,
-                 limit: int, window: timedelta, now: datetime) -> int | None:
+def _retry_after(
+    conn: sa.Connection,
+    column: sa.ColumnElement[str],
+    value: str,
+    limit: int,
+    window: timedelta,
+    now: datetime,
+) -> int | None:
     """Seconds until the oldest counted failure leaves the window, if `limit` is reached."""
     since = now - window
     rows = conn.execute(
@@ -66,16 +77,19 @@ def _retry_after(conn: sa.Connection, column: sa.ColumnElement[str], value: str,
     return max(1, int((oldest_counted + window - now).total_seconds()) + 1)
 
 
-def login(conn: sa.Connection, username: str, password: str, client: str,
-          limits: LoginLimits) -> Principal:
+def login(
+    conn: sa.Connection, username: str, password: str, client: str, limits: LoginLimits
+) -> Principal:
     """Check the password under the rate limit; record the attempt and audit it."""
     now = datetime.now(UTC)
     window = timedelta(seconds=limits.window_s)
-    wait = _retry_after(conn, login_attempts.c.username, username,
-                        limits.max_failures_per_user, window, now)
+    wait = _retry_after(
+        conn, login_attempts.c.username, username, limits.max_failures_per_user, window, now
+    )
     if wait is None:
-        wait = _retry_after(conn, login_attempts.c.client, client,
-                            limits.max_failures_per_client, window, now)
+        wait = _retry_after(
+            conn, login_attempts.c.client, client, limits.max_failures_per_client, window, now
+        )
     if wait is not None:
         audit.record(conn, "login.limited", username=username, client=client)
         raise LoginLimited(wait)
@@ -99,14 +113,21 @@ def principal_by_username(conn: sa.Connection, username: str) -> Principal | Non
 def principal_by_api_key(conn: sa.Connection, key: str) -> Principal:
     key_id, secret = split_api_key(key)
     row = conn.execute(
-        sa.select(api_keys.c.id, api_keys.c.secret_sha256, users.c.username, users.c.role,
-                  users.c.scope, users.c.disabled)
+        sa.select(
+            api_keys.c.id,
+            api_keys.c.secret_sha256,
+            users.c.username,
+            users.c.role,
+            users.c.scope,
+            users.c.disabled,
+        )
         .join(users, users.c.id == api_keys.c.user_id)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
     ).first()
     if row is None or row.disabled or not secret_matches(secret, row.secret_sha256):
         raise InvalidCredentials("invalid API key")
-    conn.execute(api_keys.update().where(api_keys.c.id == key_id)
-                 .values(last_used_at=sa.func.now()))
+    conn.execute(
+        api_keys.update().where(api_keys.c.id == key_id).values(last_used_at=sa.func.now())
+    )
     p = principal_of(row)
     return Principal(p.username, p.role, p.scope, api_key_id=key_id)

@@ -19,8 +19,15 @@ from services.api.schemas.alerts import AlertPublic
 
 
 class AlertStream:
-    def __init__(self, *, engine: sa.Engine, principal: Principal, poll_s: float,
-                 is_disconnected: Callable[[], Awaitable[bool]], gauge: Gauge) -> None:
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        principal: Principal,
+        poll_s: float,
+        is_disconnected: Callable[[], Awaitable[bool]],
+        gauge: Gauge,
+    ) -> None:
         self.engine = engine
         self.principal = principal
         self.poll_s = poll_s
@@ -35,8 +42,14 @@ class AlertStream:
     async def events(self) -> AsyncIterator[str]:
         self.gauge.inc()
         try:
-            yield sse("hello", {"scope": self.principal.scope_text, "role": self.principal.role,
-                                "now": now_utc().isoformat()})
+            yield sse(
+                "hello",
+                {
+                    "scope": self.principal.scope_text,
+                    "role": self.principal.role,
+                    "now": now_utc().isoformat(),
+                },
+            )
             last_sent = time.monotonic()
             while not await self.is_disconnected():
                 for row in await anyio.to_thread.run_sync(self._poll):

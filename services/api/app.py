@@ -67,8 +67,19 @@ def create_app(settings: Settings) -> FastAPI:
     install_metrics(app, app.state.metrics)
 
     app.include_router(health.router)
-    for module in (auth, sites, readings, live, consumption, indicators, alerts, rules,
-                   reports, regions, audit_log):
+    for module in (
+        auth,
+        sites,
+        readings,
+        live,
+        consumption,
+        indicators,
+        alerts,
+        rules,
+        reports,
+        regions,
+        audit_log,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
 
     dashboard = settings.api.dashboard_dir or DEFAULT_DASHBOARD

@@ -59,8 +59,9 @@ def client_of(request: Request) -> str:
 ClientDep = Annotated[str, Depends(client_of)]
 
 
-def _authenticate(conn: sa.Connection, settings: Settings, token: str | None,
-                  key: str | None) -> Principal:
+def _authenticate(
+    conn: sa.Connection, settings: Settings, token: str | None, key: str | None
+) -> Principal:
     try:
         if key:
             return accounts.principal_by_api_key(conn, key)
@@ -128,15 +129,23 @@ SITE_CODE = Path(description="site code", min_length=1, max_length=100)
 
 
 def lookup_site(conn: sa.Connection, user: Principal, code: str) -> Site:
-    row = conn.execute(
-        sa.select(sites).where(sites.c.code == code, site_in_scope(user))
-    ).mappings().first()
+    row = (
+        conn.execute(sa.select(sites).where(sites.c.code == code, site_in_scope(user)))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(f"site {code}")
     return Site(
-        id=row["id"], code=row["code"], name=row["name"], kind=row["kind"],
-        division_code=row["division_code"], industry=row["industry"], timezone=row["timezone"],
-        energy_budget_tce=row["energy_budget_tce"], carbon_budget_tco2=row["carbon_budget_tco2"],
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        kind=row["kind"],
+        division_code=row["division_code"],
+        industry=row["industry"],
+        timezone=row["timezone"],
+        energy_budget_tce=row["energy_budget_tce"],
+        carbon_budget_tco2=row["carbon_budget_tco2"],
     )
 
 

@@ -77,10 +77,15 @@ class LiveStream:
         for pid, ts, _, _ in new:
             self.cursors[pid] = max(self.cursors[pid], ts)
         newest = max(ts for _, ts, _, _ in new)
-        items = [{"point": self.point_codes[pid], "ts": ts.isoformat(), "v": v, "q": q}
-                 for pid, ts, v, q in new]
-        return sse("readings", {"site": self.site_code, "readings": items},
-                   str(int(newest.timestamp() * 1000)))
+        items = [
+            {"point": self.point_codes[pid], "ts": ts.isoformat(), "v": v, "q": q}
+            for pid, ts, v, q in new
+        ]
+        return sse(
+            "readings",
+            {"site": self.site_code, "readings": items},
+            str(int(newest.timestamp() * 1000)),
+        )
 
     def _alert_events(self, changed: list[dict[str, Any]]) -> list[str]:
         events = []
@@ -92,9 +97,14 @@ class LiveStream:
     async def events(self) -> AsyncIterator[str]:
         self.gauge.inc()
         try:
-            yield sse("hello", {"site": self.site_code,
-                                "points": sorted(self.point_codes.values()),
-                                "now": now_utc().isoformat()})
+            yield sse(
+                "hello",
+                {
+                    "site": self.site_code,
+                    "points": sorted(self.point_codes.values()),
+                    "now": now_utc().isoformat(),
+                },
+            )
             last_sent = time.monotonic()
             while not await self.is_disconnected():
                 new, changed = await anyio.to_thread.run_sync(self._poll)

@@ -22,12 +22,16 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "energywatch_api_requests_total", "HTTP requests answered",
-            ["method", "route", "status"], registry=self.registry,
+            "energywatch_api_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "energywatch_api_request_seconds", "time to answer an HTTP request (to first byte)",
-            ["method", "route"], registry=self.registry,
+            "energywatch_api_request_seconds",
+            "time to answer an HTTP request (to first byte)",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
         )
         self.streams = Gauge(

@@ -69,8 +69,11 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         out.append(
-            {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
-             "type": str(err.get("type", ""))}
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
         )
     return out
 
@@ -92,8 +95,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_refused_value(request: Request, exc: Exception) -> JSONResponse:
         # e.g. a NUL character in a text field, which PostgreSQL cannot store
-        return problem_response(request, 422, "a value of the request cannot be stored or "
-                                "compared (text must not contain NUL characters)")
+        return problem_response(
+            request,
+            422,
+            "a value of the request cannot be stored or "
+            "compared (text must not contain NUL characters)",
+        )
 
     async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 503, "database unavailable", {"Retry-After": "5"})
@@ -112,8 +119,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 # For route declarations: the problem schema shown in OpenAPI.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Not found (or outside the caller's scope)",
-          "content": {PROBLEM_JSON: {}}},
+    404: {
+        "description": "Not found (or outside the caller's scope)",
+        "content": {PROBLEM_JSON: {}},
+    },
     401: {"description": "Not authenticated", "content": {PROBLEM_JSON: {}}},
     422: {"description": "Invalid request", "content": {PROBLEM_JSON: {}}},
 }

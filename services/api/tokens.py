@@ -24,8 +24,9 @@ def _signing_key(secret: str) -> bytes:
     return hashlib.sha256(b"energywatch api token\x00" + secret.encode()).digest()
 
 
-def issue_token(principal: Principal, secret: str, minutes: int, now: datetime | None = None
-                ) -> str:
+def issue_token(
+    principal: Principal, secret: str, minutes: int, now: datetime | None = None
+) -> str:
     now = now or datetime.now(UTC)
     claims = {
         "sub": principal.username,
@@ -39,11 +40,18 @@ def issue_token(principal: Principal, secret: str, minutes: int, now: datetime |
 
 def read_token(token: str, secret: str) -> Principal:
     try:
-        claims = jwt.decode(token, _signing_key(secret), algorithms=[ALGORITHM],
-                            options={"require": ["sub", "exp", "role"]})
+        claims = jwt.decode(
+            token,
+            _signing_key(secret),
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp", "role"]},
+        )
         role = str(claims["role"])
-        return Principal(str(claims["sub"]), role,  # type: ignore[arg-type]
-                         parse_scope(role, claims.get("scope")))
+        return Principal(
+            str(claims["sub"]),
+            role,  # type: ignore[arg-type]
+            parse_scope(role, claims.get("scope")),
+        )
     except (jwt.PyJWTError, ValueError) as exc:
         raise InvalidCredentials("invalid or expired token") from exc
 
@@ -57,7 +65,7 @@ def new_api_key(key_id: int) -> tuple[str, str]:
 def split_api_key(key: str) -> tuple[int, str]:
     if not key.startswith(API_KEY_PREFIX):
         raise InvalidCredentials("malformed API key")
-    key_id, sep, secret = key[len(API_KEY_PREFIX):].partition("_")
+    key_id, sep, secret = key[len(API_KEY_PREFIX) :].partition("_")
     if not sep or not key_id.isdigit() or not secret or len(key_id) > 9:
         raise InvalidCredentials("malformed API key")
     return int(key_id), secret

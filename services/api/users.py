@@ -8,15 +8,22 @@ from energywatch.storage.engine import make_engine
 from services.api import accounts, audit
 
 
-def add_user(settings: Settings, username: str, password: str, role: str,
-             scope: str | None) -> None:
+def add_user(
+    settings: Settings, username: str, password: str, role: str, scope: str | None
+) -> None:
     """Create `username` with an argon2 hash of `password`; ValueError for a bad role/scope."""
     engine = make_engine(settings.database.url, pool_size=1)
     try:
         with engine.begin() as conn:
             accounts.create_user(conn, username, password, role, scope)
-            audit.record(conn, "user.create", username=None, target=username,
-                         detail={"role": role, "scope": scope, "via": "cli"}, client="cli")
+            audit.record(
+                conn,
+                "user.create",
+                username=None,
+                target=username,
+                detail={"role": role, "scope": scope, "via": "cli"},
+                client="cli",
+            )
     except Exception as exc:
         import sqlalchemy as sa
 

@@ -22,13 +22,21 @@ from tests.support.services import BrokerAddress
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ECHARTS = REPO / "services" / "api" / "dashboard" / "node_modules" / "echarts"
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would break later tests that call asyncio.run() if it lived for the session.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent (apt-get install chromium)")
@@ -47,15 +55,20 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": 1400, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai",
+        viewport={"width": 1400, "height": 1000},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console",
-        lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})")
-        if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(f"{msg.text} ({msg.location.get('url')})")
+            if msg.type == "error"
+            else None
+        ),
     )
     try:
         yield page
@@ -91,8 +104,9 @@ def log_in(page: object, api_url: str, username: str, password: str) -> None:
 
 
 @pytest.fixture
-def ingest(db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str,
-           tmp_path: Path) -> Iterator[None]:
+def ingest(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, tmp_path: Path
+) -> Iterator[None]:
     with running_ingest(db_url, mqtt_broker, topic_prefix, tmp_path):
         yield
 

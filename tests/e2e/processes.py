@@ -20,8 +20,14 @@ VENV_BIN = Path(sys.executable).parent
 
 def service_env(db_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENERGYWATCH_")}
-    env.update({"ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": db_url,
-                "ENERGYWATCH_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "ENERGYWATCH_DEMO": "1",
+            "ENERGYWATCH_DATABASE__URL": db_url,
+            "ENERGYWATCH_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     env.update(extra)
     return env
 
@@ -48,11 +54,25 @@ def running_api(db_url: str, log_dir: Path) -> Iterator[str]:
     log = log_dir / "api.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(VENV_BIN / "python"), "-m", "uvicorn", "tests.e2e.serve_api:app_from_env",
-             "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "--timeout-graceful-shutdown", "2"],
-            cwd=REPO, env=service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5"),
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "uvicorn",
+                "tests.e2e.serve_api:app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "2",
+            ],
+            cwd=REPO,
+            env=service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -72,8 +92,9 @@ def running_api(db_url: str, log_dir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_ingest(db_url: str, broker: BrokerAddress, topic_prefix: str,
-                   log_dir: Path) -> Iterator[None]:
+def running_ingest(
+    db_url: str, broker: BrokerAddress, topic_prefix: str, log_dir: Path
+) -> Iterator[None]:
     """The real ingest service (`energywatch ingest`) on the test's own topic prefix."""
     log = log_dir / "ingest.log"
     env = service_env(
@@ -86,8 +107,13 @@ def running_ingest(db_url: str, broker: BrokerAddress, topic_prefix: str,
         ENERGYWATCH_INGEST__BATCH_MAX_AGE_MS="50",
     )
     with log.open("wb") as out:
-        process = subprocess.Popen([str(VENV_BIN / "energywatch"), "ingest"], cwd=REPO, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(VENV_BIN / "energywatch"), "ingest"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         time.sleep(0.5)
         if process.poll() is not None:
@@ -109,8 +135,13 @@ def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[No
         ENERGYWATCH_ALERTING__METRICS_PORT=str(free_port()),
     )
     with log.open("wb") as out:
-        process = subprocess.Popen([str(VENV_BIN / "energywatch"), "alerting"], cwd=REPO,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(VENV_BIN / "energywatch"), "alerting"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         time.sleep(0.5)
         if process.poll() is not None:

@@ -28,10 +28,18 @@ REGULATOR = ("reg-taiyuan", "regulator-pass-1", "regulator", REGION)
 
 # tce and tCO2 per unit: GB/T 2589-2020 equivalent values; CO2 factors of the order of the
 # national defaults (test data, not a reference).
-TCE_PER_UNIT = {"electricity": 0.1229e-3, "natural_gas": 1.2143e-3, "steam": 0.03412,
-                "washed_coal": 0.9}
-TCO2_PER_UNIT = {"electricity": 0.5703e-3, "natural_gas": 2.162e-3, "steam": 0.11,
-                 "washed_coal": 2.5}
+TCE_PER_UNIT = {
+    "electricity": 0.1229e-3,
+    "natural_gas": 1.2143e-3,
+    "steam": 0.03412,
+    "washed_coal": 0.9,
+}
+TCO2_PER_UNIT = {
+    "electricity": 0.5703e-3,
+    "natural_gas": 2.162e-3,
+    "steam": 0.11,
+    "washed_coal": 2.5,
+}
 FIFTEEN_MIN = timedelta(minutes=15)
 
 
@@ -65,8 +73,9 @@ def seed(db_url: str, now: datetime, hours: int = 6) -> Seeded:
     return Seeded(point_ids, site_ids, last)
 
 
-def _write_history(conn: sa.Connection, ids: dict[tuple[str, str], int], now: datetime,
-                   hours: int) -> datetime:
+def _write_history(
+    conn: sa.Connection, ids: dict[tuple[str, str], int], now: datetime, hours: int
+) -> datetime:
     """One reading a minute for the coke plant, with a daily-looking swing in power."""
     start = (now - timedelta(hours=hours)).replace(second=0, microsecond=0)
     rows: list[dict[str, object]] = []
@@ -90,21 +99,32 @@ def _write_history(conn: sa.Connection, ids: dict[tuple[str, str], int], now: da
     return ts - timedelta(minutes=1)
 
 
-def _write_rollups(conn: sa.Connection, ids: dict[tuple[str, str], int], start: datetime,
-                   end: datetime) -> None:
+def _write_rollups(
+    conn: sa.Connection, ids: dict[tuple[str, str], int], start: datetime, end: datetime
+) -> None:
     """15-minute rollups consistent with the readings above (what the rollup service writes)."""
-    measure_of = {"E01": "electricity", "G01": "natural_gas", "S01": "steam",
-                  "C01": "washed_coal", "P01": "product"}
+    measure_of = {
+        "E01": "electricity",
+        "G01": "natural_gas",
+        "S01": "steam",
+        "C01": "washed_coal",
+        "P01": "product",
+    }
     rows: list[dict[str, object]] = []
     bucket = _floor_15(start) + FIFTEEN_MIN
     while bucket + FIFTEEN_MIN <= end:
         for code, measure in measure_of.items():
             quantity = _bucket_quantity(code, bucket)
-            rows.append({
-                "point_id": ids[(SITE, code)], "bucket": bucket, "quantity": quantity,
-                "tce": quantity * TCE_PER_UNIT.get(measure, 0.0),
-                "tco2": quantity * TCO2_PER_UNIT.get(measure, 0.0), "completeness": 1.0,
-            })
+            rows.append(
+                {
+                    "point_id": ids[(SITE, code)],
+                    "bucket": bucket,
+                    "quantity": quantity,
+                    "tce": quantity * TCE_PER_UNIT.get(measure, 0.0),
+                    "tco2": quantity * TCO2_PER_UNIT.get(measure, 0.0),
+                    "completeness": 1.0,
+                }
+            )
         bucket += FIFTEEN_MIN
     if rows:
         conn.execute(consumption_15min.insert(), rows)
@@ -119,8 +139,9 @@ def acknowledged_by(db_url: str, alert_id: int) -> tuple[str | None, str | None]
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.select(alerts.c.acknowledged_by, alerts.c.ack_comment)
-                .where(alerts.c.id == alert_id)
+                sa.select(alerts.c.acknowledged_by, alerts.c.ack_comment).where(
+                    alerts.c.id == alert_id
+                )
             ).one()
             return row.acknowledged_by, row.ack_comment
     finally:

@@ -73,10 +73,14 @@ def _run(page, static_url: str, body: str) -> Any:
 
 
 def test_consumption_is_register_differences_summed_per_measure(page, static_url):
-    result = _run(page, static_url, """
+    result = _run(
+        page,
+        static_url,
+        """
       const model = m.createLiveModel(view, 24);
       return m.consumptionByMeasure(model).map(x => [x.measure, x.unit, x.data]);
-    """)
+    """,
+    )
     t50, t55 = _ms("2026-11-22T02:50:00+00:00"), _ms("2026-11-22T02:55:00+00:00")
     assert result == [
         # E01: 100 then 150; E02: 10 at 02:55 (no bucket before 02:50 to diff against)
@@ -85,10 +89,11 @@ def test_consumption_is_register_differences_summed_per_measure(page, static_url
     ]
 
 
-def test_live_readings_update_the_current_bucket_and_a_register_drop_is_a_gap(
-    page, static_url
-):
-    result = _run(page, static_url, """
+def test_live_readings_update_the_current_bucket_and_a_register_drop_is_a_gap(page, static_url):
+    result = _run(
+        page,
+        static_url,
+        """
       const model = m.createLiveModel(view, 24);
       const changed = m.applyReadings(model, [
         {point: "E01", ts: "2026-11-22T03:00:30Z", v: 1300},
@@ -102,7 +107,8 @@ def test_live_readings_update_the_current_bucket_and_a_register_drop_is_a_gap(
         m.consumptionByMeasure(model).map(x => [x.measure, x.data]));
       return {changed: [...changed].sort(), elec: byMeasure.electricity,
               coal: byMeasure.washed_coal, last: model.points.get("E01").last};
-    """)
+    """,
+    )
     t03 = _ms("2026-11-22T03:00:00+00:00")
     assert result["changed"] == ["C01", "E01", "E02"]
     # E01 03:00 bucket = last register 1320 - 1250 = 70; E02 dropped: left out, not negative
@@ -112,7 +118,10 @@ def test_live_readings_update_the_current_bucket_and_a_register_drop_is_a_gap(
 
 
 def test_instantaneous_readings_are_kept_in_time_order_within_the_window(page, static_url):
-    result = _run(page, static_url, """
+    result = _run(
+        page,
+        static_url,
+        """
       const model = m.createLiveModel(view, 1);
       m.applyReadings(model, [
         {point: "KW", ts: "2026-11-22T03:00:10Z", v: 8200},
@@ -120,7 +129,8 @@ def test_instantaneous_readings_are_kept_in_time_order_within_the_window(page, s
         {point: "KW", ts: "2026-11-22T03:55:00Z", v: 8300},     // pushes 02:50 out of 1 h
       ]);
       return m.powerPoints(model).map(p => p.series.map(([t, v]) => v));
-    """)
+    """,
+    )
     assert result == [[8100, 8150, 8200, 8300]]  # 02:50 left the window, 02:55 is its edge
 
 

@@ -24,8 +24,9 @@ LAST_POWER_POINT = """async () => {
 
 
 def _token(api_url: str) -> str:
-    answer = httpx.post(f"{api_url}/api/v1/auth/token",
-                        data={"username": OPERATOR[0], "password": OPERATOR[1]})
+    answer = httpx.post(
+        f"{api_url}/api/v1/auth/token", data={"username": OPERATOR[0], "password": OPERATOR[1]}
+    )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -41,13 +42,16 @@ def test_operator_sees_live_chart_move_after_a_reading_is_published(
     page.wait_for_selector("#chart-intensity-0", timeout=15_000)
 
     # The page shows what the API answers: today's totals and the site's name.
-    live = httpx.get(f"{api_url}/api/v1/sites/{SITE}/live",
-                     headers={"Authorization": f"Bearer {_token(api_url)}"}).json()
+    live = httpx.get(
+        f"{api_url}/api/v1/sites/{SITE}/live",
+        headers={"Authorization": f"Bearer {_token(api_url)}"},
+    ).json()
     assert page.inner_text("#site-name") == "太原示例焦化有限公司"
     assert page.inner_text("#today-tce") == f"{live['today']['tce']:,.2f}"
     assert page.inner_text("#today-tco2") == f"{live['today']['tco2']:,.2f}"
     assert page.locator("#today-by-measure tr[data-measure]").count() == len(
-        live["today"]["by_measure"])
+        live["today"]["by_measure"]
+    )
     page.screenshot(path=str(screenshot_dir / "operator.png"), full_page=True)
 
     points_before = int(page.get_attribute("#chart-power", "data-points") or 0)
@@ -73,8 +77,9 @@ def test_operator_sees_live_chart_move_after_a_reading_is_published(
     assert seen is not None, f"no published reading reached the chart; published {published}"
     last_ts, last_value = page.evaluate(LAST_POWER_POINT)
     assert last_value == published[seen]
-    assert datetime.fromtimestamp(last_ts / 1000, UTC).isoformat().replace(
-        "+00:00", ".000Z") == seen
+    assert (
+        datetime.fromtimestamp(last_ts / 1000, UTC).isoformat().replace("+00:00", ".000Z") == seen
+    )
     assert int(page.get_attribute("#chart-power", "data-points") or 0) > points_before
     page.screenshot(path=str(screenshot_dir / "operator-live.png"), full_page=True)
 

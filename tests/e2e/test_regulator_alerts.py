@@ -58,10 +58,12 @@ def test_regulator_sees_new_alert_and_acknowledges_it(
     # The region's enterprises, ranked by breaches: the one with an alert first; the
     # enterprise of another region is not there.
     page.wait_for_function(
-        "() => document.querySelector('#ranking-table tr[data-site]').dataset.site"
-        " === 'TY-CEM-01'", timeout=15_000)
-    ranked = page.eval_on_selector_all("#ranking-table tr[data-site]",
-                                       "rows => rows.map(r => r.dataset.site)")
+        "() => document.querySelector('#ranking-table tr[data-site]').dataset.site === 'TY-CEM-01'",
+        timeout=15_000,
+    )
+    ranked = page.eval_on_selector_all(
+        "#ranking-table tr[data-site]", "rows => rows.map(r => r.dataset.site)"
+    )
     assert ranked == ["TY-CEM-01", "TY-COKE-01"]
     assert page.locator("#inbox tr[data-alert-id]").count() == 1
 
@@ -84,8 +86,9 @@ def test_regulator_sees_new_alert_and_acknowledges_it(
     assert "9,800.00 / 9,500.00 kW" in row.inner_text()
     assert page.inner_text("#inbox-count") == "2"
     page.wait_for_function(
-        "() => document.querySelector('#ranking-table tr[data-site]').dataset.site"
-        f" === '{SITE}'", timeout=15_000)  # a critical, firing alert ranks first
+        f"() => document.querySelector('#ranking-table tr[data-site]').dataset.site === '{SITE}'",
+        timeout=15_000,
+    )  # a critical, firing alert ranks first
     page.screenshot(path=str(screenshot_dir / "regulator.png"), full_page=True)
 
     row.locator("button[data-ack]").click()

@@ -13,16 +13,32 @@ from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
 _COLUMNS = (
-    alerts.c.id, alerts.c.rule, alerts.c.kind, sites.c.code.label("site"),
-    points.c.code.label("point"), alerts.c.subject, alerts.c.severity, alerts.c.state,
-    alerts.c.value, alerts.c.threshold, alerts.c.unit, alerts.c.started_at, alerts.c.fired_at,
-    alerts.c.resolved_at, alerts.c.acknowledged_by, alerts.c.acknowledged_at,
-    alerts.c.ack_comment, alerts.c.escalated_at, (alerts.c.silenced_by.is_not(None)).label(
-        "silenced"),
+    alerts.c.id,
+    alerts.c.rule,
+    alerts.c.kind,
+    sites.c.code.label("site"),
+    points.c.code.label("point"),
+    alerts.c.subject,
+    alerts.c.severity,
+    alerts.c.state,
+    alerts.c.value,
+    alerts.c.threshold,
+    alerts.c.unit,
+    alerts.c.started_at,
+    alerts.c.fired_at,
+    alerts.c.resolved_at,
+    alerts.c.acknowledged_by,
+    alerts.c.acknowledged_at,
+    alerts.c.ack_comment,
+    alerts.c.escalated_at,
+    (alerts.c.silenced_by.is_not(None)).label("silenced"),
 )
 # When an alert last changed in a way a viewer cares about (not each evaluation).
 changed_at = sa.func.greatest(
-    alerts.c.started_at, alerts.c.fired_at, alerts.c.resolved_at, alerts.c.acknowledged_at,
+    alerts.c.started_at,
+    alerts.c.fired_at,
+    alerts.c.resolved_at,
+    alerts.c.acknowledged_at,
     alerts.c.escalated_at,
 )
 
@@ -39,8 +55,16 @@ def _base(principal: Principal) -> sa.Select[Any]:
 
 
 def list_alerts(
-    conn: sa.Connection, principal: Principal, *, state: str | None, severity: str | None,
-    site: str | None, rule: str | None, since: datetime | None, limit: int, offset: int,
+    conn: sa.Connection,
+    principal: Principal,
+    *,
+    state: str | None,
+    severity: str | None,
+    site: str | None,
+    rule: str | None,
+    since: datetime | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     query = _base(principal)
     if state == "open":
@@ -56,9 +80,15 @@ def list_alerts(
     if since:
         query = query.where(changed_at >= since)
     total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(
-        query.order_by(alerts.c.started_at.desc(), alerts.c.id.desc()).limit(limit).offset(offset)
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            query.order_by(alerts.c.started_at.desc(), alerts.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows], int(total)
 
 
@@ -68,64 +98,104 @@ def get_alert(conn: sa.Connection, principal: Principal, alert_id: int) -> dict[
 
 
 def transitions(conn: sa.Connection, alert_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(alert_transitions.c.at, alert_transitions.c.from_state,
-                  alert_transitions.c.to_state, alert_transitions.c.severity,
-                  alert_transitions.c.value, alert_transitions.c.threshold,
-                  alert_transitions.c.window_s, alert_transitions.c.evidence)
-        .where(alert_transitions.c.alert_id == alert_id).order_by(alert_transitions.c.at)
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            sa.select(
+                alert_transitions.c.at,
+                alert_transitions.c.from_state,
+                alert_transitions.c.to_state,
+                alert_transitions.c.severity,
+                alert_transitions.c.value,
+                alert_transitions.c.threshold,
+                alert_transitions.c.window_s,
+                alert_transitions.c.evidence,
+            )
+            .where(alert_transitions.c.alert_id == alert_id)
+            .order_by(alert_transitions.c.at)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
-def open_alerts_of_site(conn: sa.Connection, site_id: int, limit: int = 100
-                        ) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(*_COLUMNS).select_from(alerts)
-        .join(sites, sites.c.id == alerts.c.site_id)
-        .join(points, points.c.id == alerts.c.point_id, isouter=True)
-        .where(alerts.c.site_id == site_id, alerts.c.state.in_(OPEN_STATES))
-        .order_by(alerts.c.started_at.desc()).limit(limit)
-    ).mappings().all()
+def open_alerts_of_site(
+    conn: sa.Connection, site_id: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    rows = (
+        conn.execute(
+            sa.select(*_COLUMNS)
+            .select_from(alerts)
+            .join(sites, sites.c.id == alerts.c.site_id)
+            .join(points, points.c.id == alerts.c.point_id, isouter=True)
+            .where(alerts.c.site_id == site_id, alerts.c.state.in_(OPEN_STATES))
+            .order_by(alerts.c.started_at.desc())
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
-def alerts_changed_since(conn: sa.Connection, site_id: int, after: datetime
-                         ) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(*_COLUMNS, changed_at.label("changed_at")).select_from(alerts)
-        .join(sites, sites.c.id == alerts.c.site_id)
-        .join(points, points.c.id == alerts.c.point_id, isouter=True)
-        .where(alerts.c.site_id == site_id, changed_at > after)
-        .order_by(changed_at).limit(500)
-    ).mappings().all()
+def alerts_changed_since(
+    conn: sa.Connection, site_id: int, after: datetime
+) -> list[dict[str, Any]]:
+    rows = (
+        conn.execute(
+            sa.select(*_COLUMNS, changed_at.label("changed_at"))
+            .select_from(alerts)
+            .join(sites, sites.c.id == alerts.c.site_id)
+            .join(points, points.c.id == alerts.c.point_id, isouter=True)
+            .where(alerts.c.site_id == site_id, changed_at > after)
+            .order_by(changed_at)
+            .limit(500)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
-def acknowledge(conn: sa.Connection, alert_id: int, username: str, comment: str,
-                now: datetime) -> None:
+def acknowledge(
+    conn: sa.Connection, alert_id: int, username: str, comment: str, now: datetime
+) -> None:
     """Record who acknowledged, when and why; the transition keeps it as evidence."""
     state = conn.execute(
-        sa.select(alerts.c.state, alerts.c.severity).where(alerts.c.id == alert_id)
+        sa.select(alerts.c.state, alerts.c.severity)
+        .where(alerts.c.id == alert_id)
         .with_for_update()
     ).one()
     conn.execute(
-        alerts.update().where(alerts.c.id == alert_id).values(
-            acknowledged_by=username, acknowledged_at=now, ack_comment=comment
+        alerts.update()
+        .where(alerts.c.id == alert_id)
+        .values(acknowledged_by=username, acknowledged_at=now, ack_comment=comment)
+    )
+    conn.execute(
+        alert_transitions.insert().values(
+            alert_id=alert_id,
+            at=now,
+            from_state=state.state,
+            to_state=state.state,
+            severity=state.severity,
+            evidence={"event": "acknowledged", "by": username, "comment": comment},
         )
     )
-    conn.execute(alert_transitions.insert().values(
-        alert_id=alert_id, at=now, from_state=state.state, to_state=state.state,
-        severity=state.severity,
-        evidence={"event": "acknowledged", "by": username, "comment": comment},
-    ))
 
 
-def alerts_changed_in_scope(conn: sa.Connection, principal: Principal, after: datetime
-                            ) -> list[dict[str, Any]]:
+def alerts_changed_in_scope(
+    conn: sa.Connection, principal: Principal, after: datetime
+) -> list[dict[str, Any]]:
     """Alerts of every site the caller sees that changed after `after` (the alert stream)."""
-    rows = conn.execute(
-        _base(principal).add_columns(changed_at.label("changed_at"))
-        .where(changed_at > after).order_by(changed_at).limit(500)
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            _base(principal)
+            .add_columns(changed_at.label("changed_at"))
+            .where(changed_at > after)
+            .order_by(changed_at)
+            .limit(500)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]

@@ -11,8 +11,9 @@ Granularity = Literal["15min", "hour", "day", "month"]
 Group = Literal["point", "measure", "site"]
 
 
-def totals_by_measure(conn: sa.Connection, site_id: int, start: datetime, end: datetime
-                      ) -> list[dict[str, Any]]:
+def totals_by_measure(
+    conn: sa.Connection, site_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     sql = """
         SELECT p.measure, m.unit, sum(c.quantity) AS quantity, sum(c.tce) AS tce,
                sum(c.tco2) AS tco2
@@ -31,19 +32,31 @@ def totals_by_measure(conn: sa.Connection, site_id: int, start: datetime, end: d
 # cannot through the views' GROUP BY on plain PostgreSQL.
 _PERIOD = {
     "15min": ("c.bucket", "avg(c.completeness)"),
-    "hour": ("date_bin(INTERVAL '1 hour', c.bucket, TIMESTAMPTZ '2000-01-01 00:00+00')",
-             "sum(c.completeness) / 4.0 / count(DISTINCT c.point_id)"),
-    "day": ("(c.bucket AT TIME ZONE :tz)::date",
-            "sum(c.completeness) / 96.0 / count(DISTINCT c.point_id)"),
-    "month": ("date_trunc('month', (c.bucket AT TIME ZONE :tz)::date)::date",
-              "sum(c.completeness) / 96.0 / count(DISTINCT c.point_id)"
-              " / count(DISTINCT (c.bucket AT TIME ZONE :tz)::date)"),
+    "hour": (
+        "date_bin(INTERVAL '1 hour', c.bucket, TIMESTAMPTZ '2000-01-01 00:00+00')",
+        "sum(c.completeness) / 4.0 / count(DISTINCT c.point_id)",
+    ),
+    "day": (
+        "(c.bucket AT TIME ZONE :tz)::date",
+        "sum(c.completeness) / 96.0 / count(DISTINCT c.point_id)",
+    ),
+    "month": (
+        "date_trunc('month', (c.bucket AT TIME ZONE :tz)::date)::date",
+        "sum(c.completeness) / 96.0 / count(DISTINCT c.point_id)"
+        " / count(DISTINCT (c.bucket AT TIME ZONE :tz)::date)",
+    ),
 }
 
 
 def site_series(
-    conn: sa.Connection, site_id: int, timezone: str, start: datetime, end: datetime,
-    granularity: Granularity, group: Group, limit: int,
+    conn: sa.Connection,
+    site_id: int,
+    timezone: str,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    group: Group,
+    limit: int,
 ) -> list[dict[str, Any]]:
     t, completeness = _PERIOD[granularity]
     if group == "point":

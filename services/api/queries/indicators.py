@@ -32,16 +32,28 @@ class Indicator:
 
 
 def _levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        sa.text("SELECT indicator, unit, level1, level2, level3, source, edition"
-                " FROM intensity_levels WHERE product = :p ORDER BY indicator LIMIT 1"),
-        {"p": product},
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.text(
+                "SELECT indicator, unit, level1, level2, level3, source, edition"
+                " FROM intensity_levels WHERE product = :p ORDER BY indicator LIMIT 1"
+            ),
+            {"p": product},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
-def site_indicators(conn: sa.Connection, site_id: int, industry: str | None, start: datetime,
-                    end: datetime, window: timedelta) -> list[Indicator]:
+def site_indicators(
+    conn: sa.Connection,
+    site_id: int,
+    industry: str | None,
+    start: datetime,
+    end: datetime,
+    window: timedelta,
+) -> list[Indicator]:
     """Each indicator the site's points allow, on the 15-minute grid of [start, end)."""
     sql = """
         SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.role, p.product, p.measure,
@@ -91,11 +103,19 @@ def site_indicators(conn: sa.Connection, site_id: int, industry: str | None, sta
         out.append(Indicator("intensity", product, unit, levels, ts[keep], values[keep]))
     if has_it:
         values = rolling_pue(offsets, ts, electricity_kwh, it_kwh, window_ms, MIN_KWH)
-        out.append(Indicator("pue", None, "ratio", _levels(conn, "data_centre"), ts[keep],
-                             values[keep]))
+        out.append(
+            Indicator("pue", None, "ratio", _levels(conn, "data_centre"), ts[keep], values[keep])
+        )
     if has_supply:
-        values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms,
-                                          MIN_KWH)
-        out.append(Indicator("supply_coal_rate", None, "gce/kWh", _levels(conn, "coal_power"),
-                             ts[keep], values[keep]))
+        values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
+        out.append(
+            Indicator(
+                "supply_coal_rate",
+                None,
+                "gce/kWh",
+                _levels(conn, "coal_power"),
+                ts[keep],
+                values[keep],
+            )
+        )
     return out

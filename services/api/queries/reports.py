@@ -11,8 +11,9 @@ from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
 
-def site_day_by_point(conn: sa.Connection, site_id: int, start: datetime, end: datetime
-                      ) -> list[dict[str, Any]]:
+def site_day_by_point(
+    conn: sa.Connection, site_id: int, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     sql = """
         SELECT p.code AS point, p.name, p.measure, m.unit, p.role,
                coalesce(sum(c.quantity), 0) AS quantity, coalesce(sum(c.tce), 0) AS tce,
@@ -24,12 +25,15 @@ def site_day_by_point(conn: sa.Connection, site_id: int, start: datetime, end: d
             ON c.point_id = p.id AND c.bucket >= :s AND c.bucket < :e
          WHERE p.site_id = :site AND p.role IN ('consumption', 'output', 'it_load', 'supply')
          GROUP BY p.code, p.name, p.measure, m.unit, p.role ORDER BY p.code"""
-    return [dict(r) for r in conn.execute(
-        sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()
+    ]
 
 
-def site_month_by_day(conn: sa.Connection, site_id: int, timezone: str, start: datetime,
-                      end: datetime) -> list[dict[str, Any]]:
+def site_month_by_day(
+    conn: sa.Connection, site_id: int, timezone: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """Per local day, measure and role. Completeness is over every point of the group, so a
     point without rollups that day counts as missing."""
     sql = """
@@ -43,18 +47,32 @@ def site_month_by_day(conn: sa.Connection, site_id: int, timezone: str, start: d
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
     groups = {
         (r.measure, r.role): (r.unit, r.n)
-        for r in conn.execute(sa.text(
-            "SELECT p.measure, p.role, m.unit, count(*) AS n FROM points p"
-            " JOIN measures m ON m.code = p.measure WHERE p.site_id = :site"
-            " GROUP BY 1, 2, 3"), {"site": site_id})
+        for r in conn.execute(
+            sa.text(
+                "SELECT p.measure, p.role, m.unit, count(*) AS n FROM points p"
+                " JOIN measures m ON m.code = p.measure WHERE p.site_id = :site"
+                " GROUP BY 1, 2, 3"
+            ),
+            {"site": site_id},
+        )
     }
     rows = []
-    for r in conn.execute(sa.text(sql), {"site": site_id, "tz": timezone, "s": start, "e": end}
-                          ).mappings():
+    for r in conn.execute(
+        sa.text(sql), {"site": site_id, "tz": timezone, "s": start, "e": end}
+    ).mappings():
         unit, n = groups[(r["measure"], r["role"])]
-        rows.append({"day": r["day"], "measure": r["measure"], "unit": unit, "role": r["role"],
-                     "quantity": r["quantity"], "tce": r["tce"], "tco2": r["tco2"],
-                     "completeness": r["completeness_sum"] / n})
+        rows.append(
+            {
+                "day": r["day"],
+                "measure": r["measure"],
+                "unit": unit,
+                "role": r["role"],
+                "quantity": r["quantity"],
+                "tce": r["tce"],
+                "tco2": r["tco2"],
+                "completeness": r["completeness_sum"] / n,
+            }
+        )
     return rows
 
 
@@ -63,8 +81,15 @@ INTENSITY = "(CASE WHEN lv.indicator = 'kwh_per_t' THEN t.kwh_per_t ELSE t.inten
 
 
 def region_sites(
-    conn: sa.Connection, principal: Principal, prefix: str, first_day: date, end_day: date,
-    *, order: str = "code", limit: int | None = None, offset: int = 0,
+    conn: sa.Connection,
+    principal: Principal,
+    prefix: str,
+    first_day: date,
+    end_day: date,
+    *,
+    order: str = "code",
+    limit: int | None = None,
+    offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Per enterprise of the region in scope: totals over local days [first_day, end_day),
     open alerts, intensity against its product's limit, use against the prorated budget."""
@@ -75,8 +100,8 @@ def region_sites(
         "tco2": "t.tco2 DESC NULLS LAST, s.code",
         "intensity": f"({INTENSITY} / nullif(lv.level3, 0)) DESC NULLS LAST, s.code",
         "breaches": "a.firing DESC, a.max_rank DESC, a.open DESC,"
-                    f" ({INTENSITY} / nullif(lv.level3, 0)) DESC NULLS LAST, t.tce DESC NULLS LAST,"
-                    " s.code",
+        f" ({INTENSITY} / nullif(lv.level3, 0)) DESC NULLS LAST, t.tce DESC NULLS LAST,"
+        " s.code",
     }
     sql = f"""
         WITH chosen AS (
@@ -127,9 +152,15 @@ def region_sites(
           LEFT JOIN intensity_levels lv ON lv.product = t.product
          ORDER BY {orders[order]}
          LIMIT :limit OFFSET :offset"""
-    params = {"prefix": prefix + "%", "d0": first_day, "d1": end_day,
-              "days": (end_day - first_day).days, "limit": limit, "offset": offset,
-              **scope_params}
+    params = {
+        "prefix": prefix + "%",
+        "d0": first_day,
+        "d1": end_day,
+        "days": (end_day - first_day).days,
+        "limit": limit,
+        "offset": offset,
+        **scope_params,
+    }
     rows = [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
     total = int(rows[0]["total"]) if rows else _count(conn, principal, prefix)
     return rows, total
@@ -150,8 +181,14 @@ def scope_sql_text(principal: Principal) -> tuple[str, dict[str, Any]]:
 def _count(conn: sa.Connection, principal: Principal, prefix: str) -> int:
     from energywatch.storage.tables import sites
 
-    return int(conn.execute(
-        sa.select(sa.func.count()).select_from(sites).where(
-            sites.c.kind == "enterprise", sites.c.division_code.startswith(prefix),
-            site_in_scope(principal))
-    ).scalar_one())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(sites)
+            .where(
+                sites.c.kind == "enterprise",
+                sites.c.division_code.startswith(prefix),
+                site_in_scope(principal),
+            )
+        ).scalar_one()
+    )

@@ -12,8 +12,7 @@ from services.api.queries.binary import fetch_binary
 Bucket = Literal["raw", "1m", "5m", "15m", "1h", "1d"]
 Agg = Literal["avg", "min", "max", "sum", "first", "last", "count"]
 
-WIDTHS: dict[str, str] = {"1m": "1 minute", "5m": "5 minutes", "15m": "15 minutes",
-                          "1h": "1 hour"}
+WIDTHS: dict[str, str] = {"1m": "1 minute", "5m": "5 minutes", "15m": "15 minutes", "1h": "1 hour"}
 _AGG_SQL: dict[str, str] = {
     "avg": "avg(value)",
     "min": "min(value)",
@@ -34,16 +33,26 @@ def bucket_expr(bucket: Bucket) -> str:
 
 
 def point_series(
-    conn: sa.Connection, point_id: int, start: datetime, end: datetime, bucket: Bucket,
-    agg: Agg, limit: int, timezone: str,
+    conn: sa.Connection,
+    point_id: int,
+    start: datetime,
+    end: datetime,
+    bucket: Bucket,
+    agg: Agg,
+    limit: int,
+    timezone: str,
 ) -> list[tuple[datetime, float, int | None]]:
     params = {"p": point_id, "s": start, "e": end, "n": limit, "tz": timezone}
     if bucket == "raw":
-        sql = ("SELECT ts, value, quality FROM readings WHERE point_id = :p AND ts >= :s"
-               " AND ts < :e ORDER BY ts LIMIT :n")
+        sql = (
+            "SELECT ts, value, quality FROM readings WHERE point_id = :p AND ts >= :s"
+            " AND ts < :e ORDER BY ts LIMIT :n"
+        )
         return [(r[0], r[1], r[2]) for r in conn.execute(sa.text(sql), params)]
-    sql = (f"SELECT {bucket_expr(bucket)} AS t, {_AGG_SQL[agg]} AS v FROM readings"
-           " WHERE point_id = :p AND ts >= :s AND ts < :e GROUP BY 1 ORDER BY 1 LIMIT :n")
+    sql = (
+        f"SELECT {bucket_expr(bucket)} AS t, {_AGG_SQL[agg]} AS v FROM readings"
+        " WHERE point_id = :p AND ts >= :s AND ts < :e GROUP BY 1 ORDER BY 1 LIMIT :n"
+    )
     return [(r[0], r[1], None) for r in conn.execute(sa.text(sql), params)]
 
 
@@ -59,14 +68,16 @@ def live_series(
     that only one value per bucket crosses the wire.
     """
     width = WIDTHS[bucket]
-    sql = (f"SELECT r.point_id, date_bin(INTERVAL '{width}', r.ts, {ORIGIN}) AS t,"
-           " CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval' THEN sum(r.value)"
-           " ELSE avg(r.value) END"
-           " FROM readings r"
-           " JOIN unnest(CAST(%(ids)s AS int[]), CAST(%(kinds)s AS text[])) AS k(id, kind)"
-           " ON k.id = r.point_id"
-           " WHERE r.point_id = ANY(%(ids)s) AND r.ts >= %(s)s"
-           " GROUP BY r.point_id, k.kind, t ORDER BY 1, 2")
+    sql = (
+        f"SELECT r.point_id, date_bin(INTERVAL '{width}', r.ts, {ORIGIN}) AS t,"
+        " CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval' THEN sum(r.value)"
+        " ELSE avg(r.value) END"
+        " FROM readings r"
+        " JOIN unnest(CAST(%(ids)s AS int[]), CAST(%(kinds)s AS text[])) AS k(id, kind)"
+        " ON k.id = r.point_id"
+        " WHERE r.point_id = ANY(%(ids)s) AND r.ts >= %(s)s"
+        " GROUP BY r.point_id, k.kind, t ORDER BY 1, 2"
+    )
     ids = list(kinds)
     out: dict[int, list[tuple[datetime, float]]] = {p: [] for p in ids}
     params = {"ids": ids, "kinds": [kinds[p] for p in ids], "s": start}
@@ -78,9 +89,11 @@ def live_series(
 def latest_readings(
     conn: sa.Connection, point_ids: list[int]
 ) -> dict[int, tuple[datetime, float, int]]:
-    sql = ("SELECT p.id, r.ts, r.value, r.quality FROM unnest(CAST(:ids AS int[])) AS p(id)"
-           " CROSS JOIN LATERAL (SELECT ts, value, quality FROM readings"
-           " WHERE point_id = p.id ORDER BY ts DESC LIMIT 1) r")
+    sql = (
+        "SELECT p.id, r.ts, r.value, r.quality FROM unnest(CAST(:ids AS int[])) AS p(id)"
+        " CROSS JOIN LATERAL (SELECT ts, value, quality FROM readings"
+        " WHERE point_id = p.id ORDER BY ts DESC LIMIT 1) r"
+    )
     return {pid: (ts, v, q) for pid, ts, v, q in conn.execute(sa.text(sql), {"ids": point_ids})}
 
 
@@ -95,10 +108,12 @@ def readings_since(
     """
     ids = list(cursors)
     afters = [cursors[i] for i in ids]
-    sql = ("SELECT c.id, r.ts, r.value, r.quality"
-           " FROM unnest(CAST(:ids AS int[]), CAST(:afters AS timestamptz[])) AS c(id, after)"
-           " CROSS JOIN LATERAL (SELECT ts, value, quality FROM readings"
-           " WHERE point_id = c.id AND ts > c.after ORDER BY ts LIMIT :n) r"
-           " ORDER BY r.ts, c.id")
+    sql = (
+        "SELECT c.id, r.ts, r.value, r.quality"
+        " FROM unnest(CAST(:ids AS int[]), CAST(:afters AS timestamptz[])) AS c(id, after)"
+        " CROSS JOIN LATERAL (SELECT ts, value, quality FROM readings"
+        " WHERE point_id = c.id AND ts > c.after ORDER BY ts LIMIT :n) r"
+        " ORDER BY r.ts, c.id"
+    )
     rows = conn.execute(sa.text(sql), {"ids": ids, "afters": afters, "n": limit_per_point})
     return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -45,54 +45,91 @@ def list_alerts(
     rule: Annotated[str | None, Query(max_length=100)] = None,
     since: AwareDatetime | None = None,
 ) -> Page[AlertPublic]:
-    rows, total = q.list_alerts(conn, user, state=state, severity=severity, site=site, rule=rule,
-                                since=since, limit=page.limit, offset=page.offset)
-    return Page(items=[AlertPublic.model_validate(r) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows, total = q.list_alerts(
+        conn,
+        user,
+        state=state,
+        severity=severity,
+        site=site,
+        rule=rule,
+        since=since,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[AlertPublic.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get(
     "/alerts/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}},
-                     "description": "events: hello, alert; see docs/api.md"}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "events: hello, alert; see docs/api.md",
+        }
+    },
 )
 def alert_stream(user: StreamUser, request: Request) -> StreamingResponse:
     """Every alert in the caller's scope as it is created or changes (the regulator's inbox)."""
     stream = AlertStream(
-        engine=request.app.state.engine, principal=user,
+        engine=request.app.state.engine,
+        principal=user,
         poll_s=request.app.state.settings.api.stream_poll_s,
-        is_disconnected=request.is_disconnected, gauge=request.app.state.metrics.streams,
+        is_disconnected=request.is_disconnected,
+        gauge=request.app.state.metrics.streams,
     )
-    return StreamingResponse(stream.events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream.events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-def get_alert(alert_id: Annotated[int, ALERT_ID], user: CurrentUser, conn: ConnDep
-              ) -> AlertDetail:
+def get_alert(alert_id: Annotated[int, ALERT_ID], user: CurrentUser, conn: ConnDep) -> AlertDetail:
     row = q.get_alert(conn, user, alert_id)
     if row is None:
         raise not_found(f"alert {alert_id}")
     return AlertDetail.model_validate(
-        {**row, "transitions": [TransitionPublic.model_validate(t)
-                                for t in q.transitions(conn, alert_id)]}
+        {
+            **row,
+            "transitions": [
+                TransitionPublic.model_validate(t) for t in q.transitions(conn, alert_id)
+            ],
+        }
     )
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertPublic)
-def acknowledge(alert_id: Annotated[int, ALERT_ID], body: AckCreate, user: CurrentUser,
-                conn: ConnDep, client: ClientDep) -> AlertPublic:
+def acknowledge(
+    alert_id: Annotated[int, ALERT_ID],
+    body: AckCreate,
+    user: CurrentUser,
+    conn: ConnDep,
+    client: ClientDep,
+) -> AlertPublic:
     if q.get_alert(conn, user, alert_id) is None:
         raise not_found(f"alert {alert_id}")
     q.acknowledge(conn, alert_id, user.username, body.comment, now_utc())
-    audit.record(conn, "alert.ack", username=user.username, target=str(alert_id),
-                 detail={"comment": body.comment}, client=client)
+    audit.record(
+        conn,
+        "alert.ack",
+        username=user.username,
+        target=str(alert_id),
+        detail={"comment": body.comment},
+        client=client,
+    )
     row = q.get_alert(conn, user, alert_id)
     return AlertPublic.model_validate(row)
 
 
 # --- silences ------------------------------------------------------------------------------
+
 
 def _site_division(conn: sa.Connection, user: Principal, code: str) -> str | None:
     return conn.execute(
@@ -123,18 +160,28 @@ def list_silences(
     if active:
         query = query.where(silences.c.ends_at > sa.func.now())
     rows = [dict(r) for r in conn.execute(query.limit(10_000)).mappings()]
-    rows = [r for r in rows if silence_visible(conn, user, r["matchers"])
-            and (site is None or r["matchers"].get("site") == site)]
-    chosen = rows[page.offset:page.offset + page.limit]
-    return Page(items=[SilencePublic.model_validate(r) for r in chosen], total=len(rows),
-                limit=page.limit, offset=page.offset)
+    rows = [
+        r
+        for r in rows
+        if silence_visible(conn, user, r["matchers"])
+        and (site is None or r["matchers"].get("site") == site)
+    ]
+    chosen = rows[page.offset : page.offset + page.limit]
+    return Page(
+        items=[SilencePublic.model_validate(r) for r in chosen],
+        total=len(rows),
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post("/silences", response_model=SilencePublic, status_code=201)
-def create_silence(body: SilenceCreate, user: CurrentUser, conn: ConnDep,
-                   client: ClientDep) -> SilencePublic:
-    matchers = body.model_dump(include={"rule", "site", "point", "region", "severity"},
-                               exclude_none=True)
+def create_silence(
+    body: SilenceCreate, user: CurrentUser, conn: ConnDep, client: ClientDep
+) -> SilencePublic:
+    matchers = body.model_dump(
+        include={"rule", "site", "point", "region", "severity"}, exclude_none=True
+    )
     if body.point and "/" not in body.point:
         raise ProblemError(422, "point is written SITE/POINT")
     if user.role != "admin":
@@ -147,22 +194,52 @@ def create_silence(body: SilenceCreate, user: CurrentUser, conn: ConnDep,
     for code in {body.site, (body.point or "").partition("/")[0]} - {None, ""}:
         if _site_division(conn, user, str(code)) is None:
             raise not_found(f"site {code}")
-    row = conn.execute(silences.insert().values(
-        matchers=matchers, starts_at=body.starts_at, ends_at=body.ends_at,
-        created_by=user.username, comment=body.comment,
-    ).returning(silences)).mappings().one()
-    audit.record(conn, "silence.create", username=user.username, target=str(row["id"]),
-                 detail={"matchers": matchers, "starts_at": body.starts_at.isoformat(),
-                         "ends_at": body.ends_at.isoformat()}, client=client)
+    row = (
+        conn.execute(
+            silences.insert()
+            .values(
+                matchers=matchers,
+                starts_at=body.starts_at,
+                ends_at=body.ends_at,
+                created_by=user.username,
+                comment=body.comment,
+            )
+            .returning(silences)
+        )
+        .mappings()
+        .one()
+    )
+    audit.record(
+        conn,
+        "silence.create",
+        username=user.username,
+        target=str(row["id"]),
+        detail={
+            "matchers": matchers,
+            "starts_at": body.starts_at.isoformat(),
+            "ends_at": body.ends_at.isoformat(),
+        },
+        client=client,
+    )
     return SilencePublic.model_validate(dict(row))
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
-def delete_silence(silence_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: CurrentUser,
-                   conn: ConnDep, client: ClientDep) -> None:
+def delete_silence(
+    silence_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    user: CurrentUser,
+    conn: ConnDep,
+    client: ClientDep,
+) -> None:
     row = conn.execute(sa.select(silences).where(silences.c.id == silence_id)).mappings().first()
     if row is None or not silence_visible(conn, user, row["matchers"]):
         raise not_found(f"silence {silence_id}")
     conn.execute(silences.delete().where(silences.c.id == silence_id))
-    audit.record(conn, "silence.delete", username=user.username, target=str(silence_id),
-                 detail={"matchers": row["matchers"]}, client=client)
+    audit.record(
+        conn,
+        "silence.delete",
+        username=user.username,
+        target=str(silence_id),
+        detail={"matchers": row["matchers"]},
+        client=client,
+    )

@@ -40,11 +40,23 @@ def list_audit(
         where.append(audit_log.c.action == action)
     if username:
         where.append(audit_log.c.username == username)
-    total = conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(*where)
-                         ).scalar_one()
-    rows = conn.execute(
-        sa.select(audit_log).where(*where).order_by(audit_log.c.id.desc())
-        .limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[AuditEntry.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(audit_log).where(*where)
+    ).scalar_one()
+    rows = (
+        conn.execute(
+            sa.select(audit_log)
+            .where(*where)
+            .order_by(audit_log.c.id.desc())
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[AuditEntry.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -37,8 +37,11 @@ from services.api.tokens import InvalidCredentials, issue_token, new_api_key
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/auth/token", response_model=TokenPublic,
-             responses={429: {"description": "too many failed logins"}})
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={429: {"description": "too many failed logins"}},
+)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     engine: EngineDep,
@@ -47,7 +50,8 @@ def token(
     request: Request,
 ) -> TokenPublic:
     limits = accounts.LoginLimits(
-        settings.api.login_max_failures, settings.api.login_max_failures_per_client,
+        settings.api.login_max_failures,
+        settings.api.login_max_failures_per_client,
         settings.api.login_window_s,
     )
     failure: ProblemError | None = None
@@ -66,18 +70,25 @@ def token(
     minutes = settings.api.token_minutes
     return TokenPublic(
         access_token=issue_token(principal, settings.api.secret_key.get_secret_value(), minutes),
-        expires_in=minutes * 60, username=principal.username, role=principal.role,
+        expires_in=minutes * 60,
+        username=principal.username,
+        role=principal.role,
         scope=principal.scope_text,
     )
 
 
 @router.get("/auth/me", response_model=MePublic)
 def me(user: CurrentUser, conn: ConnDep) -> MePublic:
-    codes = conn.execute(
-        sa.select(sites.c.code).where(site_in_scope(user)).order_by(sites.c.code).limit(1000)
-    ).scalars().all()
-    return MePublic(username=user.username, role=user.role, scope=user.scope_text,
-                    sites=list(codes))
+    codes = (
+        conn.execute(
+            sa.select(sites.c.code).where(site_in_scope(user)).order_by(sites.c.code).limit(1000)
+        )
+        .scalars()
+        .all()
+    )
+    return MePublic(
+        username=user.username, role=user.role, scope=user.scope_text, sites=list(codes)
+    )
 
 
 def _user_id(conn: sa.Connection, username: str) -> int:
@@ -85,19 +96,33 @@ def _user_id(conn: sa.Connection, username: str) -> int:
 
 
 @router.post("/auth/api-keys", response_model=ApiKeyCreated, status_code=201)
-def create_api_key(body: ApiKeyCreate, user: CurrentUser, conn: ConnDep,
-                   client: ClientDep) -> ApiKeyCreated:
+def create_api_key(
+    body: ApiKeyCreate, user: CurrentUser, conn: ConnDep, client: ClientDep
+) -> ApiKeyCreated:
     key_id = conn.execute(
-        api_keys.insert().values(user_id=_user_id(conn, user.username), name=body.name,
-                                 secret_sha256="").returning(api_keys.c.id)
+        api_keys.insert()
+        .values(user_id=_user_id(conn, user.username), name=body.name, secret_sha256="")
+        .returning(api_keys.c.id)
     ).scalar_one()
     key, digest = new_api_key(key_id)
-    row = conn.execute(
-        api_keys.update().where(api_keys.c.id == key_id).values(secret_sha256=digest)
-        .returning(api_keys)
-    ).mappings().one()
-    audit.record(conn, "apikey.create", username=user.username, target=str(key_id),
-                 detail={"name": body.name}, client=client)
+    row = (
+        conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key_id)
+            .values(secret_sha256=digest)
+            .returning(api_keys)
+        )
+        .mappings()
+        .one()
+    )
+    audit.record(
+        conn,
+        "apikey.create",
+        username=user.username,
+        target=str(key_id),
+        detail={"name": body.name},
+        client=client,
+    )
     return ApiKeyCreated(key=key, **{k: row[k] for k in ApiKeyPublic.model_fields})
 
 
@@ -105,49 +130,81 @@ def create_api_key(body: ApiKeyCreate, user: CurrentUser, conn: ConnDep,
 def list_api_keys(user: CurrentUser, conn: ConnDep, page: PageDep) -> Page[ApiKeyPublic]:
     where = api_keys.c.user_id == _user_id(conn, user.username)
     total = conn.execute(sa.select(sa.func.count()).select_from(api_keys).where(where)).scalar_one()
-    rows = conn.execute(
-        sa.select(api_keys).where(where).order_by(api_keys.c.id)
-        .limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[ApiKeyPublic.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows = (
+        conn.execute(
+            sa.select(api_keys)
+            .where(where)
+            .order_by(api_keys.c.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[ApiKeyPublic.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.delete("/auth/api-keys/{key_id}", status_code=204)
-def revoke_api_key(key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: CurrentUser,
-                   conn: ConnDep, client: ClientDep) -> None:
+def revoke_api_key(
+    key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user: CurrentUser,
+    conn: ConnDep,
+    client: ClientDep,
+) -> None:
     mine = api_keys.c.user_id == _user_id(conn, user.username)
     done = conn.execute(
-        api_keys.update().where(api_keys.c.id == key_id, mine, api_keys.c.revoked_at.is_(None))
+        api_keys.update()
+        .where(api_keys.c.id == key_id, mine, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=sa.func.now())
     ).rowcount
     if not done:
         raise not_found(f"API key {key_id}")
-    audit.record(conn, "apikey.revoke", username=user.username, target=str(key_id),
-                 client=client)
+    audit.record(conn, "apikey.revoke", username=user.username, target=str(key_id), client=client)
 
 
 @router.get("/users", response_model=Page[UserPublic])
 def list_users(_: AdminUser, conn: ConnDep, page: PageDep) -> Page[UserPublic]:
     total = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
-    rows = conn.execute(
-        sa.select(users).order_by(users.c.username).limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[UserPublic.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows = (
+        conn.execute(
+            sa.select(users).order_by(users.c.username).limit(page.limit).offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[UserPublic.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
-@router.post("/users", response_model=UserPublic, status_code=201,
-             responses={409: {"description": "username taken"}})
-def create_user(body: UserCreate, admin: AdminUser, conn: ConnDep,
-                client: ClientDep) -> UserPublic:
+@router.post(
+    "/users",
+    response_model=UserPublic,
+    status_code=201,
+    responses={409: {"description": "username taken"}},
+)
+def create_user(body: UserCreate, admin: AdminUser, conn: ConnDep, client: ClientDep) -> UserPublic:
     if conn.execute(sa.select(users.c.id).where(users.c.username == body.username)).first():
         raise ProblemError(409, f"user {body.username} exists")
     try:
         accounts.create_user(conn, body.username, body.password, body.role, body.scope)
     except ValueError as exc:
         raise ProblemError(422, str(exc)) from exc
-    audit.record(conn, "user.create", username=admin.username, target=body.username,
-                 detail={"role": body.role, "scope": body.scope}, client=client)
+    audit.record(
+        conn,
+        "user.create",
+        username=admin.username,
+        target=body.username,
+        detail={"role": body.role, "scope": body.scope},
+        client=client,
+    )
     row = conn.execute(sa.select(users).where(users.c.username == body.username)).mappings().one()
     return UserPublic.model_validate(dict(row))

@@ -47,13 +47,19 @@ def consumption(
     if end - start > MAX_RANGE:
         raise ProblemError(422, "the range may span at most three years")
     rows = site_series(conn, site.id, site.timezone, start, end, granularity, group, limit)
-    return ConsumptionSeries(site=site.code, granularity=granularity, group=group,
-                             items=[ConsumptionItem.model_validate(r) for r in rows])
+    return ConsumptionSeries(
+        site=site.code,
+        granularity=granularity,
+        group=group,
+        items=[ConsumptionItem.model_validate(r) for r in rows],
+    )
 
 
 def _check_days(start_day: date, end_day: date) -> None:
-    if not (EARLIEST_YEAR <= start_day.year <= LATEST_YEAR
-            and EARLIEST_YEAR <= end_day.year <= LATEST_YEAR):
+    if not (
+        EARLIEST_YEAR <= start_day.year <= LATEST_YEAR
+        and EARLIEST_YEAR <= end_day.year <= LATEST_YEAR
+    ):
         raise ProblemError(422, "days must lie between 1990 and 2200")
     if end_day < start_day:
         raise ProblemError(422, "end_day must not be before start_day")
@@ -78,8 +84,12 @@ def completeness(
          GROUP BY 1, 2"""
     start = local_midnight(start_day, site.timezone)
     end = local_midnight(end_day + timedelta(days=1), site.timezone)
-    found = {(code, day): value for code, day, value in conn.execute(
-        sa.text(sql), {"tz": site.timezone, "site": site.id, "s": start, "e": end})}
+    found = {
+        (code, day): value
+        for code, day, value in conn.execute(
+            sa.text(sql), {"tz": site.timezone, "site": site.id, "s": start, "e": end}
+        )
+    }
     codes_sql = "SELECT code FROM points WHERE site_id = :site"
     params: dict[str, object] = {"site": site.id}
     if point:
@@ -87,6 +97,9 @@ def completeness(
         params["code"] = point
     codes = list(conn.execute(sa.text(codes_sql + " ORDER BY code"), params).scalars())
     days = [start_day + timedelta(days=i) for i in range((end_day - start_day).days + 1)]
-    items = [CompletenessItem(point=c, day=d, completeness=min(1.0, found.get((c, d), 0.0)))
-             for c in codes for d in days]
+    items = [
+        CompletenessItem(point=c, day=d, completeness=min(1.0, found.get((c, d), 0.0)))
+        for c in codes
+        for d in days
+    ]
     return CompletenessView(site=site.code, items=items)

@@ -48,17 +48,25 @@ def intensity(
     start = start or end - timedelta(days=7)
     if end <= start or end - start > timedelta(days=92):
         raise ProblemError(422, "start must be before end, at most 92 days apart")
-    found = site_indicators(conn, site.id, site.industry, start, end,
-                            timedelta(hours=window_hours))
+    found = site_indicators(conn, site.id, site.industry, start, end, timedelta(hours=window_hours))
     items = []
     for ind in found:
         if product and ind.product != product:
             continue
-        series = [(datetime.fromtimestamp(int(t) / 1000, UTC), _finite(v))
-                  for t, v in zip(ind.ts_ms, ind.values, strict=True)]
+        series = [
+            (datetime.fromtimestamp(int(t) / 1000, UTC), _finite(v))
+            for t, v in zip(ind.ts_ms, ind.values, strict=True)
+        ]
         levels = Levels.model_validate(ind.levels) if ind.levels else None
-        items.append(IndicatorSeries(indicator=ind.indicator, product=ind.product,
-                                     unit=ind.unit, levels=levels, series=series))
+        items.append(
+            IndicatorSeries(
+                indicator=ind.indicator,
+                product=ind.product,
+                unit=ind.unit,
+                levels=levels,
+                series=series,
+            )
+        )
     return IntensityView(site=site.code, window_hours=window_hours, indicators=items)
 
 
@@ -81,25 +89,39 @@ def budget(
           FROM consumption_15min c JOIN points p ON p.id = c.point_id
          WHERE p.site_id = :site AND p.role = 'consumption' AND c.bucket >= :s AND c.bucket < :e
          GROUP BY 1 ORDER BY 1"""
-    monthly = [MonthTotal(month=m, tce=tce, tco2=tco2) for m, tce, tco2 in conn.execute(
-        sa.text(sql), {"tz": site.timezone, "site": site.id,
-                       "s": datetime.fromtimestamp(start_ms / 1000, UTC),
-                       "e": datetime.fromtimestamp(min(end_ms, now_ms + 1) / 1000, UTC)})]
+    monthly = [
+        MonthTotal(month=m, tce=tce, tco2=tco2)
+        for m, tce, tco2 in conn.execute(
+            sa.text(sql),
+            {
+                "tz": site.timezone,
+                "site": site.id,
+                "s": datetime.fromtimestamp(start_ms / 1000, UTC),
+                "e": datetime.fromtimestamp(min(end_ms, now_ms + 1) / 1000, UTC),
+            },
+        )
+    ]
     ytd = np.array([sum(m.tce for m in monthly), sum(m.tco2 for m in monthly)])
     budgets = np.array([site.energy_budget_tce or np.nan, site.carbon_budget_tco2 or np.nan])
     status = budget_status(ytd, budgets, np.full(2, elapsed))
 
     def figures(i: int, unit: str, value: float | None) -> BudgetFigures:
         return BudgetFigures(
-            unit=unit, budget=value, ytd=float(ytd[i]),
+            unit=unit,
+            budget=value,
+            ytd=float(ytd[i]),
             share_used=_finite(status.share_used[i]),
-            prorated_budget=_finite(status.prorated_budget[i]), pace=_finite(status.pace[i]),
+            prorated_budget=_finite(status.prorated_budget[i]),
+            pace=_finite(status.pace[i]),
             projection=_finite(status.projection[i]),
             projected_share=_finite(status.projected_share[i]),
         )
 
     return BudgetView(
-        site=site.code, year=year, elapsed=elapsed,
+        site=site.code,
+        year=year,
+        elapsed=elapsed,
         energy=figures(0, "tce", site.energy_budget_tce),
-        carbon=figures(1, "tCO2", site.carbon_budget_tco2), monthly=monthly,
+        carbon=figures(1, "tCO2", site.carbon_budget_tco2),
+        monthly=monthly,
     )

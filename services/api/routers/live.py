@@ -26,21 +26,42 @@ router = APIRouter(tags=["live"], responses=PROBLEM_RESPONSES)
 
 
 def site_points(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(points.c.id, points.c.code, points.c.name, points.c.measure, points.c.unit,
-                  points.c.kind, points.c.role)
-        .where(points.c.site_id == site_id).order_by(points.c.code)
-    ).mappings().all()
+    rows = (
+        conn.execute(
+            sa.select(
+                points.c.id,
+                points.c.code,
+                points.c.name,
+                points.c.measure,
+                points.c.unit,
+                points.c.kind,
+                points.c.role,
+            )
+            .where(points.c.site_id == site_id)
+            .order_by(points.c.code)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
 def points_with_latest(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
     """The site's points, each with its newest reading (or NULLs), in one round trip."""
-    rows = conn.execute(sa.text(
-        "SELECT p.id, p.code, p.name, p.measure, p.unit, p.kind, p.role, r.ts, r.value,"
-        " r.quality FROM points p LEFT JOIN LATERAL (SELECT ts, value, quality FROM readings"
-        " WHERE point_id = p.id ORDER BY ts DESC LIMIT 1) r ON true"
-        " WHERE p.site_id = :site ORDER BY p.code"), {"site": site_id}).mappings().all()
+    rows = (
+        conn.execute(
+            sa.text(
+                "SELECT p.id, p.code, p.name, p.measure, p.unit, p.kind, p.role, r.ts, r.value,"
+                " r.quality FROM points p LEFT JOIN LATERAL"
+                " (SELECT ts, value, quality FROM readings WHERE point_id = p.id"
+                " ORDER BY ts DESC LIMIT 1) r ON true"
+                " WHERE p.site_id = :site ORDER BY p.code"
+            ),
+            {"site": site_id},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
@@ -53,35 +74,56 @@ def live_view(
 ) -> Response:
     now = now_utc()
     pts = points_with_latest(conn, site.id)
-    series = live_series(conn, {int(p["id"]): str(p["kind"]) for p in pts},
-                         now - timedelta(hours=hours), bucket)
+    series = live_series(
+        conn, {int(p["id"]): str(p["kind"]) for p in pts}, now - timedelta(hours=hours), bucket
+    )
     today = local_today(site.timezone, now)
     totals = totals_by_measure(conn, site.id, *day_range(today, site.timezone))
     live_points = []
     for p in pts:
         # Built from our own typed rows: constructing skips re-validating thousands of pairs.
-        live_points.append(LivePoint.model_construct(
-            code=p["code"], name=p["name"], measure=p["measure"], unit=p["unit"], kind=p["kind"],
-            role=p["role"],
-            last=(ReadingPublic(ts=p["ts"], v=p["value"], q=p["quality"])
-                  if p["ts"] is not None else None),
-            series=series[int(p["id"])],
-        ))
-    return model_json(LiveView(
-        site=site.code, now=now, day=today, bucket=bucket, points=live_points,
-        today=Today(
-            tce=sum(t["tce"] for t in totals), tco2=sum(t["tco2"] for t in totals),
-            by_measure=[MeasureTotal.model_validate(t) for t in totals],
-        ),
-        alerts=[AlertPublic.model_validate(a) for a in open_alerts_of_site(conn, site.id)],
-    ))
+        live_points.append(
+            LivePoint.model_construct(
+                code=p["code"],
+                name=p["name"],
+                measure=p["measure"],
+                unit=p["unit"],
+                kind=p["kind"],
+                role=p["role"],
+                last=(
+                    ReadingPublic(ts=p["ts"], v=p["value"], q=p["quality"])
+                    if p["ts"] is not None
+                    else None
+                ),
+                series=series[int(p["id"])],
+            )
+        )
+    return model_json(
+        LiveView(
+            site=site.code,
+            now=now,
+            day=today,
+            bucket=bucket,
+            points=live_points,
+            today=Today(
+                tce=sum(t["tce"] for t in totals),
+                tco2=sum(t["tco2"] for t in totals),
+                by_measure=[MeasureTotal.model_validate(t) for t in totals],
+            ),
+            alerts=[AlertPublic.model_validate(a) for a in open_alerts_of_site(conn, site.id)],
+        )
+    )
 
 
 @router.get(
     "/sites/{site}/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}},
-                     "description": "events: hello, readings, alert; see docs/api.md"}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "events: hello, readings, alert; see docs/api.md",
+        }
+    },
 )
 def stream(site: StreamSite, request: Request, conn: ConnDep) -> StreamingResponse:
     pts = site_points(conn, site.id)
@@ -98,6 +140,7 @@ def stream(site: StreamSite, request: Request, conn: ConnDep) -> StreamingRespon
         gauge=request.app.state.metrics.streams,
     )
     return StreamingResponse(
-        live.events(), media_type="text/event-stream",
+        live.events(),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

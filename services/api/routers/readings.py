@@ -40,6 +40,9 @@ def point_readings(
     row = lookup_point(conn, site.id, point)
     rows = point_series(conn, int(row["id"]), start, end, bucket, agg, limit, site.timezone)  # type: ignore[call-overload]
     return PointSeries(
-        point=point, unit=str(row["unit"]), bucket=bucket, agg="raw" if bucket == "raw" else agg,
+        point=point,
+        unit=str(row["unit"]),
+        bucket=bucket,
+        agg="raw" if bucket == "raw" else agg,
         items=[SeriesPoint(ts=t, v=v, q=q) for t, v, q in rows],
     )

@@ -43,12 +43,22 @@ def ranking(
         end = next_month(first)
     if not 2000 <= first.year <= 2100:
         raise ProblemError(422, "period out of range")
-    rows, total = region_sites(conn, user, division, first, end, order=by, limit=page.limit,
-                               offset=page.offset)
-    return model_json(Ranking(
-        division=division, period=period, first_day=first, end_day=end, by=by,
-        items=[RegionSite.model_validate(r) for r in rows], total=total, limit=page.limit,
-        offset=page.offset))
+    rows, total = region_sites(
+        conn, user, division, first, end, order=by, limit=page.limit, offset=page.offset
+    )
+    return model_json(
+        Ranking(
+            division=division,
+            period=period,
+            first_day=first,
+            end_day=end,
+            by=by,
+            items=[RegionSite.model_validate(r) for r in rows],
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+        )
+    )
 
 
 @router.get("/regions/{division}/consumption", response_model=RegionConsumption)
@@ -65,8 +75,11 @@ def region_consumption(
     if end_day < start_day or (end_day - start_day).days > 366:
         raise ProblemError(422, "start_day..end_day must be ordered and at most 366 days apart")
     scope_sql, scope_params = scope_sql_text(user)
-    t = ("(c.bucket AT TIME ZONE s.timezone)::date" if granularity == "day"
-         else "date_trunc('month', (c.bucket AT TIME ZONE s.timezone)::date)::date")
+    t = (
+        "(c.bucket AT TIME ZONE s.timezone)::date"
+        if granularity == "day"
+        else "date_trunc('month', (c.bucket AT TIME ZONE s.timezone)::date)::date"
+    )
     sql = f"""
         SELECT {t} AS t, sum(c.tce) AS tce, sum(c.tco2) AS tco2, count(DISTINCT s.id) AS n_sites
           FROM sites s
@@ -76,7 +89,17 @@ def region_consumption(
            AND c.bucket < (CAST(:d1 AS timestamp) AT TIME ZONE s.timezone)
          WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
          GROUP BY 1 ORDER BY 1"""
-    rows = conn.execute(sa.text(sql), {"d0": start_day, "d1": end_day + timedelta(days=1),
-                                       "prefix": division + "%", **scope_params}).mappings()
-    return RegionConsumption(division=division, granularity=granularity,
-                             items=[RegionTotal.model_validate(dict(r)) for r in rows])
+    rows = conn.execute(
+        sa.text(sql),
+        {
+            "d0": start_day,
+            "d1": end_day + timedelta(days=1),
+            "prefix": division + "%",
+            **scope_params,
+        },
+    ).mappings()
+    return RegionConsumption(
+        division=division,
+        granularity=granularity,
+        items=[RegionTotal.model_validate(dict(r)) for r in rows],
+    )

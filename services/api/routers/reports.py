@@ -41,19 +41,36 @@ def _day(day: date) -> date:
 
 def render(table: Table, fmt: Format, filename: str) -> Response:
     if fmt == "json":
-        return JSONResponse({"title": table.title, "columns": list(table.columns),
-                             "rows": [[_json(v) for v in row] for row in table.rows]})
+        return JSONResponse(
+            {
+                "title": table.title,
+                "columns": list(table.columns),
+                "rows": [[_json(v) for v in row] for row in table.rows],
+            }
+        )
     body, media = (to_csv(table), CSV_TYPE) if fmt == "csv" else (to_xlsx(table), XLSX_TYPE)
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
 
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-SITE_DAY_COLUMNS = ("point", "name", "measure", "unit", "role", "quantity", "tce", "tco2",
-                    "completeness")
+SITE_DAY_COLUMNS = (
+    "point",
+    "name",
+    "measure",
+    "unit",
+    "role",
+    "quantity",
+    "tce",
+    "tco2",
+    "completeness",
+)
 
 
 @router.get("/reports/sites/{site}/daily", response_class=Response, responses=_FILE_RESPONSES)
@@ -61,19 +78,33 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
     rows = site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
     body = [[r[c] for c in SITE_DAY_COLUMNS] for r in rows]
     consumption = [r for r in rows if r["role"] == "consumption"]
-    body.append(["TOTAL", "", "", "", "consumption", None,
-                 sum(r["tce"] for r in consumption), sum(r["tco2"] for r in consumption), None])
-    return render(Table(f"{site.code} {day}", SITE_DAY_COLUMNS, body), format,
-                  f"energywatch-{site.code}-{day}")
+    body.append(
+        [
+            "TOTAL",
+            "",
+            "",
+            "",
+            "consumption",
+            None,
+            sum(r["tce"] for r in consumption),
+            sum(r["tco2"] for r in consumption),
+            None,
+        ]
+    )
+    return render(
+        Table(f"{site.code} {day}", SITE_DAY_COLUMNS, body),
+        format,
+        f"energywatch-{site.code}-{day}",
+    )
 
 
-SITE_MONTH_COLUMNS = ("day", "measure", "unit", "role", "quantity", "tce", "tco2",
-                      "completeness")
+SITE_MONTH_COLUMNS = ("day", "measure", "unit", "role", "quantity", "tce", "tco2", "completeness")
 
 
 @router.get("/reports/sites/{site}/monthly", response_class=Response, responses=_FILE_RESPONSES)
-def site_monthly(site: ScopedSite, conn: ConnDep, month: Annotated[str, MONTH],
-                 format: Format = "csv") -> Response:
+def site_monthly(
+    site: ScopedSite, conn: ConnDep, month: Annotated[str, MONTH], format: Format = "csv"
+) -> Response:
     first = month_param(month)
     rows = site_month_by_day(conn, site.id, site.timezone, *month_range(first, site.timezone))
     body: list[list[Any]] = [[r[c] for c in SITE_MONTH_COLUMNS] for r in rows]
@@ -85,37 +116,82 @@ def site_monthly(site: ScopedSite, conn: ConnDep, month: Annotated[str, MONTH],
         acc[2] += r["tco2"]
     for (measure, unit, role), (qty, tce, tco2) in sorted(totals.items()):
         body.append(["TOTAL", measure, unit, role, qty, tce, tco2, None])
-    return render(Table(f"{site.code} {month}", SITE_MONTH_COLUMNS, body), format,
-                  f"energywatch-{site.code}-{month}")
+    return render(
+        Table(f"{site.code} {month}", SITE_MONTH_COLUMNS, body),
+        format,
+        f"energywatch-{site.code}-{month}",
+    )
 
 
-REGION_COLUMNS = ("site", "name", "industry", "division_code", "tce", "tco2", "completeness",
-                  "output_t", "intensity", "intensity_unit", "budget_pace", "open_alerts")
+REGION_COLUMNS = (
+    "site",
+    "name",
+    "industry",
+    "division_code",
+    "tce",
+    "tco2",
+    "completeness",
+    "output_t",
+    "intensity",
+    "intensity_unit",
+    "budget_pace",
+    "open_alerts",
+)
 
 
-def _region_report(conn: Any, user: Any, division: str, first: date, end: date, fmt: Format,
-                   label: str) -> Response:
+def _region_report(
+    conn: Any, user: Any, division: str, first: date, end: date, fmt: Format, label: str
+) -> Response:
     rows, _ = region_sites(conn, user, division, first, end, order="code", limit=None)
     body = [[r[c] for c in REGION_COLUMNS] for r in rows]
-    body.append(["TOTAL", "", "", division, sum(r["tce"] for r in rows),
-                 sum(r["tco2"] for r in rows), None, None, None, None, None,
-                 sum(r["open_alerts"] for r in rows)])
-    return render(Table(f"{division} {label}", REGION_COLUMNS, body), fmt,
-                  f"energywatch-region-{division}-{label}")
+    body.append(
+        [
+            "TOTAL",
+            "",
+            "",
+            division,
+            sum(r["tce"] for r in rows),
+            sum(r["tco2"] for r in rows),
+            None,
+            None,
+            None,
+            None,
+            None,
+            sum(r["open_alerts"] for r in rows),
+        ]
+    )
+    return render(
+        Table(f"{division} {label}", REGION_COLUMNS, body),
+        fmt,
+        f"energywatch-region-{division}-{label}",
+    )
 
 
-@router.get("/reports/regions/{division}/daily", response_class=Response,
-            responses=_FILE_RESPONSES)
-def region_daily(division: ScopedRegion, user: CurrentUser, conn: ConnDep, day: date,
-                 format: Format = "csv") -> Response:
+@router.get("/reports/regions/{division}/daily", response_class=Response, responses=_FILE_RESPONSES)
+def region_daily(
+    division: ScopedRegion, user: CurrentUser, conn: ConnDep, day: date, format: Format = "csv"
+) -> Response:
     first = _day(day)
-    return _region_report(conn, user, division, first, date.fromordinal(first.toordinal() + 1),
-                          format, first.isoformat())
+    return _region_report(
+        conn,
+        user,
+        division,
+        first,
+        date.fromordinal(first.toordinal() + 1),
+        format,
+        first.isoformat(),
+    )
 
 
-@router.get("/reports/regions/{division}/monthly", response_class=Response,
-            responses=_FILE_RESPONSES)
-def region_monthly(division: ScopedRegion, user: CurrentUser, conn: ConnDep,
-                   month: Annotated[str, MONTH], format: Format = "csv") -> Response:
+@router.get(
+    "/reports/regions/{division}/monthly", response_class=Response, responses=_FILE_RESPONSES
+)
+def region_monthly(
+    division: ScopedRegion,
+    user: CurrentUser,
+    conn: ConnDep,
+    month: Annotated[str, MONTH],
+    format: Format = "csv",
+) -> Response:
     first = month_param(month)
     return _region_report(conn, user, division, first, next_month(first), format, month)

@@ -47,9 +47,11 @@ def _named_sites(definition: dict[str, Any]) -> set[str]:
 def _sites_in_scope(conn: sa.Connection, user: Principal, codes: set[str]) -> set[str]:
     if not codes:
         return set()
-    return set(conn.execute(
-        sa.select(sites.c.code).where(sites.c.code.in_(codes), site_in_scope(user))
-    ).scalars())
+    return set(
+        conn.execute(
+            sa.select(sites.c.code).where(sites.c.code.in_(codes), site_in_scope(user))
+        ).scalars()
+    )
 
 
 def _own_division(conn: sa.Connection, user: Principal) -> str | None:
@@ -87,9 +89,13 @@ def _check_writable(conn: sa.Connection, user: Principal, definition: dict[str, 
 
 
 def _public(row: Any) -> RulePublic:
-    return RulePublic(name=row["name"], kind=row["definition"].get("kind", ""),
-                      enabled=row["enabled"], definition=row["definition"],
-                      created_by=row["created_by"])
+    return RulePublic(
+        name=row["name"],
+        kind=row["definition"].get("kind", ""),
+        enabled=row["enabled"],
+        definition=row["definition"],
+        created_by=row["created_by"],
+    )
 
 
 def _validated(document: dict[str, Any]) -> Rule:
@@ -106,22 +112,43 @@ def _visible_row(conn: sa.Connection, user: Principal, name: str) -> Any:
     return row
 
 
-RuleBody = Annotated[dict[str, Any], Body(
-    description="one rule in the alerting rule format (docs/alerting.md), as JSON",
-    examples=[{"name": "energy.daily.TY-COKE-01", "kind": "energy",
-               "select": {"sites": ["TY-COKE-01"]}, "window": "24h",
-               "thresholds": {"warning": 150, "critical": 180}}],
-)]
+RuleBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="one rule in the alerting rule format (docs/alerting.md), as JSON",
+        examples=[
+            {
+                "name": "energy.daily.TY-COKE-01",
+                "kind": "energy",
+                "select": {"sites": ["TY-COKE-01"]},
+                "window": "24h",
+                "thresholds": {"warning": 150, "critical": 180},
+            }
+        ],
+    ),
+]
 
 
 @router.get("/rules", response_model=Page[RulePublic])
-def list_rules(user: CurrentUser, conn: ConnDep, page: PageDep,
-               kind: Annotated[str | None, Query(max_length=50)] = None) -> Page[RulePublic]:
+def list_rules(
+    user: CurrentUser,
+    conn: ConnDep,
+    page: PageDep,
+    kind: Annotated[str | None, Query(max_length=50)] = None,
+) -> Page[RulePublic]:
     rows = conn.execute(sa.select(alert_rules).order_by(alert_rules.c.name)).mappings().all()
-    chosen = [r for r in rows if rule_visible(conn, user, r["definition"])
-              and (kind is None or r["definition"].get("kind") == kind)]
-    return Page(items=[_public(r) for r in chosen[page.offset:page.offset + page.limit]],
-                total=len(chosen), limit=page.limit, offset=page.offset)
+    chosen = [
+        r
+        for r in rows
+        if rule_visible(conn, user, r["definition"])
+        and (kind is None or r["definition"].get("kind") == kind)
+    ]
+    return Page(
+        items=[_public(r) for r in chosen[page.offset : page.offset + page.limit]],
+        total=len(chosen),
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/rules/{name}", response_model=RulePublic)
@@ -129,45 +156,94 @@ def get_rule(name: Annotated[str, RULE_NAME], user: CurrentUser, conn: ConnDep) 
     return _public(_visible_row(conn, user, name))
 
 
-@router.post("/rules", response_model=RulePublic, status_code=201,
-             responses={409: {"description": "a rule of that name exists"}})
-def create_rule(body: RuleBody, user: CurrentUser, conn: ConnDep,
-                client: ClientDep) -> RulePublic:
+@router.post(
+    "/rules",
+    response_model=RulePublic,
+    status_code=201,
+    responses={409: {"description": "a rule of that name exists"}},
+)
+def create_rule(body: RuleBody, user: CurrentUser, conn: ConnDep, client: ClientDep) -> RulePublic:
     rule = _validated(body)
     definition = rule.definition()
     _check_writable(conn, user, definition)
     exists = conn.execute(sa.select(alert_rules.c.name).where(alert_rules.c.name == rule.name))
     if exists.first():
         raise ProblemError(409, f"rule {rule.name} exists")
-    row = conn.execute(alert_rules.insert().values(
-        name=rule.name, definition=definition, enabled=rule.enabled, created_by=user.username,
-    ).returning(alert_rules)).mappings().one()
-    audit.record(conn, "rule.create", username=user.username, target=rule.name,
-                 detail=definition, client=client)
+    row = (
+        conn.execute(
+            alert_rules.insert()
+            .values(
+                name=rule.name,
+                definition=definition,
+                enabled=rule.enabled,
+                created_by=user.username,
+            )
+            .returning(alert_rules)
+        )
+        .mappings()
+        .one()
+    )
+    audit.record(
+        conn,
+        "rule.create",
+        username=user.username,
+        target=rule.name,
+        detail=definition,
+        client=client,
+    )
     return _public(row)
 
 
 @router.put("/rules/{name}", response_model=RulePublic)
-def update_rule(name: Annotated[str, RULE_NAME], body: RuleBody, user: CurrentUser,
-                conn: ConnDep, client: ClientDep) -> RulePublic:
+def update_rule(
+    name: Annotated[str, RULE_NAME],
+    body: RuleBody,
+    user: CurrentUser,
+    conn: ConnDep,
+    client: ClientDep,
+) -> RulePublic:
     old = _visible_row(conn, user, name)
     rule = _validated({**body, "name": name})
     definition = rule.definition()
     _check_writable(conn, user, old["definition"])
     _check_writable(conn, user, definition)
-    row = conn.execute(alert_rules.update().where(alert_rules.c.name == name).values(
-        definition=definition, enabled=rule.enabled, updated_at=sa.func.now(),
-    ).returning(alert_rules)).mappings().one()
-    audit.record(conn, "rule.update", username=user.username, target=name,
-                 detail={"before": old["definition"], "after": definition}, client=client)
+    row = (
+        conn.execute(
+            alert_rules.update()
+            .where(alert_rules.c.name == name)
+            .values(
+                definition=definition,
+                enabled=rule.enabled,
+                updated_at=sa.func.now(),
+            )
+            .returning(alert_rules)
+        )
+        .mappings()
+        .one()
+    )
+    audit.record(
+        conn,
+        "rule.update",
+        username=user.username,
+        target=name,
+        detail={"before": old["definition"], "after": definition},
+        client=client,
+    )
     return _public(row)
 
 
 @router.delete("/rules/{name}", status_code=204)
-def delete_rule(name: Annotated[str, RULE_NAME], user: CurrentUser, conn: ConnDep,
-                client: ClientDep) -> None:
+def delete_rule(
+    name: Annotated[str, RULE_NAME], user: CurrentUser, conn: ConnDep, client: ClientDep
+) -> None:
     old = _visible_row(conn, user, name)
     _check_writable(conn, user, old["definition"])
     conn.execute(alert_rules.delete().where(alert_rules.c.name == name))
-    audit.record(conn, "rule.delete", username=user.username, target=name,
-                 detail=old["definition"], client=client)
+    audit.record(
+        conn,
+        "rule.delete",
+        username=user.username,
+        target=name,
+        detail=old["definition"],
+        client=client,
+    )

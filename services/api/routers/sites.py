@@ -37,17 +37,20 @@ router = APIRouter(tags=["registry"], responses=PROBLEM_RESPONSES)
 
 POINT_CODE = Path(description="point code", min_length=1, max_length=100)
 
-_n_devices = (
-    sa.select(sa.func.count()).where(devices.c.site_id == sites.c.id).scalar_subquery()
-)
+_n_devices = sa.select(sa.func.count()).where(devices.c.site_id == sites.c.id).scalar_subquery()
 _n_points = sa.select(sa.func.count()).where(points.c.site_id == sites.c.id).scalar_subquery()
 
 
 def _site_public(conn: sa.Connection, site_id: int) -> SitePublic:
-    row = conn.execute(
-        sa.select(sites, _n_devices.label("n_devices"), _n_points.label("n_points"))
-        .where(sites.c.id == site_id)
-    ).mappings().one()
+    row = (
+        conn.execute(
+            sa.select(sites, _n_devices.label("n_devices"), _n_points.label("n_points")).where(
+                sites.c.id == site_id
+            )
+        )
+        .mappings()
+        .one()
+    )
     return SitePublic.model_validate(dict(row))
 
 
@@ -69,15 +72,29 @@ def list_sites(
     if industry:
         where.append(sites.c.industry == industry)
     if q:
-        where.append(sa.or_(sites.c.code.contains(q, autoescape=True),
-                            sites.c.name.contains(q, autoescape=True)))
+        where.append(
+            sa.or_(
+                sites.c.code.contains(q, autoescape=True), sites.c.name.contains(q, autoescape=True)
+            )
+        )
     total = conn.execute(sa.select(sa.func.count()).select_from(sites).where(*where)).scalar_one()
-    rows = conn.execute(
-        sa.select(sites, _n_devices.label("n_devices"), _n_points.label("n_points"))
-        .where(*where).order_by(sites.c.code).limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[SitePublic.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows = (
+        conn.execute(
+            sa.select(sites, _n_devices.label("n_devices"), _n_points.label("n_points"))
+            .where(*where)
+            .order_by(sites.c.code)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[SitePublic.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/sites/{site}", response_model=SitePublic)
@@ -86,8 +103,13 @@ def get_site(site: ScopedSite, conn: ConnDep) -> SitePublic:
 
 
 @router.patch("/sites/{site}", response_model=SitePublic)
-def update_site(site: Annotated[str, Path(min_length=1, max_length=100)], body: SiteUpdate,
-                admin: AdminUser, conn: ConnDep, client: ClientDep) -> SitePublic:
+def update_site(
+    site: Annotated[str, Path(min_length=1, max_length=100)],
+    body: SiteUpdate,
+    admin: AdminUser,
+    conn: ConnDep,
+    client: ClientDep,
+) -> SitePublic:
     found = lookup_site(conn, admin, site)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name") is None:
@@ -98,18 +120,25 @@ def update_site(site: Annotated[str, Path(min_length=1, max_length=100)], body: 
                 conn.execute(sites.update().where(sites.c.id == found.id).values(**changes))
         except sa.exc.IntegrityError as exc:
             raise ProblemError(422, "unknown factor_set") from exc
-        audit.record(conn, "site.update", username=admin.username, target=site,
-                     detail=changes, client=client)
+        audit.record(
+            conn, "site.update", username=admin.username, target=site, detail=changes, client=client
+        )
     return _site_public(conn, found.id)
 
 
 @router.post(
-    "/registry", response_model=RegistryImported,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/yaml": {"schema": {"type": "string"}}}}},
+    "/registry",
+    response_model=RegistryImported,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/yaml": {"schema": {"type": "string"}}},
+        }
+    },
 )
-async def import_registry(request: Request, admin: AdminUser, client: ClientDep
-                          ) -> RegistryImported:
+async def import_registry(
+    request: Request, admin: AdminUser, client: ClientDep
+) -> RegistryImported:
     from energywatch.errors import RegistryError
     from energywatch.storage.registry import import_registry as write_registry
     from energywatch.storage.registry_files import parse_registry_file
@@ -127,19 +156,30 @@ async def import_registry(request: Request, admin: AdminUser, client: ClientDep
         try:
             parsed = parse_registry_file(path)
         except RegistryError as exc:
-            raise ProblemError(422, "registry refused", extra={
-                "problems": [str(p).replace(str(path), "request") for p in exc.problems]
-            }) from exc
+            raise ProblemError(
+                422,
+                "registry refused",
+                extra={"problems": [str(p).replace(str(path), "request") for p in exc.problems]},
+            ) from exc
     engine: sa.Engine = request.app.state.engine
     try:
         with engine.begin() as conn:
             summary = write_registry(conn, parsed, "request")
-            audit.record(conn, "registry.import", username=admin.username, client=client,
-                         detail={"sites": summary.sites, "devices": summary.devices,
-                                 "points": summary.points})
+            audit.record(
+                conn,
+                "registry.import",
+                username=admin.username,
+                client=client,
+                detail={
+                    "sites": summary.sites,
+                    "devices": summary.devices,
+                    "points": summary.points,
+                },
+            )
     except RegistryError as exc:
-        raise ProblemError(422, "registry refused",
-                           extra={"problems": [str(p) for p in exc.problems]}) from exc
+        raise ProblemError(
+            422, "registry refused", extra={"problems": [str(p) for p in exc.problems]}
+        ) from exc
     except sa.exc.IntegrityError as exc:
         raise ProblemError(422, "registry refused: it conflicts with stored rows") from exc
     return RegistryImported(sites=summary.sites, devices=summary.devices, points=summary.points)
@@ -150,18 +190,38 @@ def list_devices(site: ScopedSite, conn: ConnDep, page: PageDep) -> Page[DeviceP
     where = devices.c.site_id == site.id
     total = conn.execute(sa.select(sa.func.count()).select_from(devices).where(where)).scalar_one()
     n_points = sa.select(sa.func.count()).where(points.c.device_id == devices.c.id)
-    rows = conn.execute(
-        sa.select(devices, n_points.scalar_subquery().label("n_points")).where(where)
-        .order_by(devices.c.code).limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[DevicePublic.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows = (
+        conn.execute(
+            sa.select(devices, n_points.scalar_subquery().label("n_points"))
+            .where(where)
+            .order_by(devices.c.code)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[DevicePublic.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 _point_columns = (
-    points.c.id, points.c.code, points.c.name, devices.c.code.label("device"), points.c.measure,
-    points.c.unit, points.c.kind, points.c.metering_level, points.c.rollover, points.c.scale,
-    points.c.role, points.c.product,
+    points.c.id,
+    points.c.code,
+    points.c.name,
+    devices.c.code.label("device"),
+    points.c.measure,
+    points.c.unit,
+    points.c.kind,
+    points.c.metering_level,
+    points.c.rollover,
+    points.c.scale,
+    points.c.role,
+    points.c.product,
 )
 
 
@@ -179,19 +239,36 @@ def list_points(
     if role:
         where.append(points.c.role == role)
     total = conn.execute(sa.select(sa.func.count()).select_from(points).where(*where)).scalar_one()
-    rows = conn.execute(
-        sa.select(*_point_columns).join(devices, devices.c.id == points.c.device_id)
-        .where(*where).order_by(points.c.code).limit(page.limit).offset(page.offset)
-    ).mappings().all()
-    return Page(items=[PointPublic.model_validate(dict(r)) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    rows = (
+        conn.execute(
+            sa.select(*_point_columns)
+            .join(devices, devices.c.id == points.c.device_id)
+            .where(*where)
+            .order_by(points.c.code)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .mappings()
+        .all()
+    )
+    return Page(
+        items=[PointPublic.model_validate(dict(r)) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 def lookup_point(conn: sa.Connection, site_id: int, code: str) -> dict[str, object]:
-    row = conn.execute(
-        sa.select(*_point_columns).join(devices, devices.c.id == points.c.device_id)
-        .where(points.c.site_id == site_id, points.c.code == code)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            sa.select(*_point_columns)
+            .join(devices, devices.c.id == points.c.device_id)
+            .where(points.c.site_id == site_id, points.c.code == code)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(f"point {code}")
     return dict(row)
@@ -200,10 +277,16 @@ def lookup_point(conn: sa.Connection, site_id: int, code: str) -> dict[str, obje
 @router.get("/sites/{site}/points/{point}", response_model=PointDetail)
 def get_point(site: ScopedSite, point: Annotated[str, POINT_CODE], conn: ConnDep) -> PointDetail:
     row = lookup_point(conn, site.id, point)
-    last = conn.execute(
-        sa.select(readings.c.ts, readings.c.value.label("v"), readings.c.quality.label("q"))
-        .where(readings.c.point_id == row["id"]).order_by(readings.c.ts.desc()).limit(1)
-    ).mappings().first()
+    last = (
+        conn.execute(
+            sa.select(readings.c.ts, readings.c.value.label("v"), readings.c.quality.label("q"))
+            .where(readings.c.point_id == row["id"])
+            .order_by(readings.c.ts.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     return PointDetail.model_validate(
         {**row, "last": ReadingPublic.model_validate(dict(last)) if last else None}
     )

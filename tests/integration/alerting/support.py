@@ -47,8 +47,12 @@ def webhook_receiver(secret: bytes = SECRET) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            ok = verify(secret, self.headers["X-EnergyWatch-Timestamp"], body,
-                        self.headers["X-EnergyWatch-Signature"])
+            ok = verify(
+                secret,
+                self.headers["X-EnergyWatch-Timestamp"],
+                body,
+                self.headers["X-EnergyWatch-Signature"],
+            )
             payload = json.loads(body)
             key = self.headers["Idempotency-Key"]
             with receiver.lock:
@@ -103,8 +107,13 @@ def smtp_server() -> Iterator[Mailbox]:
 
 
 def add_site(
-    conn: psycopg.Connection, code: str, *, division: str = "140100", industry: str = "coke",
-    energy_budget: float | None = None, carbon_budget: float | None = None,
+    conn: psycopg.Connection,
+    code: str,
+    *,
+    division: str = "140100",
+    industry: str = "coke",
+    energy_budget: float | None = None,
+    carbon_budget: float | None = None,
     kind: str = "enterprise",
 ) -> int:
     row = conn.execute(
@@ -118,9 +127,16 @@ def add_site(
 
 
 def add_point(
-    conn: psycopg.Connection, site_id: int, code: str, measure: str, *,
-    kind: str = "cumulative", role: str = "consumption", product: str | None = None,
-    unit: str = "kWh", created_at: datetime | None = None,
+    conn: psycopg.Connection,
+    site_id: int,
+    code: str,
+    measure: str,
+    *,
+    kind: str = "cumulative",
+    role: str = "consumption",
+    product: str | None = None,
+    unit: str = "kWh",
+    created_at: datetime | None = None,
 ) -> int:
     device = conn.execute("SELECT id FROM devices WHERE site_id = %s", (site_id,)).fetchone()
     assert device
@@ -133,8 +149,9 @@ def add_point(
     return int(row[0])
 
 
-def add_readings(conn: psycopg.Connection, point_id: int, rows: list[tuple[datetime, float]]
-                 ) -> None:
+def add_readings(
+    conn: psycopg.Connection, point_id: int, rows: list[tuple[datetime, float]]
+) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO readings (point_id, ts, value) VALUES (%s, %s, %s) "
@@ -143,8 +160,9 @@ def add_readings(conn: psycopg.Connection, point_id: int, rows: list[tuple[datet
         )
 
 
-def add_buckets(conn: psycopg.Connection, point_id: int,
-                rows: list[tuple[datetime, float, float, float, float]]) -> None:
+def add_buckets(
+    conn: psycopg.Connection, point_id: int, rows: list[tuple[datetime, float, float, float, float]]
+) -> None:
     """(bucket, quantity, tce, tco2, completeness)"""
     with conn.cursor() as cur:
         cur.executemany(
@@ -157,12 +175,18 @@ def add_buckets(conn: psycopg.Connection, point_id: int,
 
 
 def alert_states(conn: psycopg.Connection, rule: str) -> list[tuple[str, str, str]]:
-    return [(r[0], r[1], r[2]) for r in conn.execute(
-        "SELECT subject, state, severity FROM alerts WHERE rule = %s ORDER BY id", (rule,))]
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(
+            "SELECT subject, state, severity FROM alerts WHERE rule = %s ORDER BY id", (rule,)
+        )
+    ]
 
 
 def open_state(conn: psycopg.Connection, rule: str, subject: str) -> str | None:
     row = conn.execute(
         "SELECT state FROM alerts WHERE rule = %s AND subject = %s "
-        "AND state IN ('pending', 'firing')", (rule, subject)).fetchone()
+        "AND state IN ('pending', 'firing')",
+        (rule, subject),
+    ).fetchone()
     return row[0] if row else None

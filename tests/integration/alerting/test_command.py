@@ -23,28 +23,49 @@ CLI = str(ROOT / ".venv" / "bin" / "energywatch")
 
 
 def env_for(db_url: str, rules_dir: Path, smtp_port: int = 25) -> dict[str, str]:
-    return {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": db_url,
-            "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
-            "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
-            "ENERGYWATCH_ALERTING__SMTP_PORT": str(smtp_port),
-            "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode()}
+    return {
+        **os.environ,
+        "ENERGYWATCH_DEMO": "1",
+        "ENERGYWATCH_DATABASE__URL": db_url,
+        "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
+        "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
+        "ENERGYWATCH_ALERTING__SMTP_PORT": str(smtp_port),
+        "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
+    }
 
 
 def test_once_evaluates_and_delivers(conn, db_url, tmp_path):
     site = add_site(conn, "S1")
-    point = add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission",
-                      unit="mg/m3")
+    point = add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
     add_readings(conn, point, [(datetime.now(UTC) - timedelta(seconds=10), 80.0)])
-    conn.execute("INSERT INTO alert_contacts (role, site_id, channel, target) "
-                 "VALUES ('operator', %s, 'email', 'env@s1.example.cn')", (site,))
+    conn.execute(
+        "INSERT INTO alert_contacts (role, site_id, channel, target) "
+        "VALUES ('operator', %s, 'email', 'env@s1.example.cn')",
+        (site,),
+    )
     with webhook_receiver() as hook, smtp_server() as mailbox:
-        write_rules(tmp_path / "rules", [{
-            "name": "so2", "kind": "pollutant", "select": {"measure": "so2"}, "window": "1h",
-            "thresholds": {"critical": 35}, "source": "ultra-low emission SO2 35 mg/m3",
-            "recipients": [{"webhook": hook.url}, {"contacts": "operator"}]}])
-        done = subprocess.run([CLI, "alerting", "--once"], cwd=ROOT, timeout=60,
-                              env=env_for(db_url, tmp_path / "rules", mailbox.port),
-                              capture_output=True, text=True)
+        write_rules(
+            tmp_path / "rules",
+            [
+                {
+                    "name": "so2",
+                    "kind": "pollutant",
+                    "select": {"measure": "so2"},
+                    "window": "1h",
+                    "thresholds": {"critical": 35},
+                    "source": "ultra-low emission SO2 35 mg/m3",
+                    "recipients": [{"webhook": hook.url}, {"contacts": "operator"}],
+                }
+            ],
+        )
+        done = subprocess.run(
+            [CLI, "alerting", "--once"],
+            cwd=ROOT,
+            timeout=60,
+            env=env_for(db_url, tmp_path / "rules", mailbox.port),
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         assert hook.events() == [("firing", "so2")]
         payload = next(iter(hook.by_key.values()))
@@ -56,8 +77,15 @@ def test_bad_rules_file_stops_the_start(db_url, tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "plant.yaml").write_text(
-        "rules:\n  - {name: demand, kind: power, thresholds: {critical: 10}, for: soon}\n")
-    done = subprocess.run([CLI, "alerting", "--once"], cwd=ROOT, timeout=60,
-                          env=env_for(db_url, rules), capture_output=True, text=True)
+        "rules:\n  - {name: demand, kind: power, thresholds: {critical: 10}, for: soon}\n"
+    )
+    done = subprocess.run(
+        [CLI, "alerting", "--once"],
+        cwd=ROOT,
+        timeout=60,
+        env=env_for(db_url, rules),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert "plant.yaml: rules[0] (demand): for:" in done.stderr

@@ -38,8 +38,10 @@ def start(db_url: str, rules_dir: Path) -> subprocess.Popen[bytes]:
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
         "ENERGYWATCH_LOG_LEVEL": "WARNING",
     }
-    code = ("from energywatch.settings import load_settings;"
-            "from services.alerting.command import run; run(load_settings())")
+    code = (
+        "from energywatch.settings import load_settings;"
+        "from services.alerting.command import run; run(load_settings())"
+    )
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
 
 
@@ -72,9 +74,18 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
         add_readings(conn, point, [(now - timedelta(seconds=5), 1500.0)])
     with webhook_receiver() as hook:
         hook.delay_s = 0.15  # slow receiver: the kill lands in the middle of the deliveries
-        write_rules(tmp_path / "rules", [{
-            "name": "contracted-demand", "kind": "power", "window": "30m",
-            "thresholds": {"critical": 1000}, "recipients": [{"webhook": hook.url}]}])
+        write_rules(
+            tmp_path / "rules",
+            [
+                {
+                    "name": "contracted-demand",
+                    "kind": "power",
+                    "window": "30m",
+                    "thresholds": {"critical": 1000},
+                    "recipients": [{"webhook": hook.url}],
+                }
+            ],
+        )
         first = start(db_url, tmp_path / "rules")
         try:
             wait_for(lambda: len(hook.raw) >= N_SITES // 3, 60)
@@ -90,14 +101,21 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
                 first.kill()
         raw_at_kill = len(hook.raw)
         delivered_at_kill = conn.execute(
-            "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'").fetchone()[0]
+            "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'"
+        ).fetchone()[0]
         assert 0 < delivered_at_kill < N_SITES
 
         second = start(db_url, tmp_path / "rules")
         try:
-            wait_for(lambda: conn.execute(
-                "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'"
-            ).fetchone()[0] == N_SITES, 60)
+            wait_for(
+                lambda: (
+                    conn.execute(
+                        "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'"
+                    ).fetchone()[0]
+                    == N_SITES
+                ),
+                60,
+            )
             time.sleep(0.5)  # a few more cycles: nothing new may be sent
             second.send_signal(signal.SIGTERM)
             assert second.wait(15) == 0  # stops cleanly
@@ -117,7 +135,8 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
     # rolled back with its transaction).
     per_key = conn.execute(
         "SELECT o.idempotency_key, count(d.id) FILTER (WHERE d.ok) FROM notification_outbox o "
-        "LEFT JOIN notification_deliveries d ON d.outbox_id = o.id GROUP BY 1").fetchall()
+        "LEFT JOIN notification_deliveries d ON d.outbox_id = o.id GROUP BY 1"
+    ).fetchall()
     assert len(per_key) == N_SITES and all(n == 1 for _, n in per_key)
     assert {k for k, _ in per_key} == set(hook.by_key)
     assert hook.bad_signatures == 0

@@ -34,8 +34,13 @@ def power_site(conn, code="S1", division="140100"):
 
 
 def power_rule(name, **extra):
-    return {"name": name, "kind": "power", "window": "4s",
-            "thresholds": {"critical": 1000}, **extra}
+    return {
+        "name": name,
+        "kind": "power",
+        "window": "4s",
+        "thresholds": {"critical": 1000},
+        **extra,
+    }
 
 
 def deliverer(conn, mailbox=None, retry=None):
@@ -47,14 +52,17 @@ def deliverer(conn, mailbox=None, retry=None):
 
 def test_for_and_hysteresis_stop_flapping_on_a_noisy_series(conn, t0, make_evaluator):
     point = power_site(conn)
-    evaluator = make_evaluator([
-        power_rule("naive"),
-        power_rule("damped", **{"for": "30s", "clear": 900}),
-    ])
+    evaluator = make_evaluator(
+        [
+            power_rule("naive"),
+            power_rule("damped", **{"for": "30s", "clear": 900}),
+        ]
+    )
     rng = np.random.default_rng(3)
     # 5 minutes hovering around the limit, a real excursion, then well back down.
-    values = np.concatenate([1000 + rng.normal(0, 20, 60), 1100 + rng.normal(0, 20, 20),
-                             800 + rng.normal(0, 20, 10)])
+    values = np.concatenate(
+        [1000 + rng.normal(0, 20, 60), 1100 + rng.normal(0, 20, 20), 800 + rng.normal(0, 20, 10)]
+    )
     for k, v in enumerate(values):
         now = t0 + k * 5 * S
         add_readings(conn, point, [(now, float(v))])
@@ -63,7 +71,9 @@ def test_for_and_hysteresis_stop_flapping_on_a_noisy_series(conn, t0, make_evalu
     def firings(rule):
         return conn.execute(
             "SELECT count(*) FROM alert_transitions t JOIN alerts a ON a.id = t.alert_id "
-            "WHERE a.rule = %s AND t.to_state = 'firing'", (rule,)).fetchone()[0]
+            "WHERE a.rule = %s AND t.to_state = 'firing'",
+            (rule,),
+        ).fetchone()[0]
 
     assert firings("naive") >= 10  # the flapping the others complain about
     assert firings("damped") == 1  # one alert for the whole episode
@@ -74,14 +84,22 @@ def test_silent_point_waits_for_for(conn, t0, make_evaluator):
     site = add_site(conn, "S1")
     point = add_point(conn, site, "E", "electricity", created_at=t0 - timedelta(days=1))
     add_readings(conn, point, [(t0, 1.0)])
-    evaluator = make_evaluator([{"name": "silent", "kind": "silent",
-                                 "thresholds": {"warning": 5}, "for": "10m"}])
+    evaluator = make_evaluator(
+        [{"name": "silent", "kind": "silent", "thresholds": {"warning": 5}, "for": "10m"}]
+    )
     seen = []
     for minutes in (4, 6, 10, 14, 15, 16, 20):
         evaluator.cycle(t0 + minutes * M)
         seen.append((minutes, open_state(conn, "silent", "point:S1/E")))
-    assert seen == [(4, None), (6, "pending"), (10, "pending"), (14, "pending"),
-                    (15, "pending"), (16, "firing"), (20, "firing")]
+    assert seen == [
+        (4, None),
+        (6, "pending"),
+        (10, "pending"),
+        (14, "pending"),
+        (15, "pending"),
+        (16, "firing"),
+        (20, "firing"),
+    ]
 
 
 def test_no_data_alert_waits_for_for(conn, t0, make_evaluator):
@@ -97,8 +115,15 @@ def test_no_data_alert_waits_for_for(conn, t0, make_evaluator):
 def test_notifications_ack_renotify_and_resolve(conn, engine, t0, make_evaluator):
     point = power_site(conn)
     with webhook_receiver() as hook, smtp_server() as mailbox:
-        evaluator = make_evaluator([power_rule(
-            "p", renotify="2m", recipients=[{"webhook": hook.url}, {"email": "ops@example.org"}])])
+        evaluator = make_evaluator(
+            [
+                power_rule(
+                    "p",
+                    renotify="2m",
+                    recipients=[{"webhook": hook.url}, {"email": "ops@example.org"}],
+                )
+            ]
+        )
         worker = deliverer(conn, mailbox)
         add_readings(conn, point, [(t0, 1500.0)])
         evaluator.cycle(t0)
@@ -141,11 +166,11 @@ def test_notifications_ack_renotify_and_resolve(conn, engine, t0, make_evaluator
         worker.deliver_due()
         assert [e for e, _ in hook.events()] == ["firing", "reminder", "resolved"]
         assert len(mailbox.messages) == 3
-        log = conn.execute("SELECT count(*), bool_and(ok) FROM notification_deliveries"
-                           ).fetchone()
+        log = conn.execute("SELECT count(*), bool_and(ok) FROM notification_deliveries").fetchone()
         assert log == (6, True)
-        transitions = [r[0] for r in conn.execute(
-            "SELECT to_state FROM alert_transitions ORDER BY id")]
+        transitions = [
+            r[0] for r in conn.execute("SELECT to_state FROM alert_transitions ORDER BY id")
+        ]
         assert transitions == ["firing", "acknowledged", "resolved"]
 
 
@@ -155,8 +180,9 @@ def test_silence_suppresses_until_it_ends(conn, engine, t0, make_evaluator):
         evaluator = make_evaluator([power_rule("p", recipients=[{"webhook": hook.url}])])
         worker = deliverer(conn)
         with engine.begin() as sconn:
-            sid = silence(sconn, {"site": "S1", "rule": "p"}, t0 - M, t0 + 10 * M,
-                          "li.na", "planned outage")
+            sid = silence(
+                sconn, {"site": "S1", "rule": "p"}, t0 - M, t0 + 10 * M, "li.na", "planned outage"
+            )
             other = silence(sconn, {"site": "OTHER"}, t0 - M, t0 + 10 * M, "li.na")
         add_readings(conn, point, [(t0, 1500.0)])
         evaluator.cycle(t0)
@@ -184,14 +210,19 @@ def test_expire_silence_and_maintenance_window(conn, engine, t0):
         with pytest.raises(ValueError, match="unknown keys"):
             silence(sconn, {"plant": "x"}, t0, t0 + M, "li.na")
     with pytest.raises(sa.exc.DBAPIError), engine.begin() as sconn:
-        sconn.execute(sa.text("INSERT INTO silences (matchers, starts_at, ends_at, "
-                              "created_by) VALUES ('{}', now(), now(), 'x')"))
+        sconn.execute(
+            sa.text(
+                "INSERT INTO silences (matchers, starts_at, ends_at, "
+                "created_by) VALUES ('{}', now(), now(), 'x')"
+            )
+        )
     from datetime import time
 
     from services.alerting.silences import Silence
 
-    window = Silence(1, {}, t0 - M, t0 + timedelta(days=30), time(2, 0), time(4, 0),
-                     "Asia/Shanghai")
+    window = Silence(
+        1, {}, t0 - M, t0 + timedelta(days=30), time(2, 0), time(4, 0), "Asia/Shanghai"
+    )
     local_2_30 = t0.replace(hour=18, minute=30)  # 02:30 in Shanghai (UTC+8)
     assert window.active(local_2_30)
     assert not window.active(local_2_30 + timedelta(hours=2))
@@ -201,14 +232,19 @@ def test_escalation_to_the_regions_regulator(conn, engine, t0, make_evaluator):
     p1 = power_site(conn, "S1", division="140105")
     p2 = power_site(conn, "S2", division="140106")
     conn.execute("UPDATE points SET code = 'P' WHERE id = %s", (p2,))
-    with webhook_receiver() as operator, webhook_receiver() as regulator, \
-            webhook_receiver() as elsewhere:
+    with (
+        webhook_receiver() as operator,
+        webhook_receiver() as regulator,
+        webhook_receiver() as elsewhere,
+    ):
         conn.execute(
             "INSERT INTO alert_contacts (role, division_prefix, channel, target) VALUES "
             "('regulator', '1401', 'webhook', %s), ('regulator', '3201', 'webhook', %s)",
-            (regulator.url, elsewhere.url))
-        evaluator = make_evaluator([power_rule(
-            "p", recipients=[{"webhook": operator.url}], escalation={"after": "30m"})])
+            (regulator.url, elsewhere.url),
+        )
+        evaluator = make_evaluator(
+            [power_rule("p", recipients=[{"webhook": operator.url}], escalation={"after": "30m"})]
+        )
         worker = deliverer(conn)
         for k in range(0, 40, 5):
             now = t0 + k * M
@@ -217,8 +253,9 @@ def test_escalation_to_the_regions_regulator(conn, engine, t0, make_evaluator):
             evaluator.cycle(now)
             worker.deliver_due()
             if k == 10:  # S2's operator acknowledges in time
-                alert = conn.execute("SELECT id FROM alerts WHERE subject = 'point:S2/P'"
-                                     ).fetchone()[0]
+                alert = conn.execute(
+                    "SELECT id FROM alerts WHERE subject = 'point:S2/P'"
+                ).fetchone()[0]
                 with engine.begin() as sconn:
                     acknowledge(sconn, alert, "wang.fang")
         assert sorted(operator.events()) == [("firing", "p"), ("firing", "p")]
@@ -227,7 +264,8 @@ def test_escalation_to_the_regions_regulator(conn, engine, t0, make_evaluator):
         assert all(p["event"] == "escalation" for p in regulator.by_key.values())
         assert elsewhere.raw == []
         fired, escalated_at = conn.execute(
-            "SELECT fired_at, escalated_at FROM alerts WHERE subject = 'point:S1/P'").fetchone()
+            "SELECT fired_at, escalated_at FROM alerts WHERE subject = 'point:S1/P'"
+        ).fetchone()
         assert escalated_at - fired >= timedelta(minutes=30)
 
 
@@ -241,18 +279,23 @@ def test_failed_delivery_is_retried_with_the_same_key(conn, t0, make_evaluator):
         evaluator.cycle(t0)
         worker.deliver_due()
         assert conn.execute("SELECT status, attempts FROM notification_outbox").fetchone() == (
-            "pending", 1)
+            "pending",
+            1,
+        )
         hook.status = 200
         import time
 
         time.sleep(0.1)  # the backoff
         worker.deliver_due()
         assert conn.execute("SELECT status, attempts FROM notification_outbox").fetchone() == (
-            "delivered", 2)
+            "delivered",
+            2,
+        )
         keys = {p["idempotency_key"] for p in hook.raw}
         assert len(hook.raw) == 2 and len(keys) == 1
-        assert [r[0] for r in conn.execute(
-            "SELECT ok FROM notification_deliveries ORDER BY id")] == [False, True]
+        assert [
+            r[0] for r in conn.execute("SELECT ok FROM notification_deliveries ORDER BY id")
+        ] == [False, True]
 
 
 def test_state_survives_a_new_evaluator(conn, t0, make_evaluator):
@@ -280,8 +323,10 @@ def test_one_evaluator_per_database(db_url):
 
     from services.alerting.evaluator import try_lock
 
-    with psycopg.connect(db_url, autocommit=True) as first, \
-            psycopg.connect(db_url, autocommit=True) as second:
+    with (
+        psycopg.connect(db_url, autocommit=True) as first,
+        psycopg.connect(db_url, autocommit=True) as second,
+    ):
         assert try_lock(first)
         assert not try_lock(second)  # stands by
         first.close()  # the holder goes: its session lock goes with it (once the server
@@ -305,8 +350,7 @@ def test_cycle_updates_metrics(conn, t0, make_evaluator):
     fired = sample("energywatch_alerting_transitions_total", {"to": "firing"})
     add_readings(conn, point, [(t0, 1500.0)])
     evaluator.cycle(t0)
-    assert sample("energywatch_alerting_evaluation_seconds_count", {"group": "all"}) == (
-        cycles + 1)
+    assert sample("energywatch_alerting_evaluation_seconds_count", {"group": "all"}) == (cycles + 1)
     assert sample("energywatch_alerting_transitions_total", {"to": "firing"}) == fired + 1
     assert sample("energywatch_alerting_alerts", {"state": "firing"}) == 1
     assert sample("energywatch_alerting_rules") == 1
@@ -321,8 +365,10 @@ def test_evaluation_groups_share_a_database(conn, t0, tmp_path):
     point = power_site(conn)
     add_readings(conn, point, [(t0, 1500.0)])
     with webhook_receiver() as hook:
-        rules = [power_rule("fast", recipients=[{"webhook": hook.url}]),
-                 power_rule("slow", every="1m", recipients=[{"webhook": hook.url}])]
+        rules = [
+            power_rule("fast", recipients=[{"webhook": hook.url}]),
+            power_rule("slow", every="1m", recipients=[{"webhook": hook.url}]),
+        ]
         source = write_rules(tmp_path / "rules", rules)
 
         def is_slow(rule):
@@ -331,7 +377,7 @@ def test_evaluation_groups_share_a_database(conn, t0, tmp_path):
         fast = Evaluator(conn, source, group=lambda r: not is_slow(r), group_name="fast")
         slow = Evaluator(conn, source, group=is_slow, group_name="slow", retire=False)
         fast.cycle(t0)
-        assert [r for r, in conn.execute("SELECT rule FROM alerts")] == ["fast"]
+        assert [r for (r,) in conn.execute("SELECT rule FROM alerts")] == ["fast"]
         slow.cycle(t0)
         fast.cycle(t0 + S)  # must not re-announce the slow group's alert
         deliverer(conn).deliver_due()
@@ -353,10 +399,12 @@ def test_silence_measured_from_a_shared_readings_scan(conn, t0, make_evaluator):
     old = add_point(conn, site, "B", "electricity", created_at=t0 - timedelta(days=1))
     add_readings(conn, recent, [(t0 - 7 * M, 5.0), (t0 - 6 * M, 5.0)])
     add_readings(conn, old, [(t0 - 40 * M, 5.0)])
-    evaluator = make_evaluator([
-        {"name": "silent", "kind": "silent", "thresholds": {"warning": 5}},
-        {"name": "stuck", "kind": "stuck", "window": "10m"},
-    ])
+    evaluator = make_evaluator(
+        [
+            {"name": "silent", "kind": "silent", "thresholds": {"warning": 5}},
+            {"name": "stuck", "kind": "stuck", "window": "10m"},
+        ]
+    )
     evaluator.cycle(t0)
     values = dict(conn.execute("SELECT subject, value FROM alerts WHERE rule = 'silent'"))
     assert values == {"point:S1/A": pytest.approx(6.0), "point:S1/B": pytest.approx(40.0)}

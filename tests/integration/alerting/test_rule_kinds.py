@@ -39,15 +39,15 @@ class Scenario:
 
 
 def buckets(conn, point, t, n, quantity=0.0, tce=0.0, tco2=0.0, completeness=1.0):
-    add_buckets(conn, point, [(t - Q * (k + 1), quantity, tce, tco2, completeness)
-                              for k in range(n)])
+    add_buckets(
+        conn, point, [(t - Q * (k + 1), quantity, tce, tco2, completeness) for k in range(n)]
+    )
 
 
 def _intensity_setup(conn, t):
     site = add_site(conn, "COKE1")
     e = add_point(conn, site, "COAL", "washed_coal", unit="t")
-    o = add_point(conn, site, "OUT", "product", role="output", product="coke_top_charged",
-                  unit="t")
+    o = add_point(conn, site, "OUT", "product", role="output", product="coke_top_charged", unit="t")
     buckets(conn, e, t, 4, quantity=10, tce=10)
     buckets(conn, o, t, 4, quantity=50)  # 1000 * 40 tce / 200 t = 200 kgce/t > 135
     return "site:COKE1"
@@ -92,6 +92,7 @@ def _energy_setup(column):
         e = add_point(conn, site, "GAS", "natural_gas", unit="m3")
         buckets(conn, e, t, 4, **{column: 10.0})
         return "site:ST1"
+
     return setup
 
 
@@ -99,6 +100,7 @@ def _energy_recover(column):
     def recover(conn, t):
         e = conn.execute("SELECT id FROM points WHERE code = 'GAS'").fetchone()[0]
         buckets(conn, e, t, 4, **{column: 5.0})
+
     return recover
 
 
@@ -120,6 +122,7 @@ def _instant_setup(code, measure, role, value, unit):
         p = add_point(conn, site, code, measure, kind="instantaneous", role=role, unit=unit)
         add_readings(conn, p, [(t - timedelta(seconds=s), value) for s in (50, 30, 10)])
         return f"point:S1/{code}"
+
     return setup
 
 
@@ -127,6 +130,7 @@ def _instant_recover(code, value):
     def recover(conn, t):
         p = conn.execute("SELECT id FROM points WHERE code = %s", (code,)).fetchone()[0]
         add_readings(conn, p, [(t + timedelta(seconds=s), value) for s in (65, 85, 105)])
+
     return recover
 
 
@@ -192,53 +196,109 @@ def _completeness_recover(conn, t):
 
 SCENARIOS = {
     "intensity": Scenario(
-        {"kind": "intensity", "select": {"product": "coke_top_charged"}, "window": "2h",
-         "thresholds": {"warning": "level1", "critical": "level3"}, "hysteresis": 0.02},
-        _intensity_setup, _intensity_recover),
+        {
+            "kind": "intensity",
+            "select": {"product": "coke_top_charged"},
+            "window": "2h",
+            "thresholds": {"warning": "level1", "critical": "level3"},
+            "hysteresis": 0.02,
+        },
+        _intensity_setup,
+        _intensity_recover,
+    ),
     "pue": Scenario(
-        {"kind": "pue", "select": {"product": "data_centre"}, "window": "2h",
-         "thresholds": {"warning": "level1", "critical": "level3"}},
-        _pue_setup, _pue_recover),
+        {
+            "kind": "pue",
+            "select": {"product": "data_centre"},
+            "window": "2h",
+            "thresholds": {"warning": "level1", "critical": "level3"},
+        },
+        _pue_setup,
+        _pue_recover,
+    ),
     "supply_coal_rate": Scenario(
-        {"kind": "supply_coal_rate", "select": {"product": "coal_power"}, "window": "2h",
-         "thresholds": {"warning": "level1", "critical": "level3"}},
-        _scr_setup, _scr_recover),
+        {
+            "kind": "supply_coal_rate",
+            "select": {"product": "coal_power"},
+            "window": "2h",
+            "thresholds": {"warning": "level1", "critical": "level3"},
+        },
+        _scr_setup,
+        _scr_recover,
+    ),
     "energy": Scenario(
         {"kind": "energy", "window": "1h", "thresholds": {"critical": 30}},
-        _energy_setup("tce"), _energy_recover("tce")),
+        _energy_setup("tce"),
+        _energy_recover("tce"),
+    ),
     "emissions": Scenario(
         {"kind": "emissions", "window": "1h", "thresholds": {"critical": 30}},
-        _energy_setup("tco2"), _energy_recover("tco2")),
+        _energy_setup("tco2"),
+        _energy_recover("tco2"),
+    ),
     "budget_pace": Scenario(
         {"kind": "budget_pace", "thresholds": {"warning": 1.0, "critical": 1.1}},
-        _budget_setup, _budget_recover),
+        _budget_setup,
+        _budget_recover,
+    ),
     "budget_projection": Scenario(
         {"kind": "budget_projection", "thresholds": {"warning": 0.9, "critical": 1.0}},
-        _budget_setup, _budget_recover),
+        _budget_setup,
+        _budget_recover,
+    ),
     "power": Scenario(
-        {"kind": "power", "window": "1m", "thresholds": {"warning": 800, "critical": 1000},
-         "clear": 780},
+        {
+            "kind": "power",
+            "window": "1m",
+            "thresholds": {"warning": 800, "critical": 1000},
+            "clear": 780,
+        },
         _instant_setup("P", "power", "consumption", 1200.0, "kW"),
-        _instant_recover("P", 700.0), later=2 * M),
+        _instant_recover("P", 700.0),
+        later=2 * M,
+    ),
     "pollutant": Scenario(
-        {"kind": "pollutant", "select": {"measure": "so2"}, "window": "1m",
-         "thresholds": {"critical": 35}, "clear": 33},
+        {
+            "kind": "pollutant",
+            "select": {"measure": "so2"},
+            "window": "1m",
+            "thresholds": {"critical": 35},
+            "clear": 33,
+        },
         _instant_setup("SO2", "so2", "emission", 50.0, "mg/m3"),
-        _instant_recover("SO2", 20.0), later=2 * M),
+        _instant_recover("SO2", 20.0),
+        later=2 * M,
+    ),
     "silent": Scenario(
-        {"kind": "silent", "thresholds": {"critical": 30}}, _silent_setup, _silent_recover),
+        {"kind": "silent", "thresholds": {"critical": 30}}, _silent_setup, _silent_recover
+    ),
     "counter_reset": Scenario(
-        {"kind": "counter_reset", "window": "10m"}, _counter_setup, _counter_recover,
-        later=10 * M, severity="warning"),
+        {"kind": "counter_reset", "window": "10m"},
+        _counter_setup,
+        _counter_recover,
+        later=10 * M,
+        severity="warning",
+    ),
     "stuck": Scenario(
-        {"kind": "stuck", "window": "10m"}, _stuck_setup, _stuck_recover, later=30 * M / 60,
-        severity="warning"),
+        {"kind": "stuck", "window": "10m"},
+        _stuck_setup,
+        _stuck_recover,
+        later=30 * M / 60,
+        severity="warning",
+    ),
     "negative": Scenario(
-        {"kind": "negative", "window": "10m"}, _negative_setup, _negative_recover,
-        later=10 * M, severity="warning"),
+        {"kind": "negative", "window": "10m"},
+        _negative_setup,
+        _negative_recover,
+        later=10 * M,
+        severity="warning",
+    ),
     "completeness": Scenario(
         {"kind": "completeness", "window": "2h", "thresholds": {"warning": 0.9}, "clear": 0.92},
-        _completeness_setup, _completeness_recover, severity="warning"),
+        _completeness_setup,
+        _completeness_recover,
+        severity="warning",
+    ),
 }
 
 
@@ -268,11 +328,14 @@ def test_rule_kind_fires_and_resolves(kind, conn, t0, make_evaluator):
     report = evaluator.cycle(t0)
     assert open_state(conn, name, subject) == "firing", report
     severity, value, threshold = conn.execute(
-        "SELECT severity, value, threshold FROM alerts WHERE rule = %s", (name,)).fetchone()
+        "SELECT severity, value, threshold FROM alerts WHERE rule = %s", (name,)
+    ).fetchone()
     assert severity == sc.severity
     evidence = conn.execute(
         "SELECT evidence FROM alert_transitions t JOIN alerts a ON a.id = t.alert_id "
-        "WHERE a.rule = %s AND t.to_state = 'firing'", (name,)).fetchone()[0]
+        "WHERE a.rule = %s AND t.to_state = 'firing'",
+        (name,),
+    ).fetchone()[0]
     assert evidence["value"] == pytest.approx(value)
     assert evidence["thresholds"][sc.severity] == pytest.approx(threshold)
     assert evidence["window_s"] > 0
@@ -282,9 +345,14 @@ def test_rule_kind_fires_and_resolves(kind, conn, t0, make_evaluator):
         same_values_from_ring_and_sql(conn, sc.rule, t0 + sc.later)
     evaluator.cycle(t0 + sc.later)
     assert open_state(conn, name, subject) is None
-    states = [r[0] for r in conn.execute(
-        "SELECT to_state FROM alert_transitions t JOIN alerts a ON a.id = t.alert_id "
-        "WHERE a.rule = %s ORDER BY t.id", (name,))]
+    states = [
+        r[0]
+        for r in conn.execute(
+            "SELECT to_state FROM alert_transitions t JOIN alerts a ON a.id = t.alert_id "
+            "WHERE a.rule = %s ORDER BY t.id",
+            (name,),
+        )
+    ]
     assert states == ["firing", "resolved"]
 
 
@@ -296,10 +364,11 @@ def test_intensity_evidence_cites_the_standard(conn, t0, make_evaluator):
     assert value == pytest.approx(200.0)
     assert threshold == 135.0  # level3 of coke_top_charged in intensity_levels
     evidence = conn.execute("SELECT evidence FROM alert_transitions").fetchone()[0]
-    assert evidence["inputs"] == {"numerator": pytest.approx(40.0),
-                                  "denominator": pytest.approx(200.0)}
+    assert evidence["inputs"] == {
+        "numerator": pytest.approx(40.0),
+        "denominator": pytest.approx(200.0),
+    }
     assert json.dumps(evidence)  # stored as JSON
-
 
 
 def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0):

@@ -28,8 +28,9 @@ def world_db(db_url: str) -> tuple[str, World]:
 
 @pytest.fixture
 def api_settings(world_db: tuple[str, World]) -> Settings:
-    return Settings(demo=True, database=DatabaseSettings(url=world_db[0]),
-                    api=ApiSettings(stream_poll_s=0.2))
+    return Settings(
+        demo=True, database=DatabaseSettings(url=world_db[0]), api=ApiSettings(stream_poll_s=0.2)
+    )
 
 
 @pytest.fixture
@@ -53,8 +54,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
 def server(api_settings: Settings) -> Iterator[str]:
     """The app served by a real uvicorn on a free port, in a thread."""
     port = free_port()
-    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -22,8 +22,12 @@ def _audit(db_url: str) -> list[tuple[str | None, str]]:
     engine = make_engine(db_url, pool_size=1)
     try:
         with engine.connect() as conn:
-            return [(r.username, r.action) for r in conn.execute(
-                sa.select(audit_log.c.username, audit_log.c.action).order_by(audit_log.c.id))]
+            return [
+                (r.username, r.action)
+                for r in conn.execute(
+                    sa.select(audit_log.c.username, audit_log.c.action).order_by(audit_log.c.id)
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -37,8 +41,9 @@ def test_login_gives_a_token_that_opens_the_api(client: TestClient, world: World
     assert me.json()["sites"] == ["A1"]
 
 
-def test_bad_password_and_unknown_user_answer_alike(client: TestClient, world: World,
-                                                    api_settings: Any) -> None:
+def test_bad_password_and_unknown_user_answer_alike(
+    client: TestClient, world: World, api_settings: Any
+) -> None:
     wrong = _token(client, "op_a1", "not the password")
     nobody = _token(client, "nobody", "not the password")
     assert wrong.status_code == nobody.status_code == 401
@@ -100,13 +105,18 @@ def test_add_user_hashes_with_argon2_and_refuses_bad_scopes(
     engine = make_engine(api_settings.database.url, pool_size=1)
     try:
         with engine.connect() as conn:
-            stored = conn.execute(sa.text(
-                "SELECT password_hash FROM api_users WHERE username = 'city'")).scalar_one()
+            stored = conn.execute(
+                sa.text("SELECT password_hash FROM api_users WHERE username = 'city'")
+            ).scalar_one()
     finally:
         engine.dispose()
     assert stored.startswith("$argon2id$") and "another long pw" not in stored
-    for role, scope in (("regulator", "14xx"), ("operator", None), ("admin", "1401"),
-                        ("root", None)):
+    for role, scope in (
+        ("regulator", "14xx"),
+        ("operator", None),
+        ("admin", "1401"),
+        ("root", None),
+    ):
         try:
             add_user(api_settings, "bad", "long enough pw", role, scope)
         except ValueError:
@@ -115,8 +125,7 @@ def test_add_user_hashes_with_argon2_and_refuses_bad_scopes(
 
 
 def test_only_admins_manage_users_and_read_the_audit(client: TestClient, world: World) -> None:
-    body = {"username": "newop", "password": "long enough pw", "role": "operator",
-            "scope": "A2"}
+    body = {"username": "newop", "password": "long enough pw", "role": "operator", "scope": "A2"}
     op = login(client, "op_a1")
     assert client.post("/api/v1/users", json=body, headers=op).status_code == 403
     assert client.get("/api/v1/audit", headers=op).status_code == 403

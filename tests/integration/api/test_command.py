@@ -20,13 +20,19 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_api_command_serves_and_stops_on_a_signal(db_url: str, stop: signal.Signals) -> None:
     port = free_port()
-    env = {**os.environ, "ENERGYWATCH_DEMO": "1", "ENERGYWATCH_DATABASE__URL": db_url,
-           "ENERGYWATCH_API__PORT": str(port), "ENERGYWATCH_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "ENERGYWATCH_DEMO": "1",
+        "ENERGYWATCH_DATABASE__URL": db_url,
+        "ENERGYWATCH_API__PORT": str(port),
+        "ENERGYWATCH_LOG_LEVEL": "WARNING",
+    }
     command = [str(REPO / ".venv/bin/energywatch"), "api"]
     if not Path(command[0]).exists():
         command = [sys.executable, "-m", "energywatch", "api"]
-    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

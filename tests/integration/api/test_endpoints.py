@@ -24,8 +24,9 @@ def admin(client: TestClient) -> dict[str, str]:
     return login(client, "admin")
 
 
-def test_pagination_and_problem_documents(client: TestClient, world: World,
-                                          admin: dict[str, str]) -> None:
+def test_pagination_and_problem_documents(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
     page = client.get("/api/v1/sites", params={"limit": 2, "offset": 1}, headers=admin).json()
     assert (page["total"], page["limit"], page["offset"]) == (3, 2, 1)
     assert [s["code"] for s in page["items"]] == ["A2", "B1"]
@@ -34,29 +35,38 @@ def test_pagination_and_problem_documents(client: TestClient, world: World,
     assert bad.headers["content-type"] == "application/problem+json"
     body = bad.json()
     assert body["title"] == "Unprocessable Entity" and body["errors"][0]["loc"] == [
-        "query", "limit"]
-    naive = client.get("/api/v1/sites/A1/points/E01/readings", headers=admin,
-                       params={"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"})
+        "query",
+        "limit",
+    ]
+    naive = client.get(
+        "/api/v1/sites/A1/points/E01/readings",
+        headers=admin,
+        params={"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"},
+    )
     assert naive.status_code == 422
 
 
-def test_readings_raw_and_bucketed(client: TestClient, world: World,
-                                   admin: dict[str, str]) -> None:
+def test_readings_raw_and_bucketed(client: TestClient, world: World, admin: dict[str, str]) -> None:
     start = (world.now - timedelta(hours=1)).isoformat()
     end = world.now.isoformat()
-    raw = client.get("/api/v1/sites/A1/points/E01/readings", headers=admin,
-                     params={"start": start, "end": end}).json()
+    raw = client.get(
+        "/api/v1/sites/A1/points/E01/readings", headers=admin, params={"start": start, "end": end}
+    ).json()
     assert raw["unit"] == "kWh" and len(raw["items"]) == 12  # every 5 minutes
     values = [i["v"] for i in raw["items"]]
     assert values == sorted(values) and raw["items"][0]["q"] == 0
-    hourly = client.get("/api/v1/sites/A1/points/E01/readings", headers=admin,
-                        params={"start": start, "end": end, "bucket": "15m", "agg": "max"}
-                        ).json()
+    hourly = client.get(
+        "/api/v1/sites/A1/points/E01/readings",
+        headers=admin,
+        params={"start": start, "end": end, "bucket": "15m", "agg": "max"},
+    ).json()
     assert max(i["v"] for i in hourly["items"]) == max(values)
     assert all(i["q"] is None for i in hourly["items"])
-    count = client.get("/api/v1/sites/A1/points/E01/readings", headers=admin,
-                       params={"start": start, "end": end, "bucket": "1h", "agg": "count"}
-                       ).json()
+    count = client.get(
+        "/api/v1/sites/A1/points/E01/readings",
+        headers=admin,
+        params={"start": start, "end": end, "bucket": "1h", "agg": "count"},
+    ).json()
     assert sum(i["v"] for i in count["items"]) == 12
 
 
@@ -71,29 +81,48 @@ def test_live_view_has_series_totals_and_alerts(client: TestClient, world: World
     measures = {m["measure"]: m for m in live["today"]["by_measure"]}
     assert set(measures) == {"electricity", "raw_coal"}  # output is not energy used
     assert live["today"]["tce"] == pytest.approx(
-        measures["electricity"]["tce"] + measures["raw_coal"]["tce"])
+        measures["electricity"]["tce"] + measures["raw_coal"]["tce"]
+    )
     assert [a["rule"] for a in live["alerts"]] == ["energy.A1"]
 
 
-def test_consumption_series_and_completeness(client: TestClient, world: World,
-                                             admin: dict[str, str]) -> None:
+def test_consumption_series_and_completeness(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
     start = world.now - timedelta(hours=2)
     start = start.replace(minute=0)
     end = start + timedelta(hours=1)
-    series = client.get("/api/v1/sites/A1/consumption", headers=admin, params={
-        "start": start.isoformat(), "end": end.isoformat(), "granularity": "hour",
-        "group": "measure"}).json()
+    series = client.get(
+        "/api/v1/sites/A1/consumption",
+        headers=admin,
+        params={
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "granularity": "hour",
+            "group": "measure",
+        },
+    ).json()
     items = {i["key"]: i for i in series["items"]}
     assert items["electricity"]["quantity"] == pytest.approx(4 * 30.0)
     assert items["raw_coal"]["tce"] == pytest.approx(4 * 0.15 * 0.7143)
     assert items["electricity"]["completeness"] == pytest.approx(1.0)
-    site = client.get("/api/v1/sites/A1/consumption", headers=admin, params={
-        "start": start.isoformat(), "end": end.isoformat(), "granularity": "15min",
-        "group": "site"}).json()
+    site = client.get(
+        "/api/v1/sites/A1/consumption",
+        headers=admin,
+        params={
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "granularity": "15min",
+            "group": "site",
+        },
+    ).json()
     assert len(site["items"]) == 4 and site["items"][0]["quantity"] is None
     day = world.now.date() - timedelta(days=1)
-    done = client.get("/api/v1/sites/A1/completeness", headers=admin, params={
-        "start_day": str(day), "end_day": str(day + timedelta(days=5))}).json()
+    done = client.get(
+        "/api/v1/sites/A1/completeness",
+        headers=admin,
+        params={"start_day": str(day), "end_day": str(day + timedelta(days=5))},
+    ).json()
     by_key = {(i["point"], i["day"]): i["completeness"] for i in done["items"]}
     assert by_key[("E01", str(day))] == pytest.approx(1.0)
     assert by_key[("E01", str(day + timedelta(days=5)))] == 0.0  # the future is empty
@@ -101,8 +130,7 @@ def test_consumption_series_and_completeness(client: TestClient, world: World,
 
 
 def test_intensity_and_budget(client: TestClient, world: World, admin: dict[str, str]) -> None:
-    got = client.get("/api/v1/sites/A1/intensity", headers=admin,
-                     params={"window_hours": 6}).json()
+    got = client.get("/api/v1/sites/A1/intensity", headers=admin, params={"window_hours": 6}).json()
     [coke] = got["indicators"]
     assert coke["product"] == "coke_top_charged" and coke["levels"]["level3"] == 135
     expected = 1000 * (30 * 0.0001229 + 0.15 * 0.7143) / 1.2
@@ -124,18 +152,26 @@ def test_reports_as_csv_and_xlsx(client: TestClient, world: World, admin: dict[s
     by_point = {row["point"]: row for row in rows}
     assert float(by_point["E01"]["quantity"]) == pytest.approx(96 * 30.0)
     assert float(by_point["TOTAL"]["tce"]) == pytest.approx(
-        float(by_point["E01"]["tce"]) + float(by_point["C01"]["tce"]), rel=1e-5)
+        float(by_point["E01"]["tce"]) + float(by_point["C01"]["tce"]), rel=1e-5
+    )
     month = world.now.strftime("%Y-%m")
-    x = client.get("/api/v1/reports/regions/1401/monthly", headers=login(client, "reg_a"),
-                   params={"month": month, "format": "xlsx"})
+    x = client.get(
+        "/api/v1/reports/regions/1401/monthly",
+        headers=login(client, "reg_a"),
+        params={"month": month, "format": "xlsx"},
+    )
     assert x.status_code == 200
     sheet = load_workbook(io.BytesIO(x.content)).active
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert table[0][:2] == ["site", "name"]
     assert [row[0] for row in table[1:]] == ["A1", "A2", "TOTAL"]  # never B1
     assert table[-1][4] == pytest.approx(table[1][4] + table[2][4])
-    assert client.get("/api/v1/reports/sites/A1/monthly", headers=admin,
-                      params={"month": "2026-13"}).status_code == 422
+    assert (
+        client.get(
+            "/api/v1/reports/sites/A1/monthly", headers=admin, params={"month": "2026-13"}
+        ).status_code
+        == 422
+    )
 
 
 def test_acknowledge_is_stored_with_its_transition_and_audited(
@@ -143,14 +179,19 @@ def test_acknowledge_is_stored_with_its_transition_and_audited(
 ) -> None:
     reg = login(client, "reg_a")
     alert_id = world.alert_ids["A2"]
-    acked = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"comment": "crew sent"},
-                        headers=reg).json()
+    acked = client.post(
+        f"/api/v1/alerts/{alert_id}/ack", json={"comment": "crew sent"}, headers=reg
+    ).json()
     assert (acked["acknowledged_by"], acked["ack_comment"]) == ("reg_a", "crew sent")
     detail = client.get(f"/api/v1/alerts/{alert_id}", headers=reg).json()
     assert detail["transitions"][-1]["evidence"] == {
-        "event": "acknowledged", "by": "reg_a", "comment": "crew sent"}
-    audit = client.get("/api/v1/audit", params={"action": "alert.ack"},
-                       headers=login(client, "admin")).json()["items"]
+        "event": "acknowledged",
+        "by": "reg_a",
+        "comment": "crew sent",
+    }
+    audit = client.get(
+        "/api/v1/audit", params={"action": "alert.ack"}, headers=login(client, "admin")
+    ).json()["items"]
     assert [(e["username"], e["target"]) for e in audit] == [("reg_a", str(alert_id))]
     open_ = client.get("/api/v1/alerts", params={"state": "open"}, headers=reg).json()
     assert {a["site"] for a in open_["items"]} == {"A1", "A2"}
@@ -158,29 +199,45 @@ def test_acknowledge_is_stored_with_its_transition_and_audited(
 
 def test_silences_follow_scope(client: TestClient, world: World) -> None:
     op = login(client, "op_a1")
-    span = {"starts_at": world.now.isoformat(),
-            "ends_at": (world.now + timedelta(hours=2)).isoformat()}
-    made = client.post("/api/v1/silences", json={"site": "A1", "rule": "energy.A1", **span},
-                       headers=op)
+    span = {
+        "starts_at": world.now.isoformat(),
+        "ends_at": (world.now + timedelta(hours=2)).isoformat(),
+    }
+    made = client.post(
+        "/api/v1/silences", json={"site": "A1", "rule": "energy.A1", **span}, headers=op
+    )
     assert made.status_code == 201
     assert made.json()["matchers"] == {"site": "A1", "rule": "energy.A1"}
     assert client.post("/api/v1/silences", json=span, headers=op).status_code == 403
-    assert client.post("/api/v1/silences", json={"region": "1401", **span},
-                       headers=op).status_code in (403, 404)
+    assert client.post(
+        "/api/v1/silences", json={"region": "1401", **span}, headers=op
+    ).status_code in (403, 404)
     reg = login(client, "reg_a")
-    assert client.post("/api/v1/silences", json={"region": "140105", **span},
-                       headers=reg).status_code == 201
+    assert (
+        client.post("/api/v1/silences", json={"region": "140105", **span}, headers=reg).status_code
+        == 201
+    )
     listed = client.get("/api/v1/silences", headers=op).json()
     assert sorted(s["matchers"].get("site", "-") for s in listed["items"]) == ["A1", "A1"]
     reversed_span = {"starts_at": span["ends_at"], "ends_at": span["starts_at"]}
-    assert client.post("/api/v1/silences", json={"site": "A1", **reversed_span},
-                       headers=op).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/silences", json={"site": "A1", **reversed_span}, headers=op
+        ).status_code
+        == 422
+    )
     assert client.delete(f"/api/v1/silences/{made.json()['id']}", headers=op).status_code == 204
 
 
 def _rule(name: str, **select: Any) -> dict[str, Any]:
-    return {"name": name, "kind": "energy", "select": select, "window": "24h",
-            "thresholds": {"warning": 150, "critical": 180}, "clear": 140}
+    return {
+        "name": name,
+        "kind": "energy",
+        "select": select,
+        "window": "24h",
+        "thresholds": {"warning": 150, "critical": 180},
+        "clear": 140,
+    }
 
 
 def test_rules_crud_validated_and_scoped(client: TestClient, world: World) -> None:
@@ -188,38 +245,55 @@ def test_rules_crud_validated_and_scoped(client: TestClient, world: World) -> No
     made = client.post("/api/v1/rules", json=_rule("energy.1401", region="1401"), headers=reg)
     assert made.status_code == 201, made.text
     assert made.json()["definition"]["window"] == "1d"
-    assert client.post("/api/v1/rules", json=_rule("energy.1401", region="1401"),
-                       headers=reg).status_code == 409
-    bad = client.post("/api/v1/rules", json={**_rule("bad.rule", region="1401"), "clear": 999},
-                      headers=reg)
+    assert (
+        client.post(
+            "/api/v1/rules", json=_rule("energy.1401", region="1401"), headers=reg
+        ).status_code
+        == 409
+    )
+    bad = client.post(
+        "/api/v1/rules", json={**_rule("bad.rule", region="1401"), "clear": 999}, headers=reg
+    )
     assert bad.status_code == 422 and "clear" in bad.json()["detail"]
-    unknown_kind = client.post("/api/v1/rules", json={**_rule("k", region="1401"), "kind": "x"},
-                               headers=reg)
+    unknown_kind = client.post(
+        "/api/v1/rules", json={**_rule("k", region="1401"), "kind": "x"}, headers=reg
+    )
     assert unknown_kind.status_code == 422 and "kind" in unknown_kind.json()["detail"]
     assert client.post("/api/v1/rules", json=_rule("fleet"), headers=reg).status_code == 403
-    assert client.post("/api/v1/rules", json=_rule("energy.op", sites=["A1"]),
-                       headers=login(client, "op_a1")).status_code == 403
-    updated = client.put("/api/v1/rules/energy.1401",
-                         json={**_rule("ignored", region="140105"), "enabled": False},
-                         headers=reg)
+    assert (
+        client.post(
+            "/api/v1/rules", json=_rule("energy.op", sites=["A1"]), headers=login(client, "op_a1")
+        ).status_code
+        == 403
+    )
+    updated = client.put(
+        "/api/v1/rules/energy.1401",
+        json={**_rule("ignored", region="140105"), "enabled": False},
+        headers=reg,
+    )
     assert updated.status_code == 200
     assert updated.json()["enabled"] is False and updated.json()["name"] == "energy.1401"
     # the operator of A1 (in 140105) sees the region's rule; B1's regulator does not
-    assert client.get("/api/v1/rules/energy.1401",
-                      headers=login(client, "op_a1")).status_code == 200
-    assert client.get("/api/v1/rules/energy.1401",
-                      headers=login(client, "reg_b")).status_code == 404
+    assert (
+        client.get("/api/v1/rules/energy.1401", headers=login(client, "op_a1")).status_code == 200
+    )
+    assert (
+        client.get("/api/v1/rules/energy.1401", headers=login(client, "reg_b")).status_code == 404
+    )
     assert client.delete("/api/v1/rules/energy.1401", headers=reg).status_code == 204
-    actions = [e["action"] for e in client.get(
-        "/api/v1/audit", headers=login(client, "admin"), params={"username": "reg_a"}
-    ).json()["items"]]
+    actions = [
+        e["action"]
+        for e in client.get(
+            "/api/v1/audit", headers=login(client, "admin"), params={"username": "reg_a"}
+        ).json()["items"]
+    ]
     assert {"rule.create", "rule.update", "rule.delete"} <= set(actions)
 
 
-def test_admin_changes_budgets_and_imports_the_registry(client: TestClient, world: World,
-                                                        admin: dict[str, str]) -> None:
-    changed = client.patch("/api/v1/sites/A1", json={"energy_budget_tce": 42_000},
-                           headers=admin)
+def test_admin_changes_budgets_and_imports_the_registry(
+    client: TestClient, world: World, admin: dict[str, str]
+) -> None:
+    changed = client.patch("/api/v1/sites/A1", json={"energy_budget_tce": 42_000}, headers=admin)
     assert changed.json()["energy_budget_tce"] == 42_000
     document = """
 sites:
@@ -234,18 +308,25 @@ sites:
         points:
           - {code: E01, measure: electricity, unit: kWh, kind: cumulative}
 """
-    r = client.post("/api/v1/registry", content=document, headers={
-        **admin, "Content-Type": "application/yaml"})
+    r = client.post(
+        "/api/v1/registry", content=document, headers={**admin, "Content-Type": "application/yaml"}
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"sites": 1, "devices": 1, "points": 1}
     reg = login(client, "reg_a")
     assert client.get("/api/v1/sites/NEW-01/points", headers=reg).json()["total"] == 1
-    refused = client.post("/api/v1/registry", content="sites: [{code: X}]", headers={
-        **admin, "Content-Type": "application/yaml"})
+    refused = client.post(
+        "/api/v1/registry",
+        content="sites: [{code: X}]",
+        headers={**admin, "Content-Type": "application/yaml"},
+    )
     assert refused.status_code == 422 and refused.json()["problems"]
     for garbage in (b"\xff\xfe\x00not text", b"- a\n- b", b"sites: 5", b": : :", b""):
-        r = client.post("/api/v1/registry", content=garbage, headers={
-            **admin, "Content-Type": "application/yaml"})
+        r = client.post(
+            "/api/v1/registry",
+            content=garbage,
+            headers={**admin, "Content-Type": "application/yaml"},
+        )
         assert r.status_code == 422, (garbage, r.text)
 
 
@@ -254,7 +335,8 @@ def test_health_metrics_and_dashboard(client: TestClient, world: World) -> None:
     client.get("/api/v1/sites", headers=login(client, "admin"))
     metrics = client.get("/metrics").text
     assert 'energywatch_api_requests_total{method="GET",route="/api/v1/sites",status="200"}' in (
-        metrics)
+        metrics
+    )
     assert 'energywatch_api_logins_total{outcome="ok"}' in metrics
     index = client.get("/")
     assert index.status_code == 200 and "<html" in index.text.lower()
@@ -292,8 +374,11 @@ def test_ranking_uses_each_products_own_indicator(
     finally:
         engine.dispose()
     day = str(world.now.date() - timedelta(days=1))
-    got = client.get("/api/v1/regions/1401/ranking", headers=admin,
-                     params={"period": "day", "day": day, "by": "tce"}).json()
+    got = client.get(
+        "/api/v1/regions/1401/ranking",
+        headers=admin,
+        params={"period": "day", "day": day, "by": "tce"},
+    ).json()
     by_site = {item["site"]: item for item in got["items"]}
     assert by_site["A2"]["intensity_unit"] == "kWh/t"
     assert by_site["A2"]["intensity"] == pytest.approx(30.0 / 1.2)

@@ -15,19 +15,23 @@ def _requests() -> list[tuple[str, dict[str, str]]]:
     out: list[tuple[str, dict[str, str]]] = []
     for a in FAR_MOMENTS:
         for b in FAR_MOMENTS:
-            out += [("/api/v1/sites/A1/points/E01/readings", {"start": a, "end": b}),
-                    ("/api/v1/sites/A1/consumption", {"start": a, "end": b}),
-                    ("/api/v1/sites/A1/intensity", {"start": a, "end": b})]
+            out += [
+                ("/api/v1/sites/A1/points/E01/readings", {"start": a, "end": b}),
+                ("/api/v1/sites/A1/consumption", {"start": a, "end": b}),
+                ("/api/v1/sites/A1/intensity", {"start": a, "end": b}),
+            ]
         out += [("/api/v1/sites/A1/intensity", {"end": a}), ("/api/v1/alerts", {"since": a})]
     for d in FAR_DAYS:
-        out += [("/api/v1/sites/A1/completeness", {"start_day": d, "end_day": d}),
-                ("/api/v1/regions/1401/ranking", {"day": d}),
-                ("/api/v1/regions/1401/ranking", {"period": "month", "month": d[:7]}),
-                ("/api/v1/regions/1401/consumption", {"start_day": "2020-01-01", "end_day": d}),
-                ("/api/v1/reports/sites/A1/daily", {"day": d}),
-                ("/api/v1/reports/regions/1401/daily", {"day": d}),
-                ("/api/v1/reports/sites/A1/monthly", {"month": d[:7]}),
-                ("/api/v1/sites/A1/budget", {"year": d[:4]})]
+        out += [
+            ("/api/v1/sites/A1/completeness", {"start_day": d, "end_day": d}),
+            ("/api/v1/regions/1401/ranking", {"day": d}),
+            ("/api/v1/regions/1401/ranking", {"period": "month", "month": d[:7]}),
+            ("/api/v1/regions/1401/consumption", {"start_day": "2020-01-01", "end_day": d}),
+            ("/api/v1/reports/sites/A1/daily", {"day": d}),
+            ("/api/v1/reports/regions/1401/daily", {"day": d}),
+            ("/api/v1/reports/sites/A1/monthly", {"month": d[:7]}),
+            ("/api/v1/sites/A1/budget", {"year": d[:4]}),
+        ]
     return out
 
 
@@ -39,8 +43,15 @@ def test_far_dates_are_client_errors(client: TestClient, world: World) -> None:
         assert r.status_code < 500, (path, params, r.text)
         answers[(path, tuple(params.items()))] = r.status_code
     # the far ranges are refused, not silently answered
-    assert answers[("/api/v1/sites/A1/points/E01/readings",
-                    (("start", FAR_MOMENTS[0]), ("end", FAR_MOMENTS[1])))] == 422
+    assert (
+        answers[
+            (
+                "/api/v1/sites/A1/points/E01/readings",
+                (("start", FAR_MOMENTS[0]), ("end", FAR_MOMENTS[1])),
+            )
+        ]
+        == 422
+    )
     assert answers[("/api/v1/regions/1401/ranking", (("day", "9999-12-31"),))] == 422
 
 
@@ -51,6 +62,7 @@ def test_nul_characters_are_client_errors(client: TestClient, world: World) -> N
     assert created.headers["content-type"] == "application/problem+json"
     listed = client.get("/api/v1/sites", params={"q": "A\x00"}, headers=headers)
     assert listed.status_code == 422
-    acked = client.post(f"/api/v1/alerts/{world.alert_ids['A1']}/ack",
-                        json={"comment": "\x00"}, headers=headers)
+    acked = client.post(
+        f"/api/v1/alerts/{world.alert_ids['A1']}/ack", json={"comment": "\x00"}, headers=headers
+    )
     assert acked.status_code == 422

@@ -22,23 +22,27 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     event = None
     for line in lines:
         if line.startswith("event: "):
-            event = line[len("event: "):]
+            event = line[len("event: ") :]
         elif line.startswith("data: ") and event:
-            yield event, json.loads(line[len("data: "):])
+            yield event, json.loads(line[len("data: ") :])
             event = None
 
 
-def test_stream_delivers_new_readings_and_alerts(server: str, world: World,
-                                                 api_settings: Settings) -> None:
+def test_stream_delivers_new_readings_and_alerts(
+    server: str, world: World, api_settings: Settings
+) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post("/api/v1/auth/token",
-                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
-        assert http.get("/api/v1/sites/B1/stream",
-                        params={"access_token": token}).status_code == 404
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
+        ).json()["access_token"]
+        assert (
+            http.get("/api/v1/sites/B1/stream", params={"access_token": token}).status_code == 404
+        )
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
-            with http.stream("GET", "/api/v1/sites/A1/stream",
-                             params={"access_token": token}) as response:
+            with http.stream(
+                "GET", "/api/v1/sites/A1/stream", params={"access_token": token}
+            ) as response:
                 assert response.status_code == 200
                 assert response.headers["content-type"].startswith("text/event-stream")
                 events = _events(response.iter_lines())
@@ -47,27 +51,47 @@ def test_stream_delivers_new_readings_and_alerts(server: str, world: World,
                 stored_at = time.monotonic()
                 ts = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
                 with engine.begin() as conn:
-                    conn.execute(readings.insert().values(
-                        point_id=world.point_ids[("A1", "W01")], ts=ts, value=777.5, quality=0))
+                    conn.execute(
+                        readings.insert().values(
+                            point_id=world.point_ids[("A1", "W01")], ts=ts, value=777.5, quality=0
+                        )
+                    )
                     # B1's reading must never show on A1's stream
-                    conn.execute(readings.insert().values(
-                        point_id=world.point_ids[("B1", "W01")], ts=ts, value=999.0, quality=0))
+                    conn.execute(
+                        readings.insert().values(
+                            point_id=world.point_ids[("B1", "W01")], ts=ts, value=999.0, quality=0
+                        )
+                    )
                 kind, data = next(events)
                 latency = time.monotonic() - stored_at
                 assert kind == "readings"
                 assert data["readings"] == [
-                    {"point": "W01", "ts": ts.isoformat(), "v": 777.5, "q": 0}]
+                    {"point": "W01", "ts": ts.isoformat(), "v": 777.5, "q": 0}
+                ]
                 assert latency < 3.0
                 with engine.begin() as conn:
-                    conn.execute(alerts.insert().values(
-                        rule="power.A1", kind="power", subject="point:A1/W01",
-                        site_id=world.site_ids["A1"], point_id=world.point_ids[("A1", "W01")],
-                        state="pending", severity="critical", value=777.5, threshold=700.0,
-                        unit="kW", started_at=datetime.now(UTC) + timedelta(seconds=1)))
+                    conn.execute(
+                        alerts.insert().values(
+                            rule="power.A1",
+                            kind="power",
+                            subject="point:A1/W01",
+                            site_id=world.site_ids["A1"],
+                            point_id=world.point_ids[("A1", "W01")],
+                            state="pending",
+                            severity="critical",
+                            value=777.5,
+                            threshold=700.0,
+                            unit="kW",
+                            started_at=datetime.now(UTC) + timedelta(seconds=1),
+                        )
+                    )
                 kind, data = next(events)
                 assert kind == "alert"
-                assert (data["rule"], data["state"], data["point"]) == ("power.A1", "pending",
-                                                                        "W01")
+                assert (data["rule"], data["state"], data["point"]) == (
+                    "power.A1",
+                    "pending",
+                    "W01",
+                )
         finally:
             engine.dispose()
         metrics = http.get("/metrics").text
@@ -75,28 +99,41 @@ def test_stream_delivers_new_readings_and_alerts(server: str, world: World,
         assert 'route="/api/v1/sites/{site}/stream"' in metrics
 
 
-def test_readings_from_a_late_device_are_not_skipped(server: str, world: World,
-                                                    api_settings: Settings) -> None:
+def test_readings_from_a_late_device_are_not_skipped(
+    server: str, world: World, api_settings: Settings
+) -> None:
     """Cursors are per point: a reading older than another point's newest still arrives."""
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post("/api/v1/auth/token",
-                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
+        ).json()["access_token"]
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
-            with http.stream("GET", "/api/v1/sites/A1/stream",
-                             headers={"Authorization": f"Bearer {token}"}) as response:
+            with http.stream(
+                "GET", "/api/v1/sites/A1/stream", headers={"Authorization": f"Bearer {token}"}
+            ) as response:
                 events = _events(response.iter_lines())
                 next(events)
                 now = datetime.now(UTC).replace(microsecond=0)
                 with engine.begin() as conn:
-                    conn.execute(readings.insert().values(
-                        point_id=world.point_ids[("A1", "W01")], ts=now + timedelta(seconds=5),
-                        value=1.0, quality=0))
+                    conn.execute(
+                        readings.insert().values(
+                            point_id=world.point_ids[("A1", "W01")],
+                            ts=now + timedelta(seconds=5),
+                            value=1.0,
+                            quality=0,
+                        )
+                    )
                 first = next(events)[1]["readings"]
                 with engine.begin() as conn:
-                    conn.execute(readings.insert().values(
-                        point_id=world.point_ids[("A1", "E01")], ts=now + timedelta(seconds=2),
-                        value=2.0, quality=0))
+                    conn.execute(
+                        readings.insert().values(
+                            point_id=world.point_ids[("A1", "E01")],
+                            ts=now + timedelta(seconds=2),
+                            value=2.0,
+                            quality=0,
+                        )
+                    )
                 second = next(events)[1]["readings"]
         finally:
             engine.dispose()
@@ -108,33 +145,41 @@ def test_a_reading_stamped_before_the_connection_but_stored_after_it_arrives(
     server: str, world: World, api_settings: Settings
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post("/api/v1/auth/token",
-                          data={"username": "op_a1", "password": PASSWORD}).json()["access_token"]
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
+        ).json()["access_token"]
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
-            with http.stream("GET", "/api/v1/sites/A1/stream",
-                             params={"access_token": token}) as response:
+            with http.stream(
+                "GET", "/api/v1/sites/A1/stream", params={"access_token": token}
+            ) as response:
                 events = _events(response.iter_lines())
                 next(events)
                 ts = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
                 with engine.begin() as conn:
-                    conn.execute(readings.insert().values(
-                        point_id=world.point_ids[("A1", "W01")], ts=ts, value=5.0, quality=0))
+                    conn.execute(
+                        readings.insert().values(
+                            point_id=world.point_ids[("A1", "W01")], ts=ts, value=5.0, quality=0
+                        )
+                    )
                 kind, data = next(events)
         finally:
             engine.dispose()
     assert kind == "readings" and data["readings"][0]["ts"] == ts.isoformat()
 
 
-def test_alert_stream_shows_only_the_scope(server: str, world: World,
-                                           api_settings: Settings) -> None:
+def test_alert_stream_shows_only_the_scope(
+    server: str, world: World, api_settings: Settings
+) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post("/api/v1/auth/token",
-                          data={"username": "reg_a", "password": PASSWORD}).json()["access_token"]
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "reg_a", "password": PASSWORD}
+        ).json()["access_token"]
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
-            with http.stream("GET", "/api/v1/alerts/stream",
-                             params={"access_token": token}) as response:
+            with http.stream(
+                "GET", "/api/v1/alerts/stream", params={"access_token": token}
+            ) as response:
                 assert response.status_code == 200
                 events = _events(response.iter_lines())
                 assert next(events)[0] == "hello"
@@ -142,12 +187,21 @@ def test_alert_stream_shows_only_the_scope(server: str, world: World,
                 with engine.begin() as conn:
                     # B1's alert is older, so a leak would show it first
                     for site, delay in (("B1", 0), ("A2", 100)):
-                        conn.execute(alerts.insert().values(
-                            rule=f"silent.{site}", kind="silent", subject=f"point:{site}/E01",
-                            site_id=world.site_ids[site],
-                            point_id=world.point_ids[(site, "E01")], state="pending",
-                            severity="warning", value=20.0, threshold=15.0, unit="min",
-                            started_at=started + timedelta(milliseconds=delay)))
+                        conn.execute(
+                            alerts.insert().values(
+                                rule=f"silent.{site}",
+                                kind="silent",
+                                subject=f"point:{site}/E01",
+                                site_id=world.site_ids[site],
+                                point_id=world.point_ids[(site, "E01")],
+                                state="pending",
+                                severity="warning",
+                                value=20.0,
+                                threshold=15.0,
+                                unit="min",
+                                started_at=started + timedelta(milliseconds=delay),
+                            )
+                        )
                 kind, data = next(events)
         finally:
             engine.dispose()

@@ -34,9 +34,13 @@ def _content_type(response: Any) -> str:
 
 
 def _exercise(op: Any, server: str, auth: dict[str, str], failures: list[str]) -> None:
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=op.as_strategy())
     def check(case: Any) -> None:
         response = case.call(base_url=server, headers=auth, timeout=30)
@@ -53,8 +57,9 @@ def _exercise(op: Any, server: str, auth: dict[str, str], failures: list[str]) -
 
 @pytest.mark.parametrize("username", ["admin", "op_a1"])
 def test_no_input_makes_the_api_fail(server: str, world: World, username: str) -> None:
-    token = httpx.post(f"{server}/api/v1/auth/token",
-                       data={"username": username, "password": PASSWORD}).json()["access_token"]
+    token = httpx.post(
+        f"{server}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    ).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     operations = _operations(server)
     assert len(operations) >= 40

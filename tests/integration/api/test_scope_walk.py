@@ -65,9 +65,15 @@ def _bodies(path: str, method: str, world: World) -> tuple[Any, Any]:
         span = {"starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat()}
         return {"site": "B1", **span}, {"site": "ZZ9", **span}
     if path.startswith("/api/v1/rules") and method in ("POST", "PUT"):
+
         def rule(site: str) -> dict[str, Any]:
-            return {"name": f"energy.{site}", "kind": "energy", "select": {"sites": [site]},
-                    "thresholds": {"warning": 1.0}}
+            return {
+                "name": f"energy.{site}",
+                "kind": "energy",
+                "select": {"sites": [site]},
+                "thresholds": {"warning": 1.0},
+            }
+
         return rule("B1"), rule("ZZ9")
     if path.endswith("/ack"):
         return {"comment": "seen"}, {"comment": "seen"}
@@ -87,8 +93,14 @@ def _fill(path: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
-def _send(client: TestClient, headers: dict[str, str], method: str, path: str,
-          query: dict[str, str], body: Any) -> Any:
+def _send(
+    client: TestClient,
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: Any,
+) -> Any:
     kwargs: dict[str, Any] = {"params": query, "headers": dict(headers)}
     if isinstance(body, str):
         kwargs["content"] = body
@@ -98,8 +110,9 @@ def _send(client: TestClient, headers: dict[str, str], method: str, path: str,
     return client.request(method, path, **kwargs)
 
 
-def _normalised(response: Any, path: str, victim: dict[str, str], ghost: dict[str, str]
-                ) -> tuple[int, str]:
+def _normalised(
+    response: Any, path: str, victim: dict[str, str], ghost: dict[str, str]
+) -> tuple[int, str]:
     """Status and body with the victim's names swapped for the ghost's (only the names this
     route used: the path's parameters, and the site a body names)."""
     keys = [*re.findall(r"\{(\w+)\}", path), "site", "name"]
@@ -134,14 +147,22 @@ def _snapshot(db_url: str) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             return {
-                "site": dict(conn.execute(sa.select(sites).where(sites.c.code == "B1"))
-                             .mappings().one()),
-                "alert": dict(conn.execute(sa.select(alerts).where(alerts.c.rule == "energy.B1"))
-                              .mappings().one()),
-                "rule": dict(conn.execute(sa.select(alert_rules).where(
-                    alert_rules.c.name == "energy.B1")).mappings().one()),
-                "silences": conn.execute(sa.select(sa.func.count()).select_from(silences))
-                .scalar_one(),
+                "site": dict(
+                    conn.execute(sa.select(sites).where(sites.c.code == "B1")).mappings().one()
+                ),
+                "alert": dict(
+                    conn.execute(sa.select(alerts).where(alerts.c.rule == "energy.B1"))
+                    .mappings()
+                    .one()
+                ),
+                "rule": dict(
+                    conn.execute(sa.select(alert_rules).where(alert_rules.c.name == "energy.B1"))
+                    .mappings()
+                    .one()
+                ),
+                "silences": conn.execute(
+                    sa.select(sa.func.count()).select_from(silences)
+                ).scalar_one(),
             }
     finally:
         engine.dispose()
@@ -152,8 +173,12 @@ def test_every_route_hides_what_is_out_of_scope(
     client: TestClient, world: World, api_settings: Any, username: str
 ) -> None:
     key_id = str(_victim_key_id(client))
-    victim = {**VICTIM, "alert_id": str(world.alert_ids["B1"]),
-              "silence_id": str(world.silence_ids["B1"]), "key_id": key_id}
+    victim = {
+        **VICTIM,
+        "alert_id": str(world.alert_ids["B1"]),
+        "silence_id": str(world.silence_ids["B1"]),
+        "key_id": key_id,
+    }
     ghost = {**GHOST, "alert_id": "999999", "silence_id": "999998", "key_id": "999997"}
     before = _snapshot(api_settings.database.url)
     headers = login(client, username)
@@ -171,8 +196,8 @@ def test_every_route_hides_what_is_out_of_scope(
         if "{" in path or body != ghost_body:
             r_ghost = _send(client, headers, method, _fill(path, ghost), query, ghost_body)
             assert _normalised(r_victim, path, victim, ghost) == _normalised(
-                r_ghost, path, victim, ghost), (
-                method, path, r_victim.text, r_ghost.text)
+                r_ghost, path, victim, ghost
+            ), (method, path, r_victim.text, r_ghost.text)
             assert r_victim.status_code in (403, 404, 422), (method, path, r_victim.text)
         else:
             assert not leaks, (method, path, r_victim.text[:500])
@@ -184,15 +209,18 @@ def test_every_route_hides_what_is_out_of_scope(
 def test_the_victim_requests_are_valid_for_the_owner(client: TestClient, world: World) -> None:
     """The same GET requests succeed for B1's own operator: the walk's 404s come from scope."""
     owner = login(client, "op_b1")
-    victim = {**VICTIM, "alert_id": str(world.alert_ids["B1"]),
-              "silence_id": str(world.silence_ids["B1"]), "key_id": "1"}
+    victim = {
+        **VICTIM,
+        "alert_id": str(world.alert_ids["B1"]),
+        "silence_id": str(world.silence_ids["B1"]),
+        "key_id": "1",
+    }
     for method, path in api_routes(client.app):
         if method != "GET" or path.endswith("/stream") or "{key_id}" in path:
             continue
         if path in ("/api/v1/users", "/api/v1/audit") or "{division}" in path:
             continue  # admin-only, and regions are not an operator's
-        r = _send(client, owner, method, _fill(path, victim), _query_for(path, method, world),
-                  None)
+        r = _send(client, owner, method, _fill(path, victim), _query_for(path, method, world), None)
         assert r.status_code == 200, (path, r.text)
         if path in ("/api/v1/alerts", "/api/v1/silences", "/api/v1/sites"):
             assert "B1" in r.text

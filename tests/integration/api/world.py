@@ -62,40 +62,89 @@ def build_world(conn: sa.Connection, now: datetime | None = None) -> World:
     site_ids: dict[str, int] = {}
     point_ids: dict[tuple[str, str], int] = {}
     for code, (division, industry) in SITES.items():
-        site_id = conn.execute(sites.insert().values(
-            code=code, name=f"Enterprise {code}", kind="enterprise", division_code=division,
-            industry=industry, energy_budget_tce=50_000, carbon_budget_tco2=120_000,
-            credit_code=None,
-        ).returning(sites.c.id)).scalar_one()
+        site_id = conn.execute(
+            sites.insert()
+            .values(
+                code=code,
+                name=f"Enterprise {code}",
+                kind="enterprise",
+                division_code=division,
+                industry=industry,
+                energy_budget_tce=50_000,
+                carbon_budget_tco2=120_000,
+                credit_code=None,
+            )
+            .returning(sites.c.id)
+        ).scalar_one()
         site_ids[code] = site_id
-        device_id = conn.execute(devices.insert().values(site_id=site_id, code="GW1")
-                                 .returning(devices.c.id)).scalar_one()
+        device_id = conn.execute(
+            devices.insert().values(site_id=site_id, code="GW1").returning(devices.c.id)
+        ).scalar_one()
         for p_code, measure, unit, kind, role, product in POINTS:
-            point_ids[(code, p_code)] = conn.execute(points.insert().values(
-                site_id=site_id, device_id=device_id, code=p_code, name=f"{code} {p_code}",
-                measure=measure, unit=unit, kind=kind, role=role, product=product,
-            ).returning(points.c.id)).scalar_one()
+            point_ids[(code, p_code)] = conn.execute(
+                points.insert()
+                .values(
+                    site_id=site_id,
+                    device_id=device_id,
+                    code=p_code,
+                    name=f"{code} {p_code}",
+                    measure=measure,
+                    unit=unit,
+                    kind=kind,
+                    role=role,
+                    product=product,
+                )
+                .returning(points.c.id)
+            ).scalar_one()
     _series(conn, now, point_ids)
     alert_ids, silence_ids = {}, {}
     for code, site_id in site_ids.items():
-        alert_ids[code] = conn.execute(alerts.insert().values(
-            rule=f"energy.{code}", kind="energy", subject=f"site:{code}", site_id=site_id,
-            state="firing", severity="warning", value=160.0, threshold=150.0, unit="tce",
-            started_at=now - timedelta(minutes=30), fired_at=now - timedelta(minutes=20),
-        ).returning(alerts.c.id)).scalar_one()
-        conn.execute(alert_rules.insert().values(
-            name=f"energy.{code}",
-            definition={"name": f"energy.{code}", "kind": "energy",
-                        "select": {"sites": [code]}, "thresholds": {"warning": 150.0}},
-            created_by="admin",
-        ))
-        silence_ids[code] = conn.execute(silences.insert().values(
-            matchers={"site": code}, starts_at=now - timedelta(hours=1),
-            ends_at=now + timedelta(hours=1), created_by="admin", comment="maintenance",
-        ).returning(silences.c.id)).scalar_one()
+        alert_ids[code] = conn.execute(
+            alerts.insert()
+            .values(
+                rule=f"energy.{code}",
+                kind="energy",
+                subject=f"site:{code}",
+                site_id=site_id,
+                state="firing",
+                severity="warning",
+                value=160.0,
+                threshold=150.0,
+                unit="tce",
+                started_at=now - timedelta(minutes=30),
+                fired_at=now - timedelta(minutes=20),
+            )
+            .returning(alerts.c.id)
+        ).scalar_one()
+        conn.execute(
+            alert_rules.insert().values(
+                name=f"energy.{code}",
+                definition={
+                    "name": f"energy.{code}",
+                    "kind": "energy",
+                    "select": {"sites": [code]},
+                    "thresholds": {"warning": 150.0},
+                },
+                created_by="admin",
+            )
+        )
+        silence_ids[code] = conn.execute(
+            silences.insert()
+            .values(
+                matchers={"site": code},
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=1),
+                created_by="admin",
+                comment="maintenance",
+            )
+            .returning(silences.c.id)
+        ).scalar_one()
     for username, (role, scope) in USERS.items():
-        conn.execute(users.insert().values(username=username, password_hash=password_hash(),
-                                           role=role, scope=scope))
+        conn.execute(
+            users.insert().values(
+                username=username, password_hash=password_hash(), role=role, scope=scope
+            )
+        )
     return World(now, site_ids, point_ids, alert_ids, silence_ids)
 
 
@@ -117,8 +166,16 @@ def _series(conn: sa.Connection, now: datetime, point_ids: dict[tuple[str, str],
             qty = {"E01": 30.0, "C01": 0.15, "P01": 1.2}[p_code]
             tce = {"E01": 30.0 * 0.0001229, "C01": 0.15 * 0.7143, "P01": 0.0}[p_code]
             tco2 = {"E01": 30.0 * 0.0005703, "C01": 0.15 * 1.9, "P01": 0.0}[p_code]
-            rollup_rows.append({"point_id": pid, "bucket": bucket, "quantity": qty, "tce": tce,
-                                "tco2": tco2, "completeness": 1.0})
+            rollup_rows.append(
+                {
+                    "point_id": pid,
+                    "bucket": bucket,
+                    "quantity": qty,
+                    "tce": tce,
+                    "tco2": tco2,
+                    "completeness": 1.0,
+                }
+            )
             bucket += timedelta(minutes=15)
     conn.execute(readings.insert(), reading_rows)
     conn.execute(consumption_15min.insert(), rollup_rows)

@@ -74,8 +74,7 @@ def test_hypertables_compression_retention_and_continuous_aggregate() -> None:
         "CALL refresh_continuous_aggregate('consumption_hourly', NULL, NULL)",
     ]
     checks = [
-        "SELECT hypertable_name FROM timescaledb_information.hypertables"
-        " ORDER BY hypertable_name",
+        "SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY hypertable_name",
         "SELECT segmentby_column_index, attname FROM timescaledb_information.compression_settings"
         " WHERE hypertable_name = 'readings' ORDER BY attname",
         "SELECT proc_name FROM timescaledb_information.jobs"

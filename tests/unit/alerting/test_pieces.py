@@ -19,8 +19,12 @@ NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 
 def test_silence_matching_and_activity():
-    s = Silence(7, {"region": "1401", "severity": "warning"}, NOW - timedelta(hours=1),
-                NOW + timedelta(hours=1))
+    s = Silence(
+        7,
+        {"region": "1401", "severity": "warning"},
+        NOW - timedelta(hours=1),
+        NOW + timedelta(hours=1),
+    )
     labels = {"region": "140105", "severity": "warning", "rule": "x"}
     assert s.active(NOW) and s.covers(labels)
     assert not s.covers({**labels, "region": "320100"})
@@ -31,8 +35,15 @@ def test_silence_matching_and_activity():
 
 
 def test_daily_maintenance_window_across_midnight():
-    s = Silence(1, {}, NOW - timedelta(days=1), NOW + timedelta(days=10), time(23, 0),
-                time(1, 0), "Asia/Shanghai")
+    s = Silence(
+        1,
+        {},
+        NOW - timedelta(days=1),
+        NOW + timedelta(days=10),
+        time(23, 0),
+        time(1, 0),
+        "Asia/Shanghai",
+    )
     assert s.active(datetime(2026, 11, 22, 15, 30, tzinfo=UTC))  # 23:30 local
     assert s.active(datetime(2026, 11, 22, 16, 30, tzinfo=UTC))  # 00:30 local
     assert not s.active(datetime(2026, 11, 22, 17, 30, tzinfo=UTC))  # 01:30 local
@@ -57,10 +68,21 @@ def test_signature_round_trip_and_tamper():
 
 
 def test_email_carries_the_key_and_facts():
-    mail = render_email("from@x.org", "to@x.org", "alert:1:firing:critical:email:to@x.org",
-                        {"event": "firing", "severity": "critical", "rule": "r",
-                         "subject": "site:S1", "value": 140.0, "unit": "kgce/t",
-                         "threshold": 135.0, "source": "GB 21342"})
+    mail = render_email(
+        "from@x.org",
+        "to@x.org",
+        "alert:1:firing:critical:email:to@x.org",
+        {
+            "event": "firing",
+            "severity": "critical",
+            "rule": "r",
+            "subject": "site:S1",
+            "value": 140.0,
+            "unit": "kgce/t",
+            "threshold": 135.0,
+            "source": "GB 21342",
+        },
+    )
     assert mail["X-EnergyWatch-Idempotency-Key"] == "alert:1:firing:critical:email:to@x.org"
     assert mail["Subject"] == "[EnergyWatch] CRITICAL firing: r site:S1"
     text = mail.get_content()
@@ -68,14 +90,26 @@ def test_email_carries_the_key_and_facts():
 
 
 def test_targets_resolve_contacts_by_site_and_region():
-    contacts = Contacts({5: [("email", "ops@s5.cn")]},
-                        [("14", "webhook", "https://prov"), ("1401", "email", "city@ty.cn"),
-                         ("32", "email", "js@js.cn")])
-    recipients = (Recipient(webhook="https://a"), Recipient(contacts="operator"),
-                  Recipient(contacts="regulator"), Recipient(webhook="https://a"))
+    contacts = Contacts(
+        {5: [("email", "ops@s5.cn")]},
+        [
+            ("14", "webhook", "https://prov"),
+            ("1401", "email", "city@ty.cn"),
+            ("32", "email", "js@js.cn"),
+        ],
+    )
+    recipients = (
+        Recipient(webhook="https://a"),
+        Recipient(contacts="operator"),
+        Recipient(contacts="regulator"),
+        Recipient(webhook="https://a"),
+    )
     assert targets(recipients, 5, "140105", contacts) == [
-        ("webhook", "https://a"), ("email", "ops@s5.cn"), ("webhook", "https://prov"),
-        ("email", "city@ty.cn")]
+        ("webhook", "https://a"),
+        ("email", "ops@s5.cn"),
+        ("webhook", "https://prov"),
+        ("email", "city@ty.cn"),
+    ]
 
 
 def test_backoff_grows_and_is_capped():
@@ -87,14 +121,19 @@ def test_rollup_ring_keeps_the_newest_bucket_per_slot():
     cache = RollupCache(horizon=timedelta(hours=1))
     cache._layout([10, 20])
     b = int(NOW.timestamp()) // BUCKET_S
-    cache._store([(10, b - 1, 1.0, 0.1, 0.2, 1.0), (10, b - 2, 2.0, 0.2, 0.4, 0.5),
-                  (20, b - 1, 5.0, 0.5, 1.0, 1.0), (99, b - 1, 9.0, 9, 9, 9)])
+    cache._store(
+        [
+            (10, b - 1, 1.0, 0.1, 0.2, 1.0),
+            (10, b - 2, 2.0, 0.2, 0.4, 0.5),
+            (20, b - 1, 5.0, 0.5, 1.0, 1.0),
+            (99, b - 1, 9.0, 9, 9, 9),
+        ]
+    )
     sums, counts = cache.window_sums(b - 4, b)
     np.testing.assert_allclose(sums[0], [3.0, 5.0])
     np.testing.assert_array_equal(counts, [2, 1])
     # A rewrite of a bucket replaces it; a bucket one ring-length later reuses its slot.
-    cache._store([(10, b - 1, 4.0, 0.4, 0.8, 1.0),
-                  (10, b - 2 + cache.n_slots, 7.0, 0, 0, 1.0)])
+    cache._store([(10, b - 1, 4.0, 0.4, 0.8, 1.0), (10, b - 2 + cache.n_slots, 7.0, 0, 0, 1.0)])
     sums, _ = cache.window_sums(b - 4, b)
     np.testing.assert_allclose(sums[0], [4.0, 5.0])  # b - 2 fell out of the ring
     # An old row never evicts a newer one.

@@ -19,9 +19,19 @@ from services.alerting.rules import (
 def test_shipped_rule_set_loads_and_cites_its_standards():
     rules = default_rules()
     kinds = {r.kind for r in rules}
-    assert {"intensity", "pue", "supply_coal_rate", "budget_pace", "budget_projection",
-            "pollutant", "silent", "counter_reset", "stuck", "negative",
-            "completeness"} <= kinds
+    assert {
+        "intensity",
+        "pue",
+        "supply_coal_rate",
+        "budget_pace",
+        "budget_projection",
+        "pollutant",
+        "silent",
+        "counter_reset",
+        "stuck",
+        "negative",
+        "completeness",
+    } <= kinds
     for rule in rules:
         if rule.kind in ("intensity", "pue", "supply_coal_rate", "pollutant"):
             assert rule.source, rule.name
@@ -49,8 +59,7 @@ def test_bad_rule_names_the_field():
     with pytest.raises(RuleError, match=r"select\.product"):
         parse_rule({"name": "x", "kind": "intensity", "thresholds": {"warning": 1}})
     with pytest.raises(RuleError, match="unknown_field"):
-        parse_rule({"name": "x", "kind": "power", "thresholds": {"warning": 1},
-                    "unknown_field": 1})
+        parse_rule({"name": "x", "kind": "power", "thresholds": {"warning": 1}, "unknown_field": 1})
 
 
 def test_bad_file_names_file_and_index(tmp_path: Path):
@@ -65,7 +74,8 @@ def test_bad_file_names_file_and_index(tmp_path: Path):
 
 def test_duplicate_names_across_files_refused(tmp_path: Path):
     for name in ("a.yaml", "b.yml"):
-        (tmp_path / name).write_text("rules:\n  - {name: same, kind: silent, "
-                                     "thresholds: {warning: 5}}\n")
+        (tmp_path / name).write_text(
+            "rules:\n  - {name: same, kind: silent, thresholds: {warning: 5}}\n"
+        )
     with pytest.raises(RuleError, match="defined twice"):
         load_rules_dir(tmp_path)

@@ -71,7 +71,9 @@ def upgrade() -> None:
             "role IN ('operator', 'regulator')", name=op.f("ck_alert_contacts_role")
         ),
         sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_alert_contacts_site_id_sites"),
+            ["site_id"],
+            ["sites.id"],
+            name=op.f("fk_alert_contacts_site_id_sites"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_contacts")),
@@ -105,7 +107,9 @@ def upgrade() -> None:
             name=op.f("ck_alerts_state"),
         ),
         sa.ForeignKeyConstraint(
-            ["point_id"], ["points.id"], name=op.f("fk_alerts_point_id_points"),
+            ["point_id"],
+            ["points.id"],
+            name=op.f("fk_alerts_point_id_points"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -115,7 +119,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_site_started", "alerts", ["site_id", "started_at"])
     op.create_index(
-        "uq_alerts_open_rule_subject", "alerts", ["rule", "subject"], unique=True,
+        "uq_alerts_open_rule_subject",
+        "alerts",
+        ["rule", "subject"],
+        unique=True,
         postgresql_where=sa.text("state IN ('pending', 'firing')"),
     )
     op.create_table(
@@ -131,7 +138,9 @@ def upgrade() -> None:
         sa.Column("window_s", sa.Float(), nullable=True),
         sa.Column("evidence", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["alert_id"], ["alerts.id"], name=op.f("fk_alert_transitions_alert_id_alerts"),
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_alert_transitions_alert_id_alerts"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_transitions")),
@@ -160,16 +169,18 @@ def upgrade() -> None:
             name=op.f("ck_notification_outbox_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["alert_id"], ["alerts.id"], name=op.f("fk_notification_outbox_alert_id_alerts"),
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_notification_outbox_alert_id_alerts"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_outbox")),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_notification_outbox_idempotency_key")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_notification_outbox_idempotency_key")),
     )
     op.create_index(
-        "ix_notification_outbox_due", "notification_outbox", ["next_attempt_at"],
+        "ix_notification_outbox_due",
+        "notification_outbox",
+        ["next_attempt_at"],
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_table(
@@ -182,18 +193,24 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("duration_ms", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["outbox_id"], ["notification_outbox.id"],
+            ["outbox_id"],
+            ["notification_outbox.id"],
             name=op.f("fk_notification_deliveries_outbox_id_notification_outbox"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_deliveries")),
     )
-    op.create_index(
-        "ix_notification_deliveries_outbox", "notification_deliveries", ["outbox_id"]
-    )
+    op.create_index("ix_notification_deliveries_outbox", "notification_deliveries", ["outbox_id"])
 
 
 def downgrade() -> None:
-    for table in ("notification_deliveries", "notification_outbox", "alert_transitions",
-                  "alerts", "alert_contacts", "silences", "alert_rules"):
+    for table in (
+        "notification_deliveries",
+        "notification_outbox",
+        "alert_transitions",
+        "alerts",
+        "alert_contacts",
+        "silences",
+        "alert_rules",
+    ):
         op.drop_table(table)
