@@ -106,21 +106,8 @@ def running_ingest(
         ENERGYWATCH_INGEST__METRICS_PORT=str(free_port()),
         ENERGYWATCH_INGEST__BATCH_MAX_AGE_MS="50",
     )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "energywatch"), "ingest"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        time.sleep(0.5)
-        if process.poll() is not None:
-            _fail(process, log, "ingest")
+    with _running_command("ingest", env, log):
         yield
-    finally:
-        _stop(process, log)
 
 
 @contextlib.contextmanager
@@ -134,9 +121,16 @@ def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[No
         ENERGYWATCH_ALERTING__INTERVAL_S="1",
         ENERGYWATCH_ALERTING__METRICS_PORT=str(free_port()),
     )
+    with _running_command("alerting", env, log):
+        yield
+
+
+@contextlib.contextmanager
+def _running_command(command: str, env: dict[str, str], log: Path) -> Iterator[None]:
+    """`energywatch COMMAND` as a child process, its output in `log`, stopped on exit."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(VENV_BIN / "energywatch"), "alerting"],
+            [str(VENV_BIN / "energywatch"), command],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -145,7 +139,7 @@ def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[No
     try:
         time.sleep(0.5)
         if process.poll() is not None:
-            _fail(process, log, "alerting")
+            _fail(process, log, command)
         yield
     finally:
         _stop(process, log)
