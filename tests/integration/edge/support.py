@@ -65,36 +65,11 @@ def collecting(host: str, port: int, prefix: str) -> Iterator[Collector]:
 def collecting_with(
     host: str, port: int, prefix: str, credentials: tuple[str, str] | None
 ) -> Iterator[Collector]:
-    col = Collector()
-    subscribed = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
-
-    def on_connect(c: mqtt.Client, u: Any, f: Any, rc: Any, p: Any) -> None:
-        c.subscribe(f"{prefix}/#", qos=1)
-
-    def on_subscribe(c: mqtt.Client, u: Any, mid: Any, rcs: Any, p: Any) -> None:
-        subscribed.set()
-
-    def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
-        with col.lock:
-            if msg.topic.endswith("/readings"):
-                col.messages.append(ReadingsMessage.model_validate_json(msg.payload))
-            elif msg.topic.endswith("/status"):
-                col.statuses.append(StatusMessage.model_validate_json(msg.payload))
-
-    client.on_connect = on_connect
-    client.on_subscribe = on_subscribe
-    client.on_message = on_message
     if credentials:
         client.username_pw_set(*credentials)
-    client.connect(host, port)
-    client.loop_start()
-    try:
-        assert subscribed.wait(10), "subscriber did not subscribe"
+    with _subscribed(client, host, port, prefix) as col:
         yield col
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def edge_config(
@@ -205,10 +180,39 @@ def persistent_mosquitto(port: int, datadir: Path) -> Iterator[None]:
 def durable_collector(host: str, port: int, prefix: str, client_id: str) -> Iterator[Collector]:
     """Like `collecting`, with a persistent session: messages queue at the broker while the
     subscriber is away (e.g. during a broker restart)."""
-    col = Collector()
-    subscribed = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.reconnect_delay_set(1, 1)
+    with _subscribed(client, host, port, prefix) as col:
+        yield col
+
+
+def queue_totals(path: Path) -> tuple[int, int]:
+    """(readings ever appended, readings still queued) of an agent's queue file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
+        left = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+    return (int(row[0]) if row else 0), int(left)
+
+
+def assert_in_order_per_point(col: Collector) -> None:
+    """First occurrences of each (point, ts), in arrival order, are in time order per point."""
+    seen: set[tuple[str, str]] = set()
+    last: dict[str, str] = {}
+    for point, ts, *_ in col.readings():
+        if (point, ts) in seen:
+            continue
+        seen.add((point, ts))
+        assert ts > last.get(point, ""), f"{point}: {ts} arrived after {last[point]}"
+        last[point] = ts
+
+
+@contextmanager
+def _subscribed(client: mqtt.Client, host: str, port: int, prefix: str) -> Iterator[Collector]:
+    """Connect `client`, subscribe to everything under `prefix`, collect what arrives."""
+    col = Collector()
+    subscribed = threading.Event()
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, rc: Any, p: Any) -> None:
         c.subscribe(f"{prefix}/#", qos=1)
@@ -234,25 +238,3 @@ def durable_collector(host: str, port: int, prefix: str, client_id: str) -> Iter
     finally:
         client.disconnect()
         client.loop_stop()
-
-
-def queue_totals(path: Path) -> tuple[int, int]:
-    """(readings ever appended, readings still queued) of an agent's queue file."""
-    import sqlite3
-
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
-        left = db.execute("SELECT count(*) FROM readings").fetchone()[0]
-    return (int(row[0]) if row else 0), int(left)
-
-
-def assert_in_order_per_point(col: Collector) -> None:
-    """First occurrences of each (point, ts), in arrival order, are in time order per point."""
-    seen: set[tuple[str, str]] = set()
-    last: dict[str, str] = {}
-    for point, ts, *_ in col.readings():
-        if (point, ts) in seen:
-            continue
-        seen.add((point, ts))
-        assert ts > last.get(point, ""), f"{point}: {ts} arrived after {last[point]}"
-        last[point] = ts
