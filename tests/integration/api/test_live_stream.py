@@ -18,6 +18,11 @@ from energywatch.storage.tables import readings
 from tests.integration.api.world import PASSWORD, World
 
 
+def _token(http: httpx.Client, username: str) -> str:
+    answer = http.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    return str(answer.json()["access_token"])
+
+
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     event = None
     for line in lines:
@@ -32,9 +37,7 @@ def test_stream_delivers_new_readings_and_alerts(
     server: str, world: World, api_settings: Settings
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post(
-            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
-        ).json()["access_token"]
+        token = _token(http, "op_a1")
         assert (
             http.get("/api/v1/sites/B1/stream", params={"access_token": token}).status_code == 404
         )
@@ -104,9 +107,7 @@ def test_readings_from_a_late_device_are_not_skipped(
 ) -> None:
     """Cursors are per point: a reading older than another point's newest still arrives."""
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post(
-            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
-        ).json()["access_token"]
+        token = _token(http, "op_a1")
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
@@ -145,9 +146,7 @@ def test_a_reading_stamped_before_the_connection_but_stored_after_it_arrives(
     server: str, world: World, api_settings: Settings
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post(
-            "/api/v1/auth/token", data={"username": "op_a1", "password": PASSWORD}
-        ).json()["access_token"]
+        token = _token(http, "op_a1")
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
@@ -172,9 +171,7 @@ def test_alert_stream_shows_only_the_scope(
     server: str, world: World, api_settings: Settings
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
-        token = http.post(
-            "/api/v1/auth/token", data={"username": "reg_a", "password": PASSWORD}
-        ).json()["access_token"]
+        token = _token(http, "reg_a")
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
