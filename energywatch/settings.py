@@ -72,6 +72,11 @@ class IngestSettings(BaseModel):
     reconnect_max_s: float = Field(default=10.0, gt=0)
     registry_refresh_s: float = Field(default=5.0, ge=0, description="reload on a miss, at most")
     registry_max_age_s: float = Field(default=60.0, gt=0, description="reload at least this often")
+    fold_marks_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="fold the dirty-bucket log this often (the rollup folds it on every pass)",
+    )
 
 
 class ApiSettings(BaseModel):

@@ -8,7 +8,7 @@ before it writes and a per-row key check would cost the hot path.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
 metadata = sa.MetaData(
     naming_convention={
@@ -168,6 +168,18 @@ dirty_buckets = sa.Table(
     metadata,
     sa.Column("point_id", sa.Integer, primary_key=True),
     sa.Column("bucket", TZ, primary_key=True),
+    sa.Column("marked_at", TZ, nullable=False, server_default=sa.func.now()),
+)
+
+# What each ingest batch touched, one row per committed batch (arrays of point id and bucket
+# index, 15-minute steps since 2000-01-01 UTC), folded into dirty_buckets by the rollup: one
+# cheap insert per batch instead of an upsert per bucket (see energywatch/storage/dirty_marks.py).
+dirty_bucket_log = sa.Table(
+    "dirty_bucket_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("point_ids", ARRAY(sa.Integer), nullable=False),
+    sa.Column("buckets", ARRAY(sa.Integer), nullable=False),
     sa.Column("marked_at", TZ, nullable=False, server_default=sa.func.now()),
 )
 

@@ -1,24 +1,33 @@
-"""PostgreSQL binary COPY rows for readings, encoded ahead of the write (pure).
+"""PostgreSQL binary COPY rows for readings, and the 15-minute buckets they touch (pure).
 
-The pipeline thread encodes each accepted reading as it arrives, so the writer thread only
-streams bytes to the server. Row layout: (point_id int4, ts timestamptz, value float8,
-quality int2), timestamps as microseconds since 2000-01-01 UTC.
+A batch's readings arrive as columns and leave as one bytes object built by NumPy: row layout
+(point_id int4, ts timestamptz, value float8, quality int2), each field preceded by its length,
+timestamps as microseconds since 2000-01-01 UTC; the staging table's rows start with the
+reading's number in the batch (int4).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
-_ROW = struct.Struct(">hiiiqidih")
 
 # Buckets follow the storage contract: date_bin('15 minutes', ts, '2000-01-01 00:00+00').
 BUCKET = timedelta(minutes=15)
 BUCKET_US = BUCKET // _ONE_US
+
+_FIELDS = [("lp", ">i4"), ("p", ">i4"), ("lt", ">i4"), ("t", ">i8")]
+_FIELDS += [("lv", ">i4"), ("v", ">f8"), ("lq", ">i4"), ("q", ">i2")]
+_ROW = np.dtype([("n", ">i2"), *_FIELDS])
+_NUMBERED_ROW = np.dtype([("n", ">i2"), ("ln", ">i4"), ("i", ">i4"), *_FIELDS])
+_BIAS = 2**31
 
 
 def pg_microseconds(ts: datetime) -> int:
@@ -26,8 +35,37 @@ def pg_microseconds(ts: datetime) -> int:
     return (ts - PG_EPOCH) // _ONE_US
 
 
-def encode_row(point_id: int, ts_us: int, value: float, quality: int) -> bytes:
-    return _ROW.pack(4, 4, point_id, 8, ts_us, 8, value, 2, quality)
+def encode_rows(
+    point_ids: Sequence[int],
+    ts_us: Sequence[int],
+    values: Sequence[float],
+    qualities: Sequence[int],
+    *,
+    numbered: bool = False,
+) -> bytes:
+    """The COPY rows (without header and trailer) of `readings`, or of the staging table."""
+    rows = np.empty(len(point_ids), dtype=_NUMBERED_ROW if numbered else _ROW)
+    if numbered:
+        rows["n"], rows["ln"] = 5, 4
+        rows["i"] = np.arange(len(point_ids))
+    else:
+        rows["n"] = 4
+    rows["lp"], rows["lt"], rows["lv"], rows["lq"] = 4, 8, 8, 2
+    rows["p"] = point_ids
+    rows["t"] = ts_us
+    rows["v"] = values
+    rows["q"] = qualities
+    return rows.tobytes()
+
+
+def dirty_buckets(point_ids: Sequence[int], ts_us: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The distinct (point_id, bucket index) pairs, sorted as SQL sorts them (so every writer
+    locks rows in the same order)."""
+    # One int64 key per pair: point id in the high half, bucket index biased by 2**31 (so that
+    # buckets before 2000 sort first) in the low half.
+    buckets = np.asarray(ts_us, dtype=np.int64) // BUCKET_US + _BIAS
+    keys = np.unique((np.asarray(point_ids, dtype=np.int64) << 32) | buckets)
+    return (keys >> 32).tolist(), ((keys & 0xFFFF_FFFF) - _BIAS).tolist()
 
 
 def bucket_index(ts_us: int) -> int:

@@ -28,6 +28,14 @@ class Registry:
     devices: dict[tuple[str, str], int] = field(default_factory=dict)
     points: dict[tuple[str, str], PointRef] = field(default_factory=dict)
     sites_of_point: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # site -> point code -> point: one lookup by code per reading, no key tuple to build
+    points_of_site: dict[str, dict[str, PointRef]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_site: dict[str, dict[str, PointRef]] = {}
+        for (site, code), ref in self.points.items():
+            by_site.setdefault(site, {})[code] = ref
+        object.__setattr__(self, "points_of_site", by_site)
 
 
 _DEVICES_SQL = """

@@ -10,6 +10,7 @@ Three threads, each with one job:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -20,9 +21,11 @@ from datetime import UTC, datetime
 import psycopg
 
 from energywatch.settings import Settings
+from energywatch.storage.dirty_marks import fold
 from energywatch.storage.engine import libpq_url
 from services.ingest.batch import Batch
 from services.ingest.consumer import Inbound, MqttConsumer
+from services.ingest.copy_format import pg_microseconds
 from services.ingest.decode import Rejection, decode_message, payload_text
 from services.ingest.metrics import IngestMetrics
 from services.ingest.reasons import Reason
@@ -57,12 +60,12 @@ class _Refused(Exception):
 
 def _refused_message(batch: Batch, error: psycopg.Error) -> Batch:
     """A batch of one message the database refused: its readings become one dead letter."""
-    (delivery, topic, accepted, rejections) = batch.messages[0]
-    payload = "[" + ",".join(r.to_json() for _, r in accepted) + "]"
+    (delivery, topic, _, readings, rejections) = batch.messages[0]
+    payload = "[" + ",".join(r.to_json() for r in readings) + "]"
     detail = f"the database refused the message: {type(error).__name__}: {error}"[:2000]
     refused = Rejection(Reason.INTERNAL_ERROR, detail, payload[:65_536])
     one = Batch(batch.started)
-    one.add(delivery, topic, [], [*rejections, refused])
+    one.add(delivery, topic, [], [], [*rejections, refused])
     return one
 
 
@@ -167,7 +170,7 @@ class IngestService:
                     failure = Rejection(
                         Reason.INTERNAL_ERROR, repr(exc)[:500], payload_text(item.payload)
                     )
-                    batch.add(item.delivery, item.topic, [], [failure])
+                    batch.add(item.delivery, item.topic, [], [], [failure])
             if batch is None:
                 continue
             # Group commit: a batch old enough goes as soon as the writer has room; while the
@@ -197,7 +200,9 @@ class IngestService:
             fresher = self._registry(after_miss=True)
             if fresher is not None:
                 checked = check_readings(decoded, fresher, received, skew)
-        batch.add(message.delivery, message.topic, checked.accepted, checked.rejections)
+        batch.add(
+            message.delivery, message.topic, checked.point_ids, checked.readings, checked.rejections
+        )
 
     def _registry(self, after_miss: bool = False) -> Registry:
         backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
@@ -217,14 +222,34 @@ class IngestService:
     # --- writer thread ---------------------------------------------------------------------
 
     def _writer(self) -> None:
+        folded_at = time.monotonic()
         while True:
             item = self._batches.get()
             if item is _STOP or not isinstance(item, Batch):
                 break
             if not self._write_and_ack(item):
                 break  # aborted: the batch stays unacknowledged
+            if time.monotonic() - folded_at >= self.config.fold_marks_s:
+                folded_at = time.monotonic()
+                self._fold_marks()
         if self._conn is not None:
             self._conn.close()
+
+    def _fold_marks(self) -> None:
+        """Keep the dirty-bucket log short while no rollup runs (the rollup folds it too)."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return
+        try:
+            marks = fold(conn)
+            conn.commit()
+        except psycopg.Error as exc:  # not this batch's business: the next fold will do
+            log.warning("could not fold the dirty-bucket log: %s", exc)
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
+            return
+        if marks is not None:
+            log.debug("folded the dirty-bucket log into %d marks", marks)
 
     def _write_and_ack(self, batch: Batch) -> bool:
         """False if stopped before the batch could be written."""
@@ -279,9 +304,9 @@ class IngestService:
 
     def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
         m = self.metrics
-        now = datetime.now(UTC)
-        for newest in batch.newest_per_message:
-            m.lag_seconds.observe((now - newest).total_seconds())
+        now_us = pg_microseconds(datetime.now(UTC))
+        for newest_us in batch.newest_us_per_message:
+            m.lag_seconds.observe((now_us - newest_us) / 1e6)
         m.readings_stored.inc(result.stored)
         m.readings_duplicate.inc(result.duplicates)
         m.batch_size.observe(len(batch))

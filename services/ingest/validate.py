@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from services.ingest.decode import Decoded, Rejection, Row
 from services.ingest.reasons import Reason
-from services.ingest.registry import Registry
+from services.ingest.registry import PointRef, Registry
 
 _UNIT_SPELLINGS = str.maketrans({"³": "3", "²": "2", "µ": "u", "μ": "u"})
 
@@ -19,9 +19,10 @@ def same_unit(given: str, registered: str) -> bool:
 
 @dataclass
 class Checked:
-    """Readings ready to store, as (point_id, reading), and those refused."""
+    """Readings ready to store (`point_ids[i]` is the point of `readings[i]`) and those refused."""
 
-    accepted: list[tuple[int, Row]] = field(default_factory=list)
+    point_ids: list[int] = field(default_factory=list)
+    readings: list[Row] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     missed: bool = False  # some device or point was unknown: a fresher registry may know it
 
@@ -43,30 +44,58 @@ def check_readings(decoded: Decoded, registry: Registry, now: datetime, skew_s: 
         )
         return checked
     latest = now + timedelta(seconds=skew_s)
-    points = registry.points
+    points = registry.points_of_site.get(decoded.site, {})
+    ids, accepted = checked.point_ids, checked.readings
     for reading in decoded.readings:
-        ref = points.get((decoded.site, reading.point))
-        reason: Reason | None = None
-        if ref is None:
-            checked.missed = True
-            others = registry.sites_of_point.get(reading.point)
-            if others:
-                reason = Reason.POINT_OTHER_SITE
-                detail = f"point {reading.point!r} is registered to site(s) {', '.join(others)}"
-            else:
-                reason = Reason.UNKNOWN_POINT
-                detail = f"point {reading.point!r} is not registered to site {decoded.site!r}"
-        elif ref.device_id != device_id:
-            reason = Reason.POINT_OTHER_DEVICE
-            detail = f"point {reading.point!r} belongs to another device of site {decoded.site!r}"
-        elif reading.u is not None and not same_unit(reading.u, ref.unit):
-            reason = Reason.UNIT_MISMATCH
-            detail = f"unit {reading.u!r}, point {reading.point!r} is registered in {ref.unit!r}"
-        elif reading.ts > latest:
-            reason = Reason.FUTURE_TIMESTAMP
-            detail = f"{reading.ts.isoformat()} is more than {skew_s} s after {now.isoformat()}"
-        if reason is None and ref is not None:
-            checked.accepted.append((ref.id, reading))
-        elif reason is not None:
-            checked.rejections.append(Rejection(reason, detail, reading.to_json(), reading.point))
+        ref = points.get(reading.point)
+        # The common case first, in one test: the loop runs for every reading ingested.
+        if (
+            ref is not None
+            and ref.device_id == device_id
+            and reading.u is None
+            and reading.ts <= latest
+        ):
+            ids.append(ref.id)
+            accepted.append(reading)
+            continue
+        refusal = _refusal(reading, ref, device_id, decoded.site, registry, latest, now, skew_s)
+        if refusal is None:
+            assert ref is not None
+            ids.append(ref.id)
+            accepted.append(reading)
+        else:
+            checked.rejections.append(refusal)
+            checked.missed = checked.missed or ref is None
     return checked
+
+
+def _refusal(
+    reading: Row,
+    ref: PointRef | None,
+    device_id: int,
+    site: str,
+    registry: Registry,
+    latest: datetime,
+    now: datetime,
+    skew_s: int,
+) -> Rejection | None:
+    if ref is None:
+        others = registry.sites_of_point.get(reading.point)
+        if others:
+            reason = Reason.POINT_OTHER_SITE
+            detail = f"point {reading.point!r} is registered to site(s) {', '.join(others)}"
+        else:
+            reason = Reason.UNKNOWN_POINT
+            detail = f"point {reading.point!r} is not registered to site {site!r}"
+    elif ref.device_id != device_id:
+        reason = Reason.POINT_OTHER_DEVICE
+        detail = f"point {reading.point!r} belongs to another device of site {site!r}"
+    elif reading.u is not None and not same_unit(reading.u, ref.unit):
+        reason = Reason.UNIT_MISMATCH
+        detail = f"unit {reading.u!r}, point {reading.point!r} is registered in {ref.unit!r}"
+    elif reading.ts > latest:
+        reason = Reason.FUTURE_TIMESTAMP
+        detail = f"{reading.ts.isoformat()} is more than {skew_s} s after {now.isoformat()}"
+    else:
+        return None
+    return Rejection(reason, detail, reading.to_json(), reading.point)

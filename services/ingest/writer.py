@@ -1,13 +1,14 @@
 """Writing a batch in one transaction, idempotent on (point_id, ts).
 
 Fast path: binary COPY straight into readings, inside a savepoint. It succeeds whenever every
-reading of the batch is new, which is the normal case; the 15-minute buckets of the batch are
-then marked dirty from the client side.
+reading of the batch is new, which is the normal case; the 15-minute buckets of the batch,
+computed on the client side, then go into the dirty-bucket log as one row
+(energywatch/storage/dirty_marks.py).
 
 Slow path, when the COPY hits a (point_id, ts) already stored (a redelivery after a crash or a
 reconnect, a device re-sending, the same message twice): back to the savepoint; binary COPY into
 a temporary staging table; one INSERT ... SELECT ... ON CONFLICT DO NOTHING into readings (the
-first value of a (point_id, ts) wins) that also marks the buckets of the rows it inserted; then
+first value of a (point_id, ts) wins) that also logs the buckets of the rows it inserted; then
 conflicts (a different value already stored) are looked up and dead-lettered.
 
 Either way the dead letters of the batch are written in the same transaction. The caller
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+from energywatch.storage.dirty_marks import log_batch
 from services.ingest.batch import Batch, DeadLetter
-from services.ingest.copy_format import HEADER, TRAILER
+from services.ingest.copy_format import HEADER, TRAILER, dirty_buckets, encode_rows
 from services.ingest.decode import Rejection
 from services.ingest.reasons import Reason
 
@@ -33,31 +35,22 @@ STAGE_DDL = """
     )
 """
 COPY_SQL = "COPY ingest_stage (n, point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
-COPY_TYPES = ["int4", "int4", "timestamptz", "float8", "int2"]
 DIRECT_COPY_SQL = "COPY readings (point_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
-# Buckets travel as their index (15-minute steps since 2000-01-01 UTC): cheaper to send.
-MARK_SQL = """
-    INSERT INTO dirty_buckets (point_id, bucket)
-    SELECT point_id, TIMESTAMPTZ '2000-01-01 00:00+00' + k * INTERVAL '15 minutes'
-      FROM unnest(%b::int4[], %b::int8[]) AS d(point_id, k)
-    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
-"""
-
-# Buckets follow the contract: date_bin('15 minutes', ts, '2000-01-01 00:00+00'). A bucket that
-# is already dirty gets a new marked_at, so a rollup that read the old one keeps it dirty.
+# Buckets follow the contract: date_bin('15 minutes', ts, '2000-01-01 00:00+00'), logged by index.
 INSERT_SQL = """
     WITH inserted AS (
         INSERT INTO readings (point_id, ts, value, quality)
         SELECT point_id, ts, value, quality FROM ingest_stage ORDER BY n
         ON CONFLICT (point_id, ts) DO NOTHING
         RETURNING point_id, ts
-    ), marked AS (
-        INSERT INTO dirty_buckets (point_id, bucket)
+    ), touched AS (
         SELECT DISTINCT point_id,
-               date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00') AS bucket
+               floor(extract(epoch FROM ts - TIMESTAMPTZ '2000-01-01 00:00+00') / 900)::int4 AS k
           FROM inserted
-         ORDER BY 1, 2
-        ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+    ), logged AS (
+        INSERT INTO dirty_bucket_log (point_ids, buckets)
+        SELECT array_agg(point_id ORDER BY point_id, k), array_agg(k ORDER BY point_id, k)
+          FROM touched HAVING count(*) > 0
     )
     SELECT count(*) FROM inserted
 """
@@ -122,29 +115,24 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
     return WriteResult(stored, len(batch.readings) - stored - len(conflicts), conflicts)
 
 
+def _copy(cur: psycopg.Cursor, sql: str, batch: Batch, *, numbered: bool = False) -> None:
+    rows = encode_rows(
+        batch.point_ids, batch.ts_us, batch.values, batch.qualities, numbered=numbered
+    )
+    with cur.copy(sql) as copy:
+        copy.write(HEADER + rows + TRAILER)
+
+
 def _copy_into_readings(cur: psycopg.Cursor, batch: Batch) -> None:
-    with cur.copy(DIRECT_COPY_SQL) as copy:
-        copy.write(HEADER)
-        copy.write(batch.copy_rows)
-        copy.write(TRAILER)
-
-
-def dirty_buckets(batch: Batch) -> tuple[list[int], list[int]]:
-    """The distinct (point_id, bucket index) of a batch, sorted (so upserts lock in order)."""
-    ordered = sorted(batch.buckets)
-    return [p for p, _ in ordered], [k for _, k in ordered]
+    _copy(cur, DIRECT_COPY_SQL, batch)
 
 
 def _mark_dirty(cur: psycopg.Cursor, batch: Batch) -> None:
-    cur.execute(MARK_SQL, dirty_buckets(batch))
+    log_batch(cur, *dirty_buckets(batch.point_ids, batch.ts_us))
 
 
 def _insert_new_only(cur: psycopg.Cursor, batch: Batch) -> tuple[int, list[DeadLetter]]:
-    with cur.copy(COPY_SQL) as copy:
-        copy.set_types(COPY_TYPES)
-        write_row = copy.write_row
-        for n, (point_id, r) in enumerate(zip(batch.point_ids, batch.readings, strict=True)):
-            write_row((n, point_id, r.ts, r.v, r.q))
+    _copy(cur, COPY_SQL, batch, numbered=True)
     row = cur.execute(INSERT_SQL).fetchone()
     stored = int(row[0]) if row else 0
     conflicts = _conflicts(cur, batch) if stored < len(batch.readings) else []
@@ -162,7 +150,7 @@ def _conflicts(cur: psycopg.Cursor, batch: Batch) -> list[DeadLetter]:
         )
         found.append(
             DeadLetter(
-                batch.topics[n],
+                batch.topic_of(n),
                 Rejection(Reason.CONFLICT, detail, reading.to_json(), reading.point),
             )
         )

@@ -1,10 +1,11 @@
 """One pass of the rollup, and a rebuild from scratch.
 
-A pass, in one transaction: claim the dirty buckets of the points waiting longest; plan the
-ranges to recompute (plan.py); load the readings reaching into them; compute with the numba
-core (compute.py); replace those buckets in consumption_15min; delete the claimed marks that
-nobody renewed meanwhile. A transaction-scoped advisory lock keeps two workers from computing
-the same buckets at once; a worker that does not get it skips the pass.
+A pass, in one transaction: fold the log of the buckets ingest touched into dirty marks
+(energywatch/storage/dirty_marks.py); claim the dirty buckets of the points waiting longest;
+plan the ranges to recompute (plan.py); load the readings reaching into them; compute with the
+numba core (compute.py); replace those buckets in consumption_15min; delete the claimed marks
+that nobody renewed meanwhile. A transaction-scoped advisory lock keeps two workers from
+computing the same buckets at once; a worker that does not get it skips the pass.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from energywatch.storage import dirty_marks
 from services.rollup import store
 from services.rollup.compute import CounterRules, compute
 from services.rollup.conversions import ReferenceRows
 from services.rollup.plan import Span, dirty_runs, merge, split, widen
 
-LOCK_KEY = 0x45_57_52_4F  # "EWRO"
 DAY_MS = 86_400_000
 
 
@@ -81,9 +82,9 @@ def run_pass(
     """One pass on `conn` (autocommit off or on: the pass runs in its own transaction)."""
     t0 = time.perf_counter()
     with conn.transaction():
-        got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_KEY,)).fetchone()
-        if not (got and got[0]):
+        if not dirty_marks.try_lock(conn):
             return PassReport(locked=False)
+        dirty_marks.fold(conn)  # what ingest logged since the last pass
         claim = store.claim_dirty(conn, options.batch_points)
         if not claim.point_id:
             return PassReport(locked=True)

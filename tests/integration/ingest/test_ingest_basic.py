@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
+from energywatch.storage.dirty_marks import fold
 from tests.integration.ingest.harness import IngestProcess, Publisher, count, stream, wait_for
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
@@ -35,7 +37,10 @@ def test_stores_every_reading_once_even_when_published_twice(
         assert ingest.metric("ingest_readings_stored_total") == n
         assert ingest.metric("ingest_readings_duplicate_total") == n
         assert ingest.metric("ingest_inflight_messages") == 0
-        # Exactly the 15-minute buckets the readings fall in are marked dirty for the rollup.
+        # Exactly the 15-minute buckets the readings fall in are marked dirty for the rollup,
+        # once the log of what each batch touched is folded (as every rollup pass does).
+        with psycopg.connect(db_url) as conn:
+            assert fold(conn)
         buckets = (
             "SELECT DISTINCT point_id,"
             " date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00') FROM readings"

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from energywatch.storage.dirty_marks import fold, try_lock
 from services.ingest.batch import Batch, Delivery
+from services.ingest.copy_format import bucket_index, pg_microseconds
 from services.ingest.decode import Row
 from services.ingest.reasons import Reason
 from services.ingest.writer import prepare, write_batch
@@ -18,8 +20,8 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 def batch(rows: list[tuple[int, int, float]]) -> Batch:
     """rows: (point_id, minute, value)."""
     b = Batch(0.0)
-    accepted = [(pid, Row(f"E{pid}", T0 + timedelta(minutes=m), v)) for pid, m, v in rows]
-    b.add(Delivery(1, 1, 1), "ew/v1/S1/D1/readings", accepted, [])
+    readings = [Row(f"E{pid}", T0 + timedelta(minutes=m), v) for pid, m, v in rows]
+    b.add(Delivery(1, 1, 1), "ew/v1/S1/D1/readings", [pid for pid, _, _ in rows], readings, [])
     return b
 
 
@@ -30,7 +32,10 @@ def test_new_duplicate_and_conflicting_rows_in_one_batch(db_url: str) -> None:
         prepare(conn)
         first = write_batch(conn, batch([(a, 0, 1.0), (a, 1, 2.0)]))
         assert (first.stored, first.duplicates, first.conflicts) == (2, 0, [])
-        conn.execute("DELETE FROM dirty_buckets")
+        assert conn.execute("SELECT point_ids, buckets FROM dirty_bucket_log").fetchall() == [
+            ([a], [bucket_index(pg_microseconds(T0))])
+        ]
+        conn.execute("DELETE FROM dirty_bucket_log")
         conn.commit()
         # a@0 again (same value), a@1 with another value, b@20 new: the slow path.
         second = write_batch(conn, batch([(a, 0, 1.0), (a, 1, 9.0), (b, 20, 3.0)]))
@@ -43,7 +48,8 @@ def test_new_duplicate_and_conflicting_rows_in_one_batch(db_url: str) -> None:
             (a, T0 + timedelta(minutes=1), 2.0),
             (b, T0 + timedelta(minutes=20), 3.0),
         ]
-        # Only the bucket of the new row is marked; the conflict is a dead letter.
+        # Only the bucket of the new row is logged; the conflict is a dead letter.
+        assert fold(conn) == 1
         assert conn.execute("SELECT point_id, bucket FROM dirty_buckets").fetchall() == [
             (b, T0 + timedelta(minutes=15))
         ]
@@ -62,7 +68,31 @@ def test_a_mark_read_before_a_new_reading_changes_version(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         prepare(conn)
         write_batch(conn, batch([(a, 0, 1.0)]))
+        fold(conn)
         version = conn.execute("SELECT xmin::text FROM dirty_buckets").fetchone()
         conn.commit()
         write_batch(conn, batch([(a, 1, 2.0)]))  # same bucket
+        assert conn.execute("SELECT xmin::text FROM dirty_buckets").fetchone() == version
+        fold(conn)
         assert conn.execute("SELECT xmin::text FROM dirty_buckets").fetchone() != version
+        assert conn.execute("SELECT count(*) FROM dirty_bucket_log").fetchone() == (0,)
+
+
+def test_a_fold_waits_for_no_rollup_pass_and_loses_no_batch(db_url: str) -> None:
+    """A fold skips while a pass holds the rollup's lock; batches committed meanwhile stay in
+    the log for the next fold."""
+    (a,) = register(db_url, "S1", "D1", ["E1"]).values()
+    with psycopg.connect(db_url) as conn, psycopg.connect(db_url) as rollup:
+        prepare(conn)
+        write_batch(conn, batch([(a, 0, 1.0)]))
+        assert try_lock(rollup)  # a pass in progress
+        assert fold(conn) is None
+        conn.rollback()
+        rollup.commit()
+        write_batch(conn, batch([(a, 30, 2.0)]))
+        assert fold(conn) == 2
+        conn.commit()
+        assert conn.execute("SELECT bucket FROM dirty_buckets ORDER BY 1").fetchall() == [
+            (T0,),
+            (T0 + timedelta(minutes=30),),
+        ]

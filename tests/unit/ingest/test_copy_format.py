@@ -3,10 +3,15 @@ from __future__ import annotations
 import struct
 from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.ingest.copy_format import (
+    BUCKET_US,
     bucket_index,
     bucket_start,
-    encode_row,
+    dirty_buckets,
+    encode_rows,
     pg_microseconds,
 )
 
@@ -32,5 +37,23 @@ def test_buckets_are_fifteen_minutes_from_2000_utc() -> None:
 
 
 def test_row_layout() -> None:
-    row = encode_row(7, 123, 1.5, 2)
-    assert struct.unpack(">hiiiqidih", row) == (4, 4, 7, 8, 123, 8, 1.5, 2, 2)
+    rows = encode_rows([7, 8], [123, -5], [1.5, -0.0], [2, 0])
+    assert list(struct.iter_unpack(">hiiiqidih", rows)) == [
+        (4, 4, 7, 8, 123, 8, 1.5, 2, 2),
+        (4, 4, 8, 8, -5, 8, -0.0, 2, 0),
+    ]
+    numbered = encode_rows([7, 8], [123, -5], [1.5, 2.5], [2, 0], numbered=True)
+    assert list(struct.iter_unpack(">hiiiiiqidih", numbered)) == [
+        (5, 4, 0, 4, 7, 8, 123, 8, 1.5, 2, 2),
+        (5, 4, 1, 4, 8, 8, -5, 8, 2.5, 2, 0),
+    ]
+
+
+_instants = st.integers(-(2**40), 2**52)
+
+
+@given(st.lists(st.tuples(st.integers(1, 2**31 - 1), _instants), max_size=50))
+def test_dirty_buckets_are_the_distinct_pairs_in_sql_order(pairs: list[tuple[int, int]]) -> None:
+    ids, buckets = dirty_buckets([p for p, _ in pairs], [t for _, t in pairs])
+    expected = sorted({(p, t // BUCKET_US) for p, t in pairs})
+    assert list(zip(ids, buckets, strict=True)) == expected

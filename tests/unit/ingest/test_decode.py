@@ -84,34 +84,52 @@ def test_never_raises_on_any_json(obj: object) -> None:
 
 
 def test_the_fast_schema_has_the_contract_fields() -> None:
-    from pydantic import TypeAdapter, ValidationError
+    import msgspec
 
     from energywatch.protocol import Reading, ReadingsMessage
-    from services.ingest.decode import _FastMessage, _FastReading
+    from services.ingest.decode import FastMessage, Row
 
-    for fast, model in ((_FastReading, Reading), (_FastMessage, ReadingsMessage)):
-        assert set(fast.__annotations__) - {"__pydantic_config__"} == set(model.model_fields)
-    required = {n for n, f in Reading.model_fields.items() if f.is_required()}
+    for fast, model in ((Row, Reading), (FastMessage, ReadingsMessage)):
+        assert set(fast.__struct_fields__) == set(model.model_fields)
+        required = {n for n, f in model.model_fields.items() if f.is_required()}
+        defaults = len(fast.__struct_defaults__)
+        assert set(fast.__struct_fields__[: len(fast.__struct_fields__) - defaults]) == required
     minimal = {"point": "E", "ts": "2026-11-20T08:15:00Z", "v": 1}
-    assert set(minimal) == required
-    adapter = TypeAdapter(_FastReading)
-    adapter.validate_python(minimal)
-    for name in required:
-        try:
-            adapter.validate_python({k: v for k, v in minimal.items() if k != name})
-        except ValidationError:
-            continue
-        raise AssertionError(f"{name} is required by the contract")
+    msgspec.convert(minimal, Row)
 
 
+_timestamps = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat()),  # naive: refused by both
+    st.sampled_from(
+        [
+            "2026-11-20T08:15:00+08:00",
+            "2026-11-20T08:15:00z",
+            "2026-11-20t08:15:00Z",
+            "2026-11-20 08:15:00+08:00",
+            "2026-11-20T08:15:00.1234567+08:00",
+            "2026-11-20T08:15+08:00",
+            "2026-11-20T08:15:60Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T08:15:00+0800",
+            "2026-11-20T08:15:00+08",
+            "20261120T081500Z",
+            "2026-W47-5T08:15:00Z",
+            "2026-11-20T08:15:00.Z",
+            "2026-11-20T08:15:00,5Z",
+            "1763626500",
+            "",
+        ]
+    ),
+)
 _values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 10**6),
+    st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(
-        ["E01", "", "x" * 65, "2026-11-20T08:15:00+08:00", "2026-11-20T08:15:00", "kWh", "1"]
-    ),
+    _timestamps,
+    st.sampled_from(["E01", "", "x" * 64, "x" * 65, "kWh", "m³", "1", "1.5", "true", "0"]),
 )
 _reading = st.dictionaries(st.sampled_from(["point", "ts", "v", "q", "u", "w"]), _values)
 _message = st.dictionaries(
@@ -120,23 +138,76 @@ _message = st.dictionaries(
 )
 
 
-@given(_message)
-def test_the_fast_path_accepts_exactly_what_the_contract_accepts(obj: dict) -> None:
+def _both(payload: bytes) -> tuple[list | None, list | None]:
+    import msgspec
     from pydantic import ValidationError
 
     from energywatch.protocol import ReadingsMessage
-    from services.ingest.decode import FAST_MESSAGE, Row
+    from services.ingest.decode import FAST_DECODER, Row, takes_fast_path
 
-    payload = json.dumps(obj).encode()
     try:
-        contract = [Row.of(r) for r in ReadingsMessage.model_validate_json(payload).readings]
+        message = ReadingsMessage.model_validate_json(payload)
+        contract = [(message.seq, message.backfill, Row.of(r)) for r in message.readings]
     except ValidationError:
         contract = None
     try:
-        fast = FAST_MESSAGE.validate_json(payload)
-        rows = [
-            Row(r["point"], r["ts"], r["v"], r.get("q", 0), r.get("u")) for r in fast["readings"]
-        ]
-    except ValidationError:
+        if not takes_fast_path(payload):
+            raise msgspec.ValidationError("slow path")
+        fast = FAST_DECODER.decode(payload)
+        rows = [(fast.seq, fast.backfill, r) for r in fast.readings]
+    except msgspec.MsgspecError:
         rows = None
-    assert rows == contract
+    return contract, rows
+
+
+def _same(contract: list | None, fast: list | None) -> None:
+    """The fast path may refuse what the contract accepts (the slow path then takes the
+    message), never the reverse; what it accepts comes out the same, instant and offset."""
+    if fast is None:
+        return
+    assert contract is not None
+    assert fast == contract
+    for (_, _, a), (_, _, b) in zip(fast, contract, strict=True):
+        assert a.ts.utcoffset() == b.ts.utcoffset()
+        assert type(a.q) is type(b.q)
+
+
+@given(_message)
+def test_the_fast_path_accepts_nothing_the_contract_refuses(obj: dict) -> None:
+    _same(*_both(json.dumps(obj).encode()))
+
+
+_aware = st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
+# Mostly well-formed readings, so that both paths accept many of them.
+_plausible = st.fixed_dictionaries(
+    {
+        "point": st.one_of(st.text(min_size=1, max_size=64), st.text(max_size=66), _values),
+        "ts": st.one_of(_aware, _aware, _timestamps),
+        "v": st.one_of(st.floats(), st.integers(), _values),
+    },
+    optional={
+        "q": st.one_of(st.integers(0, 4), st.integers(-1, 5), st.floats(0, 5), _values),
+        "u": st.one_of(st.text(max_size=16), st.text(max_size=17), _values),
+    },
+)
+
+
+@given(st.lists(_plausible, min_size=1, max_size=2), st.integers(0, 2**70))
+def test_the_fast_path_agrees_on_readings(readings: list, seq: int) -> None:
+    _same(*_both(json.dumps({"seq": seq, "readings": readings}).encode()))
+
+
+def test_duplicate_keys_are_read_alike() -> None:
+    for payload in (
+        b'{"seq": 1, "readings": [{"point": "A", "point": "B", "ts": "2026-11-20T08:15:00Z",'
+        b' "v": 1}]}',
+        b'{"seq": 1, "seq": 2, "readings": [{"point": "A", "ts": "2026-11-20T08:15:00Z",'
+        b' "v": 1, "v": 2}]}',
+    ):
+        contract, fast = _both(payload)
+        _same(contract, fast)
+
+
+def test_the_fast_path_takes_an_ordinary_message() -> None:
+    contract, fast = _both(encode(reading(), reading("E02", v=2, ts="2026-11-20T00:15:00Z")))
+    assert fast is not None and fast == contract

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from energywatch.protocol import Quality
 from services.ingest.decode import Decoded, Row
 from services.ingest.reasons import Reason
 from services.ingest.registry import PointRef, Registry
@@ -21,7 +22,7 @@ REGISTRY = Registry(
 
 
 def r(point: str, minutes: float = 0, u: str | None = None) -> Row:
-    return Row(point, NOW + timedelta(minutes=minutes), 1.0, 0, u)
+    return Row(point, NOW + timedelta(minutes=minutes), 1.0, Quality.GOOD, u)
 
 
 def reasons(*readings: Row, device: str = "D1") -> list[Reason]:
@@ -33,7 +34,7 @@ def test_accepts_registered_points_of_the_device() -> None:
     checked = check_readings(
         Decoded("S1", "D1", 1, False, [r("E01"), r("G01", u="m³")]), REGISTRY, NOW, 300
     )
-    assert [pid for pid, _ in checked.accepted] == [11, 12]
+    assert checked.point_ids == [11, 12] and len(checked.readings) == 2
     assert checked.rejections == [] and not checked.missed
 
 
