@@ -10,17 +10,20 @@ settings) -> the local PostgreSQL with durable commits (synchronous_commit on, c
 
 Phases, each in a fresh database migrated to head:
 1. saturate: the publishers send N readings as fast as they can (500 readings per message, as
-   the edge agent does); figure: N / (last commit - first publish).
+   the edge agent does); figure: N / (last commit - first publish); the median of --repeat
+   runs (3), each in a fresh database.
 2. latency: the publishers offer a fixed rate (the 50,000 readings/s target); figure: p50/p99
    of publish-to-commit latency, read from ingest's own `ingest_lag_seconds` histogram (each
    reading's timestamp is its publish time).
 3. COPY ceiling: the same number of rows, encoded beforehand, binary-COPYed straight into
-   readings in batches of the ingest batch size, one commit per batch.
+   readings in batches of the ingest batch size, one commit per batch, on one connection with
+   the machine to itself; median of --repeat runs.
 4. naive: one INSERT ... ON CONFLICT DO NOTHING per reading, one commit per message.
 Ingest's peak RSS is VmHWM of its process. The last line printed is one JSON object.
 
 The machine has 2 cores shared by the publishers, the broker, ingest and PostgreSQL (and by
-other work): figures are noisy; run it several times and compare medians.
+other work): figures are noisy; compare medians. Cores used per kind of process are counted
+from the first publish to the last commit.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from energywatch.settings import IngestSettings  # noqa: E402
 from energywatch.storage.engine import make_engine  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from tests.integration.ingest.registry_rows import add_device, add_site  # noqa: E402
@@ -61,7 +65,8 @@ POINTS_PER_DEVICE = 100
 TS_PER_MESSAGE = 5  # 100 points x 5 timestamps = 500 readings per message
 PER_MESSAGE = POINTS_PER_DEVICE * TS_PER_MESSAGE
 TARGET_RATE = 50_000
-BATCH = 10_000  # ingest.batch_max_readings default, used by the COPY ceiling too
+BATCH = IngestSettings().batch_max_readings  # used by the COPY ceiling too
+WRITERS = IngestSettings().writers
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
 
 
@@ -330,10 +335,12 @@ def phase_ingest(
         n_messages -= n_messages % n_publishers
         expected = n_messages * PER_MESSAGE
         before = merged_metrics(workers)
-        cpu_before = cpu_by_process()
         started = run_publishers(
             port, topics, n_publishers, n_messages, rate / PER_MESSAGE if rate else None
         )
+        # CPU from the first publish on (not the publishers' start-up and imports)
+        time.sleep(max(0.0, started - time.time()))
+        cpu_before = cpu_by_process()
         deadline = time.time() + 600
         rss_series: list[float] = []
         inflight_series: list[float] = []
@@ -363,7 +370,7 @@ def phase_ingest(
             "cores_used": cpu,
             "writer_busy_share": after.get("ingest_commit_seconds_sum", 0)
             / (finished - started)
-            / n_workers,
+            / (n_workers * WRITERS),
             "mean_batch": after.get("ingest_batch_readings_sum", 0)
             / max(after.get("ingest_batch_readings_count", 1), 1),
         }
@@ -447,6 +454,11 @@ def phase_naive(n_devices: int, seconds: float) -> dict[str, Any]:
         drop_database(PG_URL, url)
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median rate (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda r: r["readings_per_s"])[(len(runs) - 1) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short phases, under a minute")
@@ -455,17 +467,23 @@ def main() -> None:
     parser.add_argument("--saturate-only", action="store_true", help="for profiling")
     parser.add_argument("--readings", type=int, help="readings in the saturation phase")
     parser.add_argument("--workers", type=int, default=1, help="ingest processes (shared sub)")
+    parser.add_argument("--repeat", type=int, default=3, help="saturation and ceiling runs")
     args = parser.parse_args()
-    n_saturate = args.readings or (300_000 if args.quick else 3_000_000)
+    n_saturate = args.readings or (1_000_000 if args.quick else 3_000_000)
     latency_s = 4 if args.quick else 30
     naive_s = 2 if args.quick else 10
 
     load_before = round(os.getloadavg()[0], 1)  # other work on the machine
     with start_mosquitto("/usr/sbin/mosquitto") as broker:
-        saturate = phase_ingest(
-            broker.port, args.devices, args.publishers, n_saturate, None, args.workers
-        )
-        print(f"saturate: {json.dumps(saturate)}", flush=True)
+        runs = []
+        for _ in range(args.repeat):
+            runs.append(
+                phase_ingest(
+                    broker.port, args.devices, args.publishers, n_saturate, None, args.workers
+                )
+            )
+            print(f"saturate: {json.dumps(runs[-1])}", flush=True)
+        saturate = median_run(runs)
         if args.saturate_only:
             return
         latency = phase_ingest(
@@ -477,8 +495,11 @@ def main() -> None:
             args.workers,
         )
         print(f"latency at {TARGET_RATE}/s: {json.dumps(latency)}", flush=True)
-    ceiling = phase_copy_ceiling(args.devices, n_saturate)
-    print(f"copy ceiling: {json.dumps(ceiling)}", flush=True)
+    ceilings = []
+    for _ in range(args.repeat):
+        ceilings.append(phase_copy_ceiling(args.devices, n_saturate))
+        print(f"copy ceiling: {json.dumps(ceilings[-1])}", flush=True)
+    ceiling = median_run(ceilings)
     naive = phase_naive(args.devices, naive_s)
     print(f"naive: {json.dumps(naive)}", flush=True)
 
@@ -486,6 +507,8 @@ def main() -> None:
         "benchmark": "ingest",
         "quick": args.quick,
         "readings_per_s": round(saturate["readings_per_s"]),
+        "readings_per_s_runs": [round(r["readings_per_s"]) for r in runs],
+        "copy_ceiling_per_s_runs": [round(r["readings_per_s"]) for r in ceilings],
         "rows_exact": saturate["rows"] == saturate["readings"]
         and latency["rows"] == latency["readings"],
         "p50_latency_ms_at_50k": round(latency["p50_latency_ms"], 1),

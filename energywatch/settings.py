@@ -62,6 +62,9 @@ class IngestSettings(BaseModel):
     share_group: str = "ingest"
     batch_max_readings: int = Field(default=10000, ge=1, description="while the writer is busy")
     batch_max_age_ms: int = Field(default=100, ge=1, description="once the writer is free")
+    writers: int = Field(
+        default=2, ge=1, le=16, description="batches committed in parallel, one connection each"
+    )
     max_inflight_messages: int = Field(
         default=500, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
     )

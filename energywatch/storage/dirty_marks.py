@@ -19,8 +19,15 @@ date_bin('15 minutes', ts, '2000-01-01 00:00+00').
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import psycopg
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Ints = Sequence[int] | npt.NDArray[np.int32]
 
 # Held (transaction-scoped) by a rollup pass and by a fold.
 ROLLUP_LOCK = 0x45_57_52_4F  # "EWRO"
@@ -44,10 +51,11 @@ FOLD_SQL = """
 """
 
 
-def log_batch(cur: psycopg.Cursor, point_ids: Sequence[int], buckets: Sequence[int]) -> None:
-    """Record the (point, bucket index) pairs a batch touched, in the caller's transaction."""
-    if point_ids:
-        cur.execute(LOG_SQL, (list(point_ids), list(buckets)))
+def log_batch(cur: psycopg.Cursor, point_ids: Ints, buckets: Ints) -> None:
+    """Record the (point, bucket index) pairs a batch touched, in the caller's transaction
+    (any sequence the connection can send as int4[])."""
+    if len(point_ids):
+        cur.execute(LOG_SQL, (point_ids, buckets))
 
 
 def try_lock(conn: psycopg.Connection) -> bool:

@@ -39,6 +39,7 @@ _Message = tuple[Delivery, str, list[int], list[Row], list[Rejection]]
 @dataclass
 class Batch:
     started: float  # monotonic time of the first message
+    seq: int = -1  # order among the batches handed to the writers, for acknowledgement
     deliveries: list[Delivery] = field(default_factory=list)
     point_ids: list[int] = field(default_factory=list)
     ts_us: list[int] = field(default_factory=list)

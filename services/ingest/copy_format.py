@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
+from psycopg import pq
+from psycopg.adapt import Dumper
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
@@ -28,6 +31,7 @@ _FIELDS += [("lv", ">i4"), ("v", ">f8"), ("lq", ">i4"), ("q", ">i2")]
 _ROW = np.dtype([("n", ">i2"), *_FIELDS])
 _NUMBERED_ROW = np.dtype([("n", ">i2"), ("ln", ">i4"), ("i", ">i4"), *_FIELDS])
 _BIAS = 2**31
+INT4_OID, INT4_ARRAY_OID = 23, 1007
 
 
 def pg_microseconds(ts: datetime) -> int:
@@ -43,29 +47,55 @@ def encode_rows(
     *,
     numbered: bool = False,
 ) -> bytes:
-    """The COPY rows (without header and trailer) of `readings`, or of the staging table."""
-    rows = np.empty(len(point_ids), dtype=_NUMBERED_ROW if numbered else _ROW)
+    """The COPY rows (without header and trailer) of `readings`, or of the staging table, in
+    (point_id, ts) order; a staging row carries its reading's number in the arguments' order.
+
+    Sorted rows go into the primary-key index point by point, and concurrent writers take
+    that index's locks in the same order, so two batches holding the same keys (a
+    redelivery) wait for each other instead of deadlocking.
+    """
+    ids = np.asarray(point_ids, dtype=np.int64)
+    us = np.asarray(ts_us, dtype=np.int64)
+    order = np.lexsort((us, ids))
+    rows = np.empty(len(ids), dtype=_NUMBERED_ROW if numbered else _ROW)
     if numbered:
         rows["n"], rows["ln"] = 5, 4
-        rows["i"] = np.arange(len(point_ids))
+        rows["i"] = order
     else:
         rows["n"] = 4
     rows["lp"], rows["lt"], rows["lv"], rows["lq"] = 4, 8, 8, 2
-    rows["p"] = point_ids
-    rows["t"] = ts_us
-    rows["v"] = values
-    rows["q"] = qualities
+    rows["p"] = ids[order]
+    rows["t"] = us[order]
+    rows["v"] = np.asarray(values, dtype=np.float64)[order]
+    rows["q"] = np.asarray(qualities, dtype=np.int16)[order]
     return rows.tobytes()
 
 
-def dirty_buckets(point_ids: Sequence[int], ts_us: Sequence[int]) -> tuple[list[int], list[int]]:
-    """The distinct (point_id, bucket index) pairs, sorted as SQL sorts them (so every writer
-    locks rows in the same order)."""
+def dirty_buckets(
+    point_ids: Sequence[int], ts_us: Sequence[int]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """The distinct (point_id, bucket index) pairs, in SQL's order of (point_id, bucket)."""
     # One int64 key per pair: point id in the high half, bucket index biased by 2**31 (so that
     # buckets before 2000 sort first) in the low half.
     buckets = np.asarray(ts_us, dtype=np.int64) // BUCKET_US + _BIAS
     keys = np.unique((np.asarray(point_ids, dtype=np.int64) << 32) | buckets)
-    return (keys >> 32).tolist(), ((keys & 0xFFFF_FFFF) - _BIAS).tolist()
+    return (keys >> 32).astype(np.int32), ((keys & 0xFFFF_FFFF) - _BIAS).astype(np.int32)
+
+
+class Int4ArrayDumper(Dumper):
+    """A NumPy array as a binary int4[] query parameter, built in one step: psycopg's own list
+    dumper converts element by element (~0.8 ms for the 4,000 numbers of a batch's buckets)."""
+
+    format = pq.Format.BINARY
+    oid = INT4_ARRAY_OID
+
+    def dump(self, obj: npt.NDArray[np.integer]) -> bytes:
+        if not len(obj):
+            return struct.pack(">iii", 0, 0, INT4_OID)
+        elements = np.empty(len(obj), dtype=[("len", ">i4"), ("value", ">i4")])
+        elements["len"] = 4
+        elements["value"] = obj
+        return struct.pack(">iiiii", 1, 0, INT4_OID, len(obj), 1) + elements.tobytes()
 
 
 def bucket_index(ts_us: int) -> int:

@@ -10,7 +10,6 @@ Three threads, each with one job:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -21,8 +20,6 @@ from datetime import UTC, datetime
 import psycopg
 
 from energywatch.settings import Settings
-from energywatch.storage.dirty_marks import fold
-from energywatch.storage.engine import libpq_url
 from services.ingest.batch import Batch
 from services.ingest.consumer import Inbound, MqttConsumer
 from services.ingest.copy_format import pg_microseconds
@@ -31,31 +28,12 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.reasons import Reason
 from services.ingest.registry import Registry, RegistryCache
 from services.ingest.validate import check_readings
-from services.ingest.writer import WriteResult, prepare, write_batch
+from services.ingest.writer import WriteResult
+from services.ingest.writers import Backoff, BatchWriter, InOrder, Refused
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
-
-
-class Backoff:
-    def __init__(self, first_s: float, max_s: float) -> None:
-        self.first_s = first_s
-        self.max_s = max_s
-        self.next_s = first_s
-
-    def wait(self, stop: threading.Event) -> None:
-        stop.wait(self.next_s)
-        self.next_s = min(self.next_s * 2, self.max_s)
-
-    def reset(self) -> None:
-        self.next_s = self.first_s
-
-
-class _Refused(Exception):
-    def __init__(self, error: psycopg.Error) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def _refused_message(batch: Batch, error: psycopg.Error) -> Batch:
@@ -79,16 +57,20 @@ class IngestService:
         )
         self._inbox: queue.SimpleQueue[Inbound | object] = queue.SimpleQueue()
         self._batches: queue.Queue[Batch | object] = queue.Queue(maxsize=1)
+        self._sealed = 0  # batches handed to the writers, numbering their turns to acknowledge
+        self._turns = InOrder()
         self._abort = threading.Event()  # stop now, even with unwritten batches
         self.consumer = MqttConsumer(settings.mqtt, self.config, self._receive, self.metrics)
         self._threads = [
             threading.Thread(target=self._pipeline, name="ingest-pipeline", daemon=True),
-            threading.Thread(target=self._writer, name="ingest-writer", daemon=True),
+            *(
+                threading.Thread(target=self._writer, name=f"ingest-writer-{n}", daemon=True)
+                for n in range(self.config.writers)
+            ),
         ]
         self._close_metrics: Callable[[], None] | None = None
         self._inflight = 0
         self._inflight_lock = threading.Condition()
-        self._conn: psycopg.Connection | None = None  # the writer thread's
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -157,7 +139,7 @@ class IngestService:
                 item = None
             if item is _STOP:
                 if batch is not None:
-                    self._batches.put(batch)
+                    self._batches.put(self._seal(batch))
                 self._batches.put(_STOP)
                 return
             if isinstance(item, Inbound):
@@ -183,7 +165,13 @@ class IngestService:
                 self._hand_over(batch)
                 batch = None
 
+    def _seal(self, batch: Batch) -> Batch:
+        batch.seq = self._sealed
+        self._sealed += 1
+        return batch
+
     def _hand_over(self, batch: Batch) -> None:
+        self._seal(batch)
         while not self._abort.is_set():
             try:
                 self._batches.put(batch, timeout=0.5)
@@ -222,85 +210,52 @@ class IngestService:
     # --- writer thread ---------------------------------------------------------------------
 
     def _writer(self) -> None:
+        writer = BatchWriter(
+            self.settings.database.url,
+            self.metrics,
+            self._abort,
+            (self.config.reconnect_min_s, self.config.reconnect_max_s),
+        )
         folded_at = time.monotonic()
-        while True:
-            item = self._batches.get()
-            if item is _STOP or not isinstance(item, Batch):
-                break
-            if not self._write_and_ack(item):
-                break  # aborted: the batch stays unacknowledged
-            if time.monotonic() - folded_at >= self.config.fold_marks_s:
-                folded_at = time.monotonic()
-                self._fold_marks()
-        if self._conn is not None:
-            self._conn.close()
-
-    def _fold_marks(self) -> None:
-        """Keep the dirty-bucket log short while no rollup runs (the rollup folds it too)."""
-        conn = self._conn
-        if conn is None or conn.closed:
-            return
         try:
-            marks = fold(conn)
-            conn.commit()
-        except psycopg.Error as exc:  # not this batch's business: the next fold will do
-            log.warning("could not fold the dirty-bucket log: %s", exc)
-            with contextlib.suppress(psycopg.Error):
-                conn.rollback()
-            return
-        if marks is not None:
-            log.debug("folded the dirty-bucket log into %d marks", marks)
+            while True:
+                item = self._batches.get()
+                if item is _STOP or not isinstance(item, Batch):
+                    self._batches.put(_STOP)  # for the other writers
+                    break
+                written = self._write_all(writer, item)
+                # Aborted before the batch was written or its turn came: it stays unacked.
+                if written is None or not self._turns.wait(item.seq, self._abort):
+                    break
+                for one, result in written:
+                    self._acknowledge(one, result)
+                self._turns.done(item.seq)
+                if time.monotonic() - folded_at >= self.config.fold_marks_s:
+                    folded_at = time.monotonic()
+                    writer.fold_marks()
+        finally:
+            writer.close()
 
-    def _write_and_ack(self, batch: Batch) -> bool:
-        """False if stopped before the batch could be written."""
+    def _write_all(
+        self, writer: BatchWriter, batch: Batch
+    ) -> list[tuple[Batch, WriteResult]] | None:
+        """Commit the batch; None if stopped first."""
         try:
-            result = self._write(batch)
-        except _Refused as refused:
+            result = writer.write(batch)
+        except Refused as refused:
             # Not the connection: the database refuses this data. Find the message at fault,
             # dead-letter it whole, and keep the others.
-            if len(batch.messages) > 1:
-                return all(self._write_and_ack(one) for one in batch.split())
-            return self._write_and_ack(_refused_message(batch, refused.error))
-        if result is None:
-            return False
-        self._acknowledge(batch, result)
-        return True
-
-    def _write(self, batch: Batch) -> WriteResult | None:
-        backoff = Backoff(self.config.reconnect_min_s, self.config.reconnect_max_s)
-        refusals = 0
-        while not self._abort.is_set():
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(
-                        libpq_url(self.settings.database.url), connect_timeout=5
-                    )
-                    prepare(self._conn)
-                started = time.perf_counter()
-                result = write_batch(self._conn, batch)
-                self.metrics.commit_seconds.observe(time.perf_counter() - started)
-                self.metrics.db_up.set(1)
-                return result
-            except psycopg.Error as exc:
-                self.metrics.db_errors.inc()
-                transient = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
-                self.metrics.db_up.set(0 if transient else 1)
-                log.warning(
-                    "database write failed (%s: %s); retrying in %.1f s",
-                    type(exc).__name__,
-                    str(exc).strip(),
-                    backoff.next_s,
-                )
-                if transient:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                else:
-                    refusals += 1
-                    if refusals >= 3:
-                        raise _Refused(exc) from exc
-                backoff.wait(self._abort)
-        return None
+            parts = batch.split() if len(batch.messages) > 1 else []
+            if not parts:
+                parts = [_refused_message(batch, refused.error)]
+            written = []
+            for part in parts:
+                done = self._write_all(writer, part)
+                if done is None:
+                    return None
+                written += done
+            return written
+        return None if result is None else [(batch, result)]
 
     def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
         m = self.metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import psycopg
 
 from energywatch.storage.dirty_marks import fold, try_lock
@@ -96,3 +97,11 @@ def test_a_fold_waits_for_no_rollup_pass_and_loses_no_batch(db_url: str) -> None
             (T0,),
             (T0 + timedelta(minutes=30),),
         ]
+
+
+def test_numpy_arrays_go_as_int4_arrays(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        prepare(conn)
+        for values in ([], [0], [5, -7, 2**31 - 1, -(2**31)]):
+            sent = np.array(values, dtype=np.int32)
+            assert conn.execute("SELECT %b::int4[]", (sent,)).fetchone() == (values,)

@@ -56,4 +56,4 @@ _instants = st.integers(-(2**40), 2**52)
 def test_dirty_buckets_are_the_distinct_pairs_in_sql_order(pairs: list[tuple[int, int]]) -> None:
     ids, buckets = dirty_buckets([p for p, _ in pairs], [t for _, t in pairs])
     expected = sorted({(p, t // BUCKET_US) for p, t in pairs})
-    assert list(zip(ids, buckets, strict=True)) == expected
+    assert list(zip(ids.tolist(), buckets.tolist(), strict=True)) == expected
