@@ -60,8 +60,8 @@ class MqttSettings(BaseModel):
 class IngestSettings(BaseModel):
     client_id: str = "energywatch-ingest-1"
     share_group: str = "ingest"
-    batch_max_readings: int = Field(default=10000, ge=1, description="while the writer is busy")
-    batch_max_age_ms: int = Field(default=100, ge=1, description="once the writer is free")
+    batch_max_readings: int = Field(default=20000, ge=1, description="while the writers are busy")
+    batch_max_age_ms: int = Field(default=100, ge=1, description="once a writer is free")
     writers: int = Field(
         default=2, ge=1, le=16, description="batches committed in parallel, one connection each"
     )
