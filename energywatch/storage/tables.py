@@ -195,6 +195,21 @@ consumption_15min = sa.Table(
     sa.Column("computed_at", TZ, nullable=False, server_default=sa.func.now()),
 )
 
+# Kept by the rollup with consumption_15min (storage/daily.py, migration 0003_daily_table).
+consumption_daily = sa.Table(
+    "consumption_daily",
+    metadata,
+    sa.Column(
+        "point_id", sa.Integer, sa.ForeignKey("points.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("tce", sa.Float, nullable=False),
+    sa.Column("tco2", sa.Float, nullable=False),
+    sa.Column("completeness", sa.Float, nullable=False),
+    sa.Column("computed_at", TZ, nullable=False, server_default=sa.func.now()),
+)
+
 dead_letters = sa.Table(
     "dead_letters",
     metadata,

@@ -85,6 +85,8 @@ def plain_statements() -> list[str]:
 
 # Days and months follow each site's own time zone. China keeps no daylight saving time, so a
 # day has 96 quarter-hours; completeness is the share of them that the rollup filled.
+# Migration 0003 replaces the daily view by a table the rollup keeps (storage/daily.py); these
+# stay as 0002 created them, for its downgrade.
 CALENDAR_VIEWS = [
     """
     CREATE VIEW consumption_daily AS

@@ -14,6 +14,7 @@ import psycopg
 
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
+from energywatch.storage import daily
 from services.rollup.compute import Readings, Rows
 from services.rollup.conversions import PointInfo, ReferenceRows
 from services.rollup.plan import Span
@@ -185,7 +186,8 @@ STAGE_DDL = """
 
 
 def write(conn: psycopg.Connection, spans: Sequence[Span], rows: Rows) -> None:
-    """Replace every bucket of the spans with `rows` (in the caller's transaction)."""
+    """Replace every bucket of the spans with `rows`, and the daily totals of the days they
+    touch (in the caller's transaction)."""
     conn.execute(STAGE_DDL)
     conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
     conn.execute(
@@ -220,6 +222,9 @@ def write(conn: psycopg.Connection, spans: Sequence[Span], rows: Rows) -> None:
               FROM rollup_stage
             """
         )
+    daily.refresh(
+        conn, [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
+    )
 
 
 def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = None) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from energywatch.storage import daily
 from energywatch.storage.alerting_tables import alerts
 from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
@@ -128,6 +129,7 @@ def _write_rollups(
         bucket += FIFTEEN_MIN
     if rows:
         conn.execute(consumption_15min.insert(), rows)
+    daily.refresh_all(conn)  # as the rollup keeps them
 
 
 def _bucket_quantity(code: str, bucket: datetime) -> float:

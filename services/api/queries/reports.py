@@ -133,12 +133,11 @@ def region_sites(
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS kwh_per_t,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
-                     sum(c.completeness) FILTER (WHERE p.role = 'consumption') / 96.0
+                     sum(c.completeness) FILTER (WHERE p.role = 'consumption')
                        / nullif(s.n_consumption, 0) / :days AS completeness
                 FROM points p
-                JOIN consumption_15min c ON c.point_id = p.id
-                 AND c.bucket >= (CAST(:d0 AS timestamp) AT TIME ZONE s.timezone)
-                 AND c.bucket < (CAST(:d1 AS timestamp) AT TIME ZONE s.timezone)
+                JOIN consumption_daily c ON c.point_id = p.id
+                 AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
                WHERE p.site_id = s.id AND p.role IN ('consumption', 'output')
           ) t ON true
           LEFT JOIN LATERAL (

@@ -75,18 +75,13 @@ def region_consumption(
     if end_day < start_day or (end_day - start_day).days > 366:
         raise ProblemError(422, "start_day..end_day must be ordered and at most 366 days apart")
     scope_sql, scope_params = scope_sql_text(user)
-    t = (
-        "(c.bucket AT TIME ZONE s.timezone)::date"
-        if granularity == "day"
-        else "date_trunc('month', (c.bucket AT TIME ZONE s.timezone)::date)::date"
-    )
+    t = "c.day" if granularity == "day" else "date_trunc('month', c.day)::date"
     sql = f"""
         SELECT {t} AS t, sum(c.tce) AS tce, sum(c.tco2) AS tco2, count(DISTINCT s.id) AS n_sites
           FROM sites s
           JOIN points p ON p.site_id = s.id AND p.role = 'consumption'
-          JOIN consumption_15min c ON c.point_id = p.id
-           AND c.bucket >= (CAST(:d0 AS timestamp) AT TIME ZONE s.timezone)
-           AND c.bucket < (CAST(:d1 AS timestamp) AT TIME ZONE s.timezone)
+          JOIN consumption_daily c ON c.point_id = p.id
+           AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
          WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
          GROUP BY 1 ORDER BY 1"""
     rows = conn.execute(

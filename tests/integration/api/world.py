@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from energywatch.storage import daily
 from energywatch.storage.alerting_tables import alert_rules, alerts, silences
 from energywatch.storage.api_tables import users
 from energywatch.storage.passwords import hash_password
@@ -179,3 +180,4 @@ def _series(conn: sa.Connection, now: datetime, point_ids: dict[tuple[str, str],
             bucket += timedelta(minutes=15)
     conn.execute(readings.insert(), reading_rows)
     conn.execute(consumption_15min.insert(), rollup_rows)
+    daily.refresh_all(conn)  # as the rollup keeps them

@@ -60,10 +60,17 @@ def test_reference_data_is_seeded_with_sources(db_url: str) -> None:
     assert abs(gas * 1000 - 2.16) < 0.01
 
 
-def test_plain_postgresql_views_aggregate_in_site_timezone(db_url: str) -> None:
-    engine = make_engine(db_url, pool_size=1)
+def test_daily_table_takes_over_the_days_already_rolled_up(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0002_timeseries", seed=False)  # days were a view then
+    engine = make_engine(empty_db_url, pool_size=1)
     try:
         with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO measures VALUES"
+                    " ('electricity', 'energy', 'kWh', 'Electricity', '电力')"
+                )
+            )
             site = conn.execute(
                 sa.text(
                     "INSERT INTO sites (code, name, kind, division_code, credit_code)"
@@ -90,6 +97,8 @@ def test_plain_postgresql_views_aggregate_in_site_timezone(db_url: str) -> None:
                     f" ({point}, '2026-11-01 16:00+00', 5, 0.5, 1, 1)"
                 )
             )
+        upgrade(empty_db_url)
+        with engine.begin() as conn:
             days = conn.execute(
                 sa.text(
                     "SELECT day::text, quantity FROM consumption_daily"

@@ -17,8 +17,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from energywatch.storage import daily
 from energywatch.storage.tables import metadata
-from energywatch.storage.timescale import CALENDAR_VIEWS, timescale_statements
+from energywatch.storage.timescale import timescale_statements
 
 RUNNER = Path(__file__).parents[2] / "timescale"
 
@@ -59,7 +60,7 @@ def test_hypertables_compression_retention_and_continuous_aggregate() -> None:
     setup = [
         *_schema_ddl(),
         *timescale_statements(compress_after_days=7, retain_days=400),
-        *CALENDAR_VIEWS,
+        daily.MONTHLY_VIEW,
         "INSERT INTO measures VALUES ('electricity', 'energy', 'kWh', 'Electricity', '电力')",
         "INSERT INTO sites (code, name, kind, division_code) VALUES"
         " ('S1', 's', 'enterprise', '140100')",
@@ -72,6 +73,7 @@ def test_hypertables_compression_retention_and_continuous_aggregate() -> None:
         " VALUES (1, '2026-11-01 15:30+00', 4, 0.4, 0.8, 1),"
         " (1, '2026-11-01 15:45+00', 6, 0.6, 1.2, 1), (1, '2026-11-01 16:00+00', 5, 0.5, 1, 1)",
         "CALL refresh_continuous_aggregate('consumption_hourly', NULL, NULL)",
+        daily.REFRESH_ALL,
     ]
     checks = [
         "SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY hypertable_name",

@@ -1,0 +1,149 @@
+"""Daily totals per point and local day: the `consumption_daily` table, kept by the rollup.
+
+A regional ranking of a month sums, for a thousand enterprises, every 15-minute bucket of
+the month: about 2,900 buckets per point. Grouped on the fly (a view over consumption_15min
+or the hourly aggregate) that took seconds; read from one row per point and day it takes
+tens of milliseconds. TimescaleDB's continuous aggregates cannot hold these days, because
+each site keeps its own time zone and an aggregate buckets every row in one zone; and plain
+PostgreSQL has none. So the rollup, which is the only writer of consumption_15min, rewrites
+the days it touched in the same transaction (`refresh`): the daily table is never behind or
+ahead of the 15-minute one.
+
+Completeness of a day = the sum of its buckets' completeness ÷ the quarter-hours the local
+day has (96 in China, 92 or 100 on a daylight-saving change elsewhere).
+
+Anything that writes consumption_15min by other means (a bulk load, a test's fixture) calls
+`refresh_all` afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+import sqlalchemy as sa
+
+TABLE_DDL = """
+    CREATE TABLE consumption_daily (
+        point_id int4 NOT NULL REFERENCES points (id) ON DELETE CASCADE,
+        day date NOT NULL,
+        quantity float8 NOT NULL,
+        tce float8 NOT NULL,
+        tco2 float8 NOT NULL,
+        completeness float8 NOT NULL,
+        computed_at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT pk_consumption_daily PRIMARY KEY (point_id, day)
+    )
+"""
+
+MONTHLY_VIEW = """
+    CREATE VIEW consumption_monthly AS
+    SELECT point_id,
+           date_trunc('month', day)::date AS month,
+           sum(quantity) AS quantity,
+           sum(tce) AS tce,
+           sum(tco2) AS tco2,
+           avg(completeness) AS completeness
+      FROM consumption_daily
+     GROUP BY point_id, date_trunc('month', day)::date
+"""
+
+
+def _day_start(day: str, tz: str) -> str:
+    return f"(CAST({day} AS timestamp) AT TIME ZONE {tz})"
+
+
+def _day_end(day: str, tz: str) -> str:
+    return f"(CAST({day} + 1 AS timestamp) AT TIME ZONE {tz})"
+
+
+def _sums(day: str, tz: str) -> str:
+    quarter_hours = f"extract(epoch FROM {_day_end(day, tz)} - {_day_start(day, tz)}) / 900.0"
+    return f"sum(c.quantity), sum(c.tce), sum(c.tco2), sum(c.completeness) / ({quarter_hours})"
+
+
+_LOCAL_DAY = "(c.bucket AT TIME ZONE s.timezone)::date"
+
+REFRESH_ALL = f"""
+    INSERT INTO consumption_daily (point_id, day, quantity, tce, tco2, completeness)
+    SELECT c.point_id, {_LOCAL_DAY}, {_sums(_LOCAL_DAY, "s.timezone")}
+      FROM consumption_15min c
+      JOIN points p ON p.id = c.point_id
+      JOIN sites s ON s.id = p.site_id
+     GROUP BY c.point_id, s.timezone, {_LOCAL_DAY}
+"""
+
+# The local days that a (point, start ms, end ms) range touches, in the point's site zone.
+_TOUCHED = """
+    WITH touched AS (
+        SELECT DISTINCT r.point_id, d.day::date AS day, s.timezone
+          FROM unnest(%(point_ids)s::int4[], %(lo)s::int8[], %(hi)s::int8[])
+               AS r(point_id, lo, hi)
+          JOIN points p ON p.id = r.point_id
+          JOIN sites s ON s.id = p.site_id
+         CROSS JOIN LATERAL generate_series(
+               ((TIMESTAMPTZ 'epoch' + r.lo * INTERVAL '1 millisecond')
+                 AT TIME ZONE s.timezone)::date,
+               ((TIMESTAMPTZ 'epoch' + (r.hi - 1) * INTERVAL '1 millisecond')
+                 AT TIME ZONE s.timezone)::date,
+               INTERVAL '1 day') AS d(day)
+         WHERE r.hi > r.lo
+    )
+"""
+
+_DELETE_TOUCHED = (
+    _TOUCHED
+    + """
+    DELETE FROM consumption_daily c USING touched t
+     WHERE c.point_id = t.point_id AND c.day = t.day
+"""
+)
+
+_INSERT_TOUCHED = (
+    _TOUCHED
+    + f"""
+    INSERT INTO consumption_daily (point_id, day, quantity, tce, tco2, completeness)
+    SELECT t.point_id, t.day, {_sums("t.day", "t.timezone")}
+      FROM touched t
+      JOIN consumption_15min c ON c.point_id = t.point_id
+       AND c.bucket >= {_day_start("t.day", "t.timezone")}
+       AND c.bucket < {_day_end("t.day", "t.timezone")}
+     GROUP BY t.point_id, t.day, t.timezone
+"""
+)
+
+
+# Migration 0003_daily_table: the daily view of 0002 becomes this table, filled from the
+# buckets already rolled up; the monthly view is recreated over it.
+REPLACE_VIEWS = [
+    "DROP VIEW consumption_monthly",
+    "DROP VIEW consumption_daily",
+    TABLE_DDL,
+    REFRESH_ALL,
+    MONTHLY_VIEW,
+]
+
+
+def refresh(
+    conn: psycopg.Connection,
+    point_ids: Sequence[int],
+    lo_ms: Sequence[int],
+    hi_ms: Sequence[int],
+) -> None:
+    """Recompute every local day that the ranges [lo, hi) of the points touch, from
+    consumption_15min, in the caller's transaction. A day left without buckets is removed."""
+    if not point_ids:
+        return
+    params = {"point_ids": list(point_ids), "lo": list(lo_ms), "hi": list(hi_ms)}
+    conn.execute(_DELETE_TOUCHED, params)
+    conn.execute(_INSERT_TOUCHED, params)
+
+
+def refresh_all(conn: psycopg.Connection | sa.Connection) -> None:
+    """Rebuild the whole table from consumption_15min (after a bulk load), in the caller's
+    transaction; `conn` is a psycopg or a SQLAlchemy connection."""
+    for statement in ("DELETE FROM consumption_daily", REFRESH_ALL):
+        if isinstance(conn, sa.Connection):
+            conn.exec_driver_sql(statement)
+        else:
+            conn.execute(statement)
