@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from energywatch.storage.api_tables import api_keys, login_attempts, users
-from energywatch.storage.passwords import hash_password, verify_password
+from energywatch.storage.passwords import hash_password, needs_rehash, verify_password
 from services.api import audit
 from services.api.principal import Principal, parse_scope
 from services.api.tokens import InvalidCredentials, secret_matches, split_api_key
@@ -100,6 +100,10 @@ def login(
     audit.record(conn, "login.ok" if ok else "login.failed", username=username, client=client)
     if not ok or row is None:
         raise InvalidCredentials("wrong username or password")
+    if needs_rehash(row.password_hash):  # made with older Argon2 parameters
+        conn.execute(
+            users.update().where(users.c.id == row.id).values(password_hash=hash_password(password))
+        )
     return principal_of(row)
 
 

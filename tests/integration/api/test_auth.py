@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from energywatch.storage.api_tables import audit_log
@@ -122,6 +123,30 @@ def test_add_user_hashes_with_argon2_and_refuses_bad_scopes(
         except ValueError:
             continue
         raise AssertionError(f"{role} {scope} accepted")
+
+
+def test_a_hash_with_older_parameters_is_replaced_at_the_next_good_login(
+    client: TestClient, world: World, api_settings: Any
+) -> None:
+    old = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(PASSWORD)
+    engine = make_engine(api_settings.database.url, pool_size=1)
+    query = sa.text("SELECT password_hash FROM api_users WHERE username = 'op_a1'")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE api_users SET password_hash = :h WHERE username = 'op_a1'"),
+                {"h": old},
+            )
+        assert _token(client, "op_a1", "a wrong password").status_code == 401
+        with engine.connect() as conn:
+            assert conn.execute(query).scalar_one() == old  # a failed login changes nothing
+        assert _token(client, "op_a1", PASSWORD).status_code == 200
+        with engine.connect() as conn:
+            fresh = conn.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+    assert fresh != old and fresh.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert _token(client, "op_a1", PASSWORD).status_code == 200
 
 
 def test_only_admins_manage_users_and_read_the_audit(client: TestClient, world: World) -> None:
