@@ -102,3 +102,20 @@ def test_refresh_rewrites_only_the_days_a_range_touches(conn: psycopg.Connection
     third = midnight + timedelta(days=1)
     daily.refresh(conn, [point], [_ms(third)], [_ms(third + timedelta(days=1))])
     assert [d for d, _, _ in _days(conn, point)] == ["2026-11-01", "2026-11-02"]
+
+
+def test_a_range_of_several_days_rewrites_each_of_them(conn: psycopg.Connection) -> None:
+    point = make_point(conn, make_site(conn), "E", "electricity", "cumulative")
+    midnight = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # the 2nd, 00:00 in Shanghai
+    _buckets(conn, point, midnight, 4 * 96, 1.0)  # the 2nd to the 5th
+    daily.refresh_all(conn)
+    conn.execute("UPDATE consumption_15min SET quantity = 2.0 WHERE point_id = %s", (point,))
+    # from 23:00 on the 2nd to 01:00 on the 5th: the 2nd, 3rd, 4th and 5th, in 12-hour pieces
+    lo = midnight + timedelta(hours=23)
+    daily.refresh(conn, [point], [_ms(lo)], [_ms(lo + timedelta(hours=50))])
+    assert [(d, q) for d, q, _ in _days(conn, point)] == [
+        ("2026-11-02", 192.0),
+        ("2026-11-03", 192.0),
+        ("2026-11-04", 192.0),
+        ("2026-11-05", 192.0),
+    ]
