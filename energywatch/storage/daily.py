@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import psycopg
 import sqlalchemy as sa
 
+from energywatch.storage.timescale import MONTHLY_VIEW
+
 TABLE_DDL = """
     CREATE TABLE consumption_daily (
         point_id int4 NOT NULL REFERENCES points (id) ON DELETE CASCADE,
@@ -34,18 +36,6 @@ TABLE_DDL = """
         computed_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT pk_consumption_daily PRIMARY KEY (point_id, day)
     )
-"""
-
-MONTHLY_VIEW = """
-    CREATE VIEW consumption_monthly AS
-    SELECT point_id,
-           date_trunc('month', day)::date AS month,
-           sum(quantity) AS quantity,
-           sum(tce) AS tce,
-           sum(tco2) AS tco2,
-           avg(completeness) AS completeness
-      FROM consumption_daily
-     GROUP BY point_id, date_trunc('month', day)::date
 """
 
 

@@ -87,8 +87,7 @@ def plain_statements() -> list[str]:
 # day has 96 quarter-hours; completeness is the share of them that the rollup filled.
 # Migration 0003 replaces the daily view by a table the rollup keeps (storage/daily.py); these
 # stay as 0002 created them, for its downgrade.
-CALENDAR_VIEWS = [
-    """
+DAILY_VIEW = """
     CREATE VIEW consumption_daily AS
     SELECT h.point_id,
            (h.bucket AT TIME ZONE s.timezone)::date AS day,
@@ -100,8 +99,10 @@ CALENDAR_VIEWS = [
       JOIN points p ON p.id = h.point_id
       JOIN sites s ON s.id = p.site_id
      GROUP BY h.point_id, (h.bucket AT TIME ZONE s.timezone)::date
-    """,
-    """
+"""
+
+# The same over the view of 0002 and over the table of 0003 (storage/daily.py).
+MONTHLY_VIEW = """
     CREATE VIEW consumption_monthly AS
     SELECT point_id,
            date_trunc('month', day)::date AS month,
@@ -111,5 +112,6 @@ CALENDAR_VIEWS = [
            avg(completeness) AS completeness
       FROM consumption_daily
      GROUP BY point_id, date_trunc('month', day)::date
-    """,
-]
+"""
+
+CALENDAR_VIEWS = [DAILY_VIEW, MONTHLY_VIEW]

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 from energywatch.storage import daily
 from energywatch.storage.tables import metadata
-from energywatch.storage.timescale import timescale_statements
+from energywatch.storage.timescale import MONTHLY_VIEW, timescale_statements
 
 RUNNER = Path(__file__).parents[2] / "timescale"
 
@@ -60,7 +60,7 @@ def test_hypertables_compression_retention_and_continuous_aggregate() -> None:
     setup = [
         *_schema_ddl(),
         *timescale_statements(compress_after_days=7, retain_days=400),
-        daily.MONTHLY_VIEW,
+        MONTHLY_VIEW,
         "INSERT INTO measures VALUES ('electricity', 'energy', 'kWh', 'Electricity', '电力')",
         "INSERT INTO sites (code, name, kind, division_code) VALUES"
         " ('S1', 's', 'enterprise', '140100')",
