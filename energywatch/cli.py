@@ -75,6 +75,7 @@ def db_upgrade(
         revision,
         use_timescaledb=s.database.use_timescaledb,
         compress_after_days=s.database.compress_after_days,
+        compress_rollups_after_days=s.database.compress_rollups_after_days,
         retain_days=s.database.retain_days,
     )
     typer.echo(f"schema at {', '.join(sorted(current_heads(s.database.url)))}")

@@ -36,6 +36,12 @@ class DatabaseSettings(BaseModel):
         description="None: use TimescaleDB when the extension is installed; True: require it",
     )
     compress_after_days: int = Field(default=7, ge=1)
+    compress_rollups_after_days: int = Field(
+        default=90,
+        ge=7,
+        description="TimescaleDB: compress 15-minute rollups older than this (late data that"
+        " reaches further back rewrites compressed chunks, which is slower)",
+    )
     retain_days: int | None = Field(default=None, ge=30, description="None keeps readings forever")
 
     @field_validator("url")

@@ -42,6 +42,7 @@ def upgrade(
     *,
     use_timescaledb: bool | None = None,
     compress_after_days: int = 7,
+    compress_rollups_after_days: int = 90,
     retain_days: int | None = None,
     seed: bool = True,
 ) -> None:
@@ -51,6 +52,7 @@ def upgrade(
         lambda cfg: command.upgrade(cfg, revision),
         use_timescaledb=use_timescaledb,
         compress_after_days=compress_after_days,
+        compress_rollups_after_days=compress_rollups_after_days,
         retain_days=retain_days,
     )
     if seed and revision == "heads":

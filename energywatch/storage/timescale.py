@@ -74,6 +74,32 @@ def timescale_statements(compress_after_days: int, retain_days: int | None) -> l
     return statements
 
 
+def rollup_compression_statements(compress_after_days: int) -> list[str]:
+    """Migration 0004: compress consumption_15min chunks older than `compress_after_days`. The
+    rollup still rewrites buckets there when late data reaches that far back (DML on compressed
+    chunks, TimescaleDB 2.11+), only more slowly."""
+    return [
+        "ALTER TABLE consumption_15min SET (timescaledb.compress,"
+        " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'bucket')",
+        "SELECT add_compression_policy('consumption_15min',"
+        f" INTERVAL '{int(compress_after_days)} days')",
+    ]
+
+
+def is_hypertable(conn: sa.Connection, table: str) -> bool:
+    if not timescaledb_installed(conn):
+        return False
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT count(*) FROM timescaledb_information.hypertables"
+                " WHERE hypertable_name = :t"
+            ),
+            {"t": table},
+        ).scalar()
+    )
+
+
 def plain_statements() -> list[str]:
     return [
         "CREATE VIEW consumption_hourly AS"

@@ -95,6 +95,7 @@ def prepare_database(settings: Settings, db: Database, region: Region, data_dir:
         db.url,
         use_timescaledb=settings.database.use_timescaledb,
         compress_after_days=settings.database.compress_after_days,
+        compress_rollups_after_days=settings.database.compress_rollups_after_days,
         retain_days=settings.database.retain_days,
     )
     engine = make_engine(db.url, pool_size=1)
