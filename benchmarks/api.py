@@ -21,7 +21,10 @@ Figures (median of the per-request times; p95 too):
   today's totals, open alerts);
 - report: GET /reports/sites/{site}/monthly?format=csv (the last full month);
 - ranking: GET /regions/{division}/ranking?period=day&limit=1000 (all 1,000 enterprises);
-  and, without --quick, the ranking of last month too.
+  and, without --quick, the ranking of last month too;
+- live_concurrent: the live view with 1, 4 and 16 clients calling back to back (3 s each with
+  --quick, 10 s without), requests per second and latency, against the live SQL alone with as
+  many connections. The clients run on the same two cores as the API and PostgreSQL.
 Each has a baseline: the endpoint's main SQL statement executed directly with psycopg on a
 warm connection, same parameters; the ratio api/baseline is the cost of HTTP, auth, scope,
 validation and serialisation. API peak RSS is VmHWM of the server process.
@@ -38,6 +41,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +59,7 @@ sys.path.insert(0, str(REPO))
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
+from services.api.queries.timeseries import LIVE_SQL  # noqa: E402
 from tests.support.services import create_database, drop_database, free_port  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -327,6 +332,40 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 3) -> dict[str, float]
     return out
 
 
+def throughput(make_call: Callable[[], Callable[[], Any]], clients: int, seconds: float) -> dict:
+    """Requests per second and latency with `clients` threads calling back to back, each with
+    its own connection (made by `make_call`)."""
+    calls = [make_call() for _ in range(clients)]
+    for call in calls:
+        call()  # warm: connection open, statement prepared
+    times: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(call: Callable[[], Any]) -> None:
+        mine = []
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            call()
+            mine.append((time.perf_counter() - t) * 1000)
+        with lock:
+            times.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(call,)) for call in calls]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "requests_per_s": round(len(times) / elapsed, 1),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(_p95(times), 2),
+    }
+
+
 def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -433,6 +472,32 @@ def main() -> None:
                 "ratio_p50_api_to_baseline": round(api["p50_ms"] / base_t["p50_ms"], 2),
             }
             log(f"  {name}: {json.dumps(results[name])}")
+        seconds = 3.0 if args.quick else 10.0
+        live_path = f"/api/v1/sites/{SITE}/live"
+
+        def api_client() -> Callable[[], Any]:
+            client = httpx.Client(base_url=base, timeout=30, headers=dict(http.headers))
+            return lambda: client.get(live_path).raise_for_status()
+
+        def sql_client() -> Callable[[], Any]:
+            conn = psycopg.connect(url, autocommit=True)
+            return _baselines(conn, loaded, last_month, today)["live"]
+
+        concurrency = []
+        for clients in (1, 4, 16):
+            log(f"live view with {clients} concurrent clients ...")
+            api_t = throughput(api_client, clients, seconds)
+            sql_t = throughput(sql_client, clients, seconds)
+            concurrency.append(
+                {
+                    **api_t,
+                    "baseline_requests_per_s": sql_t["requests_per_s"],
+                    "ratio_to_baseline": round(
+                        api_t["requests_per_s"] / sql_t["requests_per_s"], 2
+                    ),
+                }
+            )
+            log(f"  {json.dumps(concurrency[-1])}")
         pg.close()
         http.close()
         rss = peak_rss_mb(proc.pid)
@@ -458,6 +523,7 @@ def main() -> None:
         "region_rollup_days": region_days,
         "runs": runs,
         **results,
+        "live_concurrent": concurrency,
         "api_peak_rss_mb": round(rss, 1),
         "targets": targets,
         "meets_targets": bool(
@@ -492,13 +558,7 @@ def _baselines(
     since = datetime.now(UTC) - timedelta(hours=24)
     m0, m1 = month_range(last_month, TZ)
     kinds = [p[3] for p in POINTS]
-    live_sql = (
-        "SELECT r.point_id, date_bin(INTERVAL '5 minutes', r.ts, TIMESTAMPTZ '2000-01-01"
-        " 00:00+00') AS t, CASE k.kind WHEN 'cumulative' THEN max(r.value) WHEN 'interval'"
-        " THEN sum(r.value) ELSE avg(r.value) END FROM readings r"
-        " JOIN unnest(CAST(%s AS int[]), CAST(%s AS text[])) AS k(id, kind) ON k.id = r.point_id"
-        " WHERE r.point_id = ANY(%s) AND r.ts >= %s GROUP BY r.point_id, k.kind, t ORDER BY 1, 2"
-    )
+    live_sql = LIVE_SQL.format(width="5 minutes")
     report_sql = (
         "SELECT (c.bucket AT TIME ZONE %s)::date AS day, p.measure, p.role,"
         " sum(c.quantity), sum(c.tce), sum(c.tco2), sum(c.completeness) / 96.0"
@@ -516,7 +576,9 @@ def _baselines(
     mm0, mm1 = last_month, next_month(last_month)
     binary = pg.cursor(binary=True)
     return {
-        "live": lambda: binary.execute(live_sql, (ids, kinds, ids, since)).fetchall(),
+        "live": lambda: binary.execute(
+            live_sql, {"ids": ids, "kinds": kinds, "s": since}
+        ).fetchall(),
         "report": lambda: pg.execute(report_sql, (TZ, loaded["site_id"], m0, m1)).fetchall(),
         "ranking": lambda: pg.execute(rank_sql, (d0, d1, DIVISION + "%")).fetchall(),
         "ranking_month": lambda: pg.execute(rank_sql, (mm0, mm1, DIVISION + "%")).fetchall(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +85,25 @@ def test_live_view_has_series_totals_and_alerts(client: TestClient, world: World
         measures["electricity"]["tce"] + measures["raw_coal"]["tce"]
     )
     assert [a["rule"] for a in live["alerts"]] == ["energy.A1"]
+
+
+def test_live_buckets_aggregate_each_point_by_its_kind(client: TestClient, world: World) -> None:
+    live = client.get(
+        "/api/v1/sites/A1/live",
+        headers=login(client, "op_a1"),
+        params={"hours": 6, "bucket": "15m"},
+    ).json()
+    series = {p["code"]: p["series"] for p in live["points"]}
+    for points in series.values():
+        times = [t for t, _ in points]
+        assert times == sorted(times) and len(set(times)) == len(times)
+    # readings every 5 minutes: three to a full 15-minute bucket (the last may be partial)
+    assert [v for _, v in series["C01"][1:-1]] == pytest.approx([0.15] * (len(series["C01"]) - 2))
+    w01 = [v for _, v in series["W01"]]
+    assert w01 == pytest.approx([600.0] * len(w01))  # instantaneous: the mean, not the sum
+    # a register rising 50 per 5 minutes: the highest of each bucket, 150 apart
+    steps = [b[1] - a[1] for a, b in itertools.pairwise(series["E01"][:-1])]
+    assert steps == pytest.approx([150.0] * len(steps))
 
 
 def test_consumption_series_and_completeness(
