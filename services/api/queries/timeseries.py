@@ -80,8 +80,8 @@ def live_series(
     that only one value per bucket crosses the wire.
 
     Each point is aggregated on its own (LATERAL: an index range scan and a hash aggregate of
-    ~1,440 rows), which took a third of the time of one join, sort and group over all the
-    points' ~29,000 readings.
+    ~1,440 rows): two thirds of the time of one join, sort and group over all the points'
+    ~29,000 readings (docs/api.md, Performance).
     """
     sql = LIVE_SQL.format(width=WIDTHS[bucket])
     ids = list(kinds)
