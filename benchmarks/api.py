@@ -56,6 +56,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.pgcopy import PG_EPOCH, copy_binary, reading_rows  # noqa: E402
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
@@ -66,7 +67,6 @@ PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0
 TZ = "Asia/Shanghai"
 SITE = "BENCH-000"
 DIVISION = "1401"
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PASSWORD = "benchmark password"
 
 # (code, measure, unit, kind, role, product) for the 20 points of the measured enterprise
@@ -85,31 +85,6 @@ def log(message: str) -> None:
 # --- loading --------------------------------------------------------------------------------
 
 
-def copy_binary(conn: psycopg.Connection, table: str, columns: str, rows: np.ndarray) -> None:
-    """COPY ... FROM STDIN (FORMAT BINARY) of a NumPy record array already in wire layout."""
-    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
-    with conn.cursor() as cur, cur.copy(statement) as cp:
-        cp.write(header)
-        step = 1_000_000
-        for i in range(0, len(rows), step):
-            cp.write(rows[i : i + step].tobytes())
-        cp.write((-1).to_bytes(2, "big", signed=True))
-
-
-READING = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("pid", ">i4"),
-        ("l2", ">i4"),
-        ("ts", ">i8"),
-        ("l3", ">i4"),
-        ("v", ">f8"),
-        ("l4", ">i4"),
-        ("q", ">i2"),
-    ]
-)
 ROLLUP = np.dtype(
     [
         ("n", ">i2"),
@@ -127,29 +102,6 @@ ROLLUP = np.dtype(
         ("c", ">f8"),
     ]
 )
-
-
-def reading_rows(
-    point_ids: list[int], start: datetime, minutes: int, kinds: list[str]
-) -> np.ndarray:
-    rows = np.empty(len(point_ids) * minutes, dtype=READING)
-    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
-    t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
-    ts = t0 + 60_000_000 * np.arange(minutes, dtype=np.int64)
-    rng = np.random.default_rng(7)
-    for k, (pid, kind) in enumerate(zip(point_ids, kinds, strict=True)):
-        part = rows[k * minutes : (k + 1) * minutes]
-        part["pid"] = pid
-        part["ts"] = ts
-        noise = rng.random(minutes)
-        if kind == "cumulative":
-            part["v"] = 1e5 + np.cumsum(10.0 + noise)
-        elif kind == "instantaneous":
-            part["v"] = 600.0 + 50.0 * noise
-        else:
-            part["v"] = 0.01 + 0.001 * noise
-        part["q"] = 0
-    return rows
 
 
 def rollup_rows(
