@@ -56,7 +56,13 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.pgcopy import PG_EPOCH, copy_binary, reading_rows  # noqa: E402
+from benchmarks.pgcopy import (  # noqa: E402
+    PG_EPOCH,
+    copy_binary,
+    reading_rows,
+    wire_dtype,
+    wire_rows,
+)
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
@@ -85,32 +91,15 @@ def log(message: str) -> None:
 # --- loading --------------------------------------------------------------------------------
 
 
-ROLLUP = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("pid", ">i4"),
-        ("l2", ">i4"),
-        ("ts", ">i8"),
-        ("l3", ">i4"),
-        ("qty", ">f8"),
-        ("l4", ">i4"),
-        ("tce", ">f8"),
-        ("l5", ">i4"),
-        ("co2", ">f8"),
-        ("l6", ">i4"),
-        ("c", ">f8"),
-    ]
+ROLLUP = wire_dtype(
+    [("pid", ">i4"), ("ts", ">i8"), ("qty", ">f8"), ("tce", ">f8"), ("co2", ">f8"), ("c", ">f8")]
 )
 
 
 def rollup_rows(
     point_ids: list[int], roles: list[str], measures: list[str], start: datetime, buckets: int
 ) -> np.ndarray:
-    rows = np.empty(len(point_ids) * buckets, dtype=ROLLUP)
-    rows["n"] = 6
-    rows["l1"] = 4
-    rows["l2"] = rows["l3"] = rows["l4"] = rows["l5"] = rows["l6"] = 8
+    rows = wire_rows(ROLLUP, len(point_ids) * buckets)
     t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
     ts = t0 + 900_000_000 * np.arange(buckets, dtype=np.int64)
     rng = np.random.default_rng(11)

@@ -22,26 +22,32 @@ def copy_binary(conn: psycopg.Connection, table: str, columns: str, rows: np.nda
         cp.write((-1).to_bytes(2, "big", signed=True))
 
 
-READING = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("pid", ">i4"),
-        ("l2", ">i4"),
-        ("ts", ">i8"),
-        ("l3", ">i4"),
-        ("v", ">f8"),
-        ("l4", ">i4"),
-        ("q", ">i2"),
-    ]
-)
+def wire_dtype(columns: list[tuple[str, str]]) -> np.dtype:
+    """The layout of one binary COPY tuple: a field count, then each column's length and value
+    (big-endian); length fields are named l1, l2, ..."""
+    fields = [("n", ">i2")]
+    for k, (name, fmt) in enumerate(columns, start=1):
+        fields += [(f"l{k}", ">i4"), (name, fmt)]
+    return np.dtype(fields)
+
+
+def wire_rows(dtype: np.dtype, n: int) -> np.ndarray:
+    """`n` tuples of `dtype` with the field count and lengths filled in, values not."""
+    rows = np.empty(n, dtype=dtype)
+    names = list(dtype.names or ())[2::2]
+    rows["n"] = len(names)
+    for k, name in enumerate(names, start=1):
+        rows[f"l{k}"] = dtype[name].itemsize
+    return rows
+
+
+READING = wire_dtype([("pid", ">i4"), ("ts", ">i8"), ("v", ">f8"), ("q", ">i2")])
 
 
 def reading_rows(
     point_ids: list[int], start: datetime, minutes: int, kinds: list[str]
 ) -> np.ndarray:
-    rows = np.empty(len(point_ids) * minutes, dtype=READING)
-    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
+    rows = wire_rows(READING, len(point_ids) * minutes)
     t0 = int((start - PG_EPOCH).total_seconds() * 1_000_000)
     ts = t0 + 60_000_000 * np.arange(minutes, dtype=np.int64)
     rng = np.random.default_rng(7)
