@@ -16,7 +16,7 @@ from services.api import accounts
 from services.api.principal import Principal
 from services.api.problems import forbidden, not_found, unauthorized
 from services.api.scope import site_in_scope
-from services.api.tokens import InvalidCredentials, read_token
+from services.api.tokens import InvalidCredentials, read_stream_ticket, read_token
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -93,11 +93,25 @@ def stream_principal(
     settings: SettingsDep,
     token: Annotated[str | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
-    access_token: Annotated[
-        str | None, Query(description="bearer token, for EventSource which cannot set headers")
+    ticket: Annotated[
+        str | None,
+        Query(
+            description="a ticket from POST /auth/stream-ticket, for EventSource, which cannot"
+            " set headers",
+            max_length=1000,
+        ),
     ] = None,
 ) -> Principal:
-    return _authenticate(conn, settings, token or access_token, key)
+    if ticket and not (token or key):
+        try:
+            username = read_stream_ticket(ticket, settings.api.secret_key.get_secret_value())
+        except InvalidCredentials as exc:
+            raise unauthorized(str(exc)) from exc
+        current = accounts.principal_by_username(conn, username)
+        if current is None:
+            raise unauthorized()
+        return current
+    return _authenticate(conn, settings, token, key)
 
 
 StreamUser = Annotated[Principal, Depends(stream_principal)]

@@ -56,6 +56,42 @@ def read_token(token: str, secret: str) -> Principal:
         raise InvalidCredentials("invalid or expired token") from exc
 
 
+STREAM_AUDIENCE = "energywatch-stream"
+
+
+def issue_stream_ticket(
+    principal: Principal, secret: str, seconds: int, now: datetime | None = None
+) -> str:
+    """A token that opens a live stream and nothing else, valid for `seconds`: a browser's
+    EventSource cannot send headers, so it goes in the URL, which reaches access logs; the
+    session's own token never does. It is checked only when a stream opens."""
+    now = now or datetime.now(UTC)
+    claims = {
+        "sub": principal.username,
+        "role": principal.role,
+        "aud": STREAM_AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=seconds)).timestamp()),
+    }
+    return jwt.encode(claims, _signing_key(secret), algorithm=ALGORITHM)
+
+
+def read_stream_ticket(ticket: str, secret: str) -> str:
+    """The username a stream ticket was issued to. A session token is refused here, and a
+    ticket is refused by `read_token` (it carries an audience that one does not expect)."""
+    try:
+        claims = jwt.decode(
+            ticket,
+            _signing_key(secret),
+            algorithms=[ALGORITHM],
+            audience=STREAM_AUDIENCE,
+            options={"require": ["sub", "exp", "aud"]},
+        )
+        return str(claims["sub"])
+    except jwt.PyJWTError as exc:
+        raise InvalidCredentials("invalid or expired stream ticket") from exc
+
+
 def new_api_key(key_id: int) -> tuple[str, str]:
     """A new key for row `key_id`: (the key to hand out once, the hash to store)."""
     secret = secrets.token_urlsafe(32)

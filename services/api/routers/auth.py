@@ -26,13 +26,19 @@ from services.api.schemas.auth import (
     ApiKeyCreated,
     ApiKeyPublic,
     MePublic,
+    StreamTicket,
     TokenPublic,
     UserCreate,
     UserPublic,
 )
 from services.api.schemas.common import Page
 from services.api.scope import site_in_scope
-from services.api.tokens import InvalidCredentials, issue_token, new_api_key
+from services.api.tokens import (
+    InvalidCredentials,
+    issue_stream_ticket,
+    issue_token,
+    new_api_key,
+)
 
 router = APIRouter(tags=["auth"], responses=PROBLEM_RESPONSES)
 
@@ -74,6 +80,20 @@ def token(
         username=principal.username,
         role=principal.role,
         scope=principal.scope_text,
+    )
+
+
+STREAM_TICKET_SECONDS = 60
+
+
+@router.post("/auth/stream-ticket", response_model=StreamTicket)
+def stream_ticket(user: CurrentUser, settings: SettingsDep) -> StreamTicket:
+    """A ticket that opens a live stream (`?ticket=`) within 60 s, for a browser's EventSource,
+    which cannot send the Authorization header."""
+    secret = settings.api.secret_key.get_secret_value()
+    return StreamTicket(
+        ticket=issue_stream_ticket(user, secret, STREAM_TICKET_SECONDS),
+        expires_in=STREAM_TICKET_SECONDS,
     )
 
 

@@ -18,6 +18,11 @@ class TokenPublic(BaseModel):
     scope: str | None
 
 
+class StreamTicket(BaseModel):
+    ticket: str
+    expires_in: int
+
+
 class MePublic(BaseModel):
     username: str
     role: Role

@@ -15,12 +15,21 @@ from energywatch.settings import Settings
 from energywatch.storage.alerting_tables import alerts
 from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import readings
+from services.api.principal import Principal
+from services.api.tokens import issue_stream_ticket
 from tests.integration.api.world import PASSWORD, World
 
 
 def _token(http: httpx.Client, username: str) -> str:
     answer = http.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     return str(answer.json()["access_token"])
+
+
+def _ticket(http: httpx.Client, token: str) -> dict[str, str]:
+    """Query parameters that open one stream, as the dashboard's EventSource sends them."""
+    answer = http.post("/api/v1/auth/stream-ticket", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    return {"ticket": answer.json()["ticket"]}
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -38,13 +47,11 @@ def test_stream_delivers_new_readings_and_alerts(
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
         token = _token(http, "op_a1")
-        assert (
-            http.get("/api/v1/sites/B1/stream", params={"access_token": token}).status_code == 404
-        )
+        assert http.get("/api/v1/sites/B1/stream", params=_ticket(http, token)).status_code == 404
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
-                "GET", "/api/v1/sites/A1/stream", params={"access_token": token}
+                "GET", "/api/v1/sites/A1/stream", params=_ticket(http, token)
             ) as response:
                 assert response.status_code == 200
                 assert response.headers["content-type"].startswith("text/event-stream")
@@ -150,7 +157,7 @@ def test_a_reading_stamped_before_the_connection_but_stored_after_it_arrives(
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
-                "GET", "/api/v1/sites/A1/stream", params={"access_token": token}
+                "GET", "/api/v1/sites/A1/stream", params=_ticket(http, token)
             ) as response:
                 events = _events(response.iter_lines())
                 next(events)
@@ -175,7 +182,7 @@ def test_alert_stream_shows_only_the_scope(
         engine = make_engine(api_settings.database.url, pool_size=1)
         try:
             with http.stream(
-                "GET", "/api/v1/alerts/stream", params={"access_token": token}
+                "GET", "/api/v1/alerts/stream", params=_ticket(http, token)
             ) as response:
                 assert response.status_code == 200
                 events = _events(response.iter_lines())
@@ -203,3 +210,28 @@ def test_alert_stream_shows_only_the_scope(
         finally:
             engine.dispose()
     assert kind == "alert" and data["site"] == "A2" and data["rule"] == "silent.A2"
+
+
+def test_a_stream_ticket_opens_a_stream_and_nothing_else(
+    server: str, world: World, api_settings: Settings
+) -> None:
+    secret = api_settings.api.secret_key.get_secret_value()
+    with httpx.Client(base_url=server, timeout=10) as http:
+        token = _token(http, "op_a1")
+        ticket = _ticket(http, token)
+        with http.stream("GET", "/api/v1/sites/A1/stream", params=ticket) as response:
+            assert response.status_code == 200
+        # not a bearer token for anything else, and a session token is not a ticket
+        bearer = {"Authorization": f"Bearer {ticket['ticket']}"}
+        assert http.get("/api/v1/sites/A1", headers=bearer).status_code == 401
+        assert http.get("/api/v1/sites/A1/stream", params={"ticket": token}).status_code == 401
+        # the session token no longer opens a stream from the URL
+        assert (
+            http.get("/api/v1/sites/A1/stream", params={"access_token": token}).status_code == 401
+        )
+        op = Principal("op_a1", "operator", ("A1",))
+        expired = issue_stream_ticket(op, secret, 60, now=datetime.now(UTC) - timedelta(minutes=5))
+        assert http.get("/api/v1/sites/A1/stream", params={"ticket": expired}).status_code == 401
+        forged = issue_stream_ticket(op, "another secret", 60)
+        assert http.get("/api/v1/sites/A1/stream", params={"ticket": forged}).status_code == 401
+        assert http.post("/api/v1/auth/stream-ticket").status_code == 401

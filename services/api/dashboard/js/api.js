@@ -62,11 +62,11 @@ export const api = {
     request(`/regions/${enc(division)}/ranking`, { query: { period: "day", by, limit } }),
 };
 
-// The live stream: EventSource cannot send headers, so the token goes in the query string
-// (the API accepts it there for this route only).
-export function streamUrl(site) {
+// The live stream: EventSource cannot send headers, so the URL carries a ticket that opens
+// a stream within a minute and does nothing else; the session's token never goes in a URL.
+export async function streamUrl(site) {
   const url = new URL(`${BASE}/sites/${enc(site)}/stream`, location.origin);
-  const session = loadSession();
-  if (session) url.searchParams.set("access_token", session.token);
+  const answer = await request("/auth/stream-ticket", { method: "POST" });
+  url.searchParams.set("ticket", answer.ticket);
   return url.toString();
 }

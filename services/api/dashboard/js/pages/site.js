@@ -205,9 +205,18 @@ export function mount(container, { site, back }) {
     badge.textContent = state === "open" ? t("live.connected") : t("live.disconnected");
   }
 
-  function connect() {
+  async function connect() {
     if (stopped) return;
-    source = new EventSource(streamUrl(site));
+    let url;
+    try {
+      url = await streamUrl(site);
+    } catch {
+      setLiveState("closed");
+      timers.push(setTimeout(connect, RECONNECT_MS));
+      return;
+    }
+    if (stopped) return;
+    source = new EventSource(url);
     source.addEventListener("hello", () => setLiveState("open"));
     source.addEventListener("readings", (event) => {
       if (!model) return;
@@ -225,7 +234,8 @@ export function mount(container, { site, back }) {
     });
     source.addEventListener("error", () => {
       setLiveState("closed");
-      // The browser retries by itself unless the server refused the stream outright.
+      // The browser retries by itself (with the same ticket, refused once it has expired);
+      // a stream the server refused is opened again with a new ticket.
       if (source.readyState === EventSource.CLOSED) {
         source.close();
         timers.push(setTimeout(connect, RECONNECT_MS));
@@ -237,8 +247,7 @@ export function mount(container, { site, back }) {
     try {
       echarts = await loadECharts();
       await Promise.all([loadSite(), loadLive()]);
-      connect();
-      await Promise.all([loadBudget(), loadIntensity()]);
+      await Promise.all([connect(), loadBudget(), loadIntensity()]);
     } catch (exc) {
       showError(exc);
     }
