@@ -101,6 +101,9 @@ class ApiSettings(BaseModel):
     )
     login_window_s: int = Field(default=300, ge=1)
     stream_poll_s: float = Field(default=1.0, gt=0, le=60)
+    stream_ticket_s: int = Field(
+        default=60, ge=1, le=600, description="how long a stream ticket may open a stream"
+    )
     dashboard_dir: Path | None = Field(
         default=None, description="static dashboard files; None: services/api/dashboard"
     )

@@ -48,11 +48,12 @@ def _fail(process: subprocess.Popen[bytes], log: Path, what: str) -> None:
 
 
 @contextlib.contextmanager
-def running_api(db_url: str, log_dir: Path) -> Iterator[str]:
-    """uvicorn serving the real app factory on a free port; answers its base URL."""
-    port = free_port()
+def running_api(db_url: str, log_dir: Path, port: int | None = None, **env: str) -> Iterator[str]:
+    """uvicorn serving the real app factory on `port` (default: a free one), with extra
+    ENERGYWATCH_* variables `env`; answers its base URL."""
+    port = port or free_port()
     log = log_dir / "api.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [
                 str(VENV_BIN / "python"),
@@ -70,7 +71,7 @@ def running_api(db_url: str, log_dir: Path) -> Iterator[str]:
                 "2",
             ],
             cwd=REPO,
-            env=service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5"),
+            env=service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5", **env),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -10,8 +10,12 @@ import httpx
 import pytest
 
 from energywatch.protocol.topics import DeviceTopics
+from energywatch.storage.engine import make_engine
+from energywatch.storage.tables import readings
 from tests.e2e.conftest import log_in
+from tests.e2e.processes import running_api
 from tests.e2e.seed import OPERATOR, SITE
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -100,3 +104,49 @@ def test_language_toggle_switches_to_english_and_is_remembered(api_url, page, sc
     assert "Live power" in page.inner_text("main")
     assert page.inner_text("#lang-toggle") == "中文"
     page.screenshot(path=str(screenshot_dir / "operator-en.png"), full_page=True)
+
+
+@pytest.mark.tolerate_console(
+    "ERR_CONNECTION_REFUSED", "ERR_INCOMPLETE_CHUNKED_ENCODING", "status of 401", "MIME type"
+)
+def test_the_live_stream_comes_back_after_the_api_restarts(db_url, seeded, page, tmp_path):
+    """The API goes away for longer than a stream ticket lives: the browser's own reconnection
+    is refused (expired ticket), and the page opens a new stream with a new ticket."""
+    port = free_port()
+    short_tickets = {"ENERGYWATCH_API__STREAM_TICKET_S": "2"}
+    tickets: list[int] = []  # statuses of ticket requests
+    refused: list[str] = []  # streams the API refused
+    page.on(
+        "response",
+        lambda r: (
+            tickets.append(r.status)
+            if "/auth/stream-ticket" in r.url
+            else refused.append(r.url)
+            if "/stream?" in r.url and r.status == 401
+            else None
+        ),
+    )
+    with running_api(db_url, tmp_path, port, **short_tickets) as api_url:
+        log_in(page, api_url, OPERATOR[0], OPERATOR[1])
+        page.wait_for_selector("#live-status[data-state=open]", timeout=15_000)
+        page.wait_for_selector("#chart-power[data-points]", timeout=15_000)
+    page.wait_for_selector("#live-status[data-state=closed]", timeout=15_000)
+    time.sleep(3)  # the first ticket has expired
+    with running_api(db_url, tmp_path, port, **short_tickets):
+        page.wait_for_selector("#live-status[data-state=open]", timeout=30_000)
+        ts = datetime.now(UTC).replace(microsecond=0)
+        engine = make_engine(db_url, pool_size=1)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    readings.insert().values(
+                        point_id=seeded.point_ids[(SITE, "KW")], ts=ts, value=4321.0, quality=0
+                    )
+                )
+        finally:
+            engine.dispose()
+        expected = ts.isoformat().replace("+00:00", ".000Z")
+        page.wait_for_selector(f"#chart-power[data-newest='{expected}']", timeout=15_000)
+        assert page.evaluate(LAST_POWER_POINT)[1] == 4321.0
+    assert refused, "the browser's reconnection with the expired ticket was not refused"
+    assert tickets[:1] == [200] and tickets.count(200) >= 2

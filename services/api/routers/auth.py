@@ -83,18 +83,13 @@ def token(
     )
 
 
-STREAM_TICKET_SECONDS = 60
-
-
 @router.post("/auth/stream-ticket", response_model=StreamTicket)
 def stream_ticket(user: CurrentUser, settings: SettingsDep) -> StreamTicket:
-    """A ticket that opens a live stream (`?ticket=`) within 60 s, for a browser's EventSource,
-    which cannot send the Authorization header."""
+    """A ticket that opens a live stream (`?ticket=`) within `api.stream_ticket_s` (60 s), for
+    a browser's EventSource, which cannot send the Authorization header."""
+    seconds = settings.api.stream_ticket_s
     secret = settings.api.secret_key.get_secret_value()
-    return StreamTicket(
-        ticket=issue_stream_ticket(user, secret, STREAM_TICKET_SECONDS),
-        expires_in=STREAM_TICKET_SECONDS,
-    )
+    return StreamTicket(ticket=issue_stream_ticket(user, secret, seconds), expires_in=seconds)
 
 
 @router.get("/auth/me", response_model=MePublic)
