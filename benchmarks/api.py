@@ -56,7 +56,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.pgcopy import (  # noqa: E402
+from benchmarks.support.pgcopy import (  # noqa: E402
     PG_EPOCH,
     copy_binary,
     reading_rows,
@@ -403,9 +403,8 @@ def main() -> None:
         assert check["total"] == 1000, check["total"]
         for name, call in cases.items():
             log(f"measuring {name} ...")
-            n = runs
-            api = timed(call, n)
-            base_t = timed(baselines[name], n)
+            api = timed(call, runs)
+            base_t = timed(baselines[name], runs)
             results[name] = {
                 **api,
                 "baseline_p50_ms": base_t["p50_ms"],

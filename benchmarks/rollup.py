@@ -45,7 +45,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.pgcopy import copy_binary, reading_rows  # noqa: E402
+from benchmarks.support.pgcopy import copy_binary, reading_rows  # noqa: E402
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.rollup import store  # noqa: E402

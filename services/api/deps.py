@@ -60,15 +60,24 @@ ClientDep = Annotated[str, Depends(client_of)]
 
 
 def _authenticate(
-    conn: sa.Connection, settings: Settings, token: str | None, key: str | None
+    conn: sa.Connection,
+    settings: Settings,
+    token: str | None,
+    key: str | None,
+    ticket: str | None = None,
 ) -> Principal:
+    secret = settings.api.secret_key.get_secret_value()
     try:
         if key:
             return accounts.principal_by_api_key(conn, key)
+        username = None
         if token:
-            claimed = read_token(token, settings.api.secret_key.get_secret_value())
+            username = read_token(token, secret).username
+        elif ticket:
+            username = read_stream_ticket(ticket, secret)
+        if username:
             # The database has the last word: a disabled or re-scoped user changes at once.
-            current = accounts.principal_by_username(conn, claimed.username)
+            current = accounts.principal_by_username(conn, username)
             if current is not None:
                 return current
     except InvalidCredentials as exc:
@@ -102,16 +111,7 @@ def stream_principal(
         ),
     ] = None,
 ) -> Principal:
-    if ticket and not (token or key):
-        try:
-            username = read_stream_ticket(ticket, settings.api.secret_key.get_secret_value())
-        except InvalidCredentials as exc:
-            raise unauthorized(str(exc)) from exc
-        current = accounts.principal_by_username(conn, username)
-        if current is None:
-            raise unauthorized()
-        return current
-    return _authenticate(conn, settings, token, key)
+    return _authenticate(conn, settings, token, key, ticket)
 
 
 StreamUser = Annotated[Principal, Depends(stream_principal)]

@@ -24,18 +24,28 @@ def _signing_key(secret: str) -> bytes:
     return hashlib.sha256(b"energywatch api token\x00" + secret.encode()).digest()
 
 
-def issue_token(
-    principal: Principal, secret: str, minutes: int, now: datetime | None = None
+def _sign(
+    principal: Principal,
+    secret: str,
+    lifetime: timedelta,
+    now: datetime | None,
+    **extra: str | None,
 ) -> str:
     now = now or datetime.now(UTC)
     claims = {
         "sub": principal.username,
         "role": principal.role,
-        "scope": principal.scope_text,
+        **extra,
         "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+        "exp": int((now + lifetime).timestamp()),
     }
     return jwt.encode(claims, _signing_key(secret), algorithm=ALGORITHM)
+
+
+def issue_token(
+    principal: Principal, secret: str, minutes: int, now: datetime | None = None
+) -> str:
+    return _sign(principal, secret, timedelta(minutes=minutes), now, scope=principal.scope_text)
 
 
 def read_token(token: str, secret: str) -> Principal:
@@ -65,15 +75,7 @@ def issue_stream_ticket(
     """A token that opens a live stream and nothing else, valid for `seconds`: a browser's
     EventSource cannot send headers, so it goes in the URL, which reaches access logs; the
     session's own token never does. It is checked only when a stream opens."""
-    now = now or datetime.now(UTC)
-    claims = {
-        "sub": principal.username,
-        "role": principal.role,
-        "aud": STREAM_AUDIENCE,
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=seconds)).timestamp()),
-    }
-    return jwt.encode(claims, _signing_key(secret), algorithm=ALGORITHM)
+    return _sign(principal, secret, timedelta(seconds=seconds), now, aud=STREAM_AUDIENCE)
 
 
 def read_stream_ticket(ticket: str, secret: str) -> str:
