@@ -3,7 +3,8 @@
 EnergyWatchError
 ├── SettingsError        a setting is missing or wrong; the process stops with its message
 ├── RegistryError        a registry file is refused (carries every problem found)
-└── StorageError         the database is missing something the service needs
+├── StorageError         the database is missing something the service needs
+└── ServiceFailed        a part of a running service died; the process exits non-zero
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class SettingsError(EnergyWatchError):
 
 class StorageError(EnergyWatchError):
     pass
+
+
+class ServiceFailed(EnergyWatchError):
+    """Raised after an orderly stop, so that a supervisor (systemd, compose) restarts us."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
-def _refused_message(batch: Batch, error: psycopg.Error) -> Batch:
+def _refused_message(batch: Batch, error: Exception) -> Batch:
     """A batch of one message the database refused: its readings become one dead letter."""
     (delivery, topic, _, readings, rejections) = batch.messages[0]
     payload = "[" + ",".join(r.to_json() for r in readings) + "]"
@@ -237,7 +237,7 @@ class IngestService:
             writer.close()
 
     def _write_all(
-        self, writer: BatchWriter, batch: Batch
+        self, writer: BatchWriter, batch: Batch, *, dead_letter_only: bool = False
     ) -> list[tuple[Batch, WriteResult]] | None:
         """Commit the batch; None if stopped first."""
         try:
@@ -245,12 +245,16 @@ class IngestService:
         except Refused as refused:
             # Not the connection: the database refuses this data. Find the message at fault,
             # dead-letter it whole, and keep the others.
+            if dead_letter_only:
+                # Even the dead letter is refused: nothing is acknowledged, the thread stops and
+                # the process exits non-zero for its supervisor to restart it.
+                raise
             parts = batch.split() if len(batch.messages) > 1 else []
             if not parts:
                 parts = [_refused_message(batch, refused.error)]
             written = []
             for part in parts:
-                done = self._write_all(writer, part)
+                done = self._write_all(writer, part, dead_letter_only=not part.readings)
                 if done is None:
                     return None
                 written += done

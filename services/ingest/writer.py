@@ -72,6 +72,23 @@ DEAD_LETTER_SQL = """
 """
 
 
+def storable_text(text: str) -> str:
+    """`text` as PostgreSQL can store it in a text column.
+
+    A device's string may hold what text cannot: NUL (refused by PostgreSQL) and lone
+    surrogates from JSON escapes such as "\\udc00" (not encodable as UTF-8). Both are written
+    as backslash escapes, so the dead letter still shows what arrived and the message can never
+    wedge the writer.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 @dataclass(frozen=True)
 class WriteResult:
     stored: int  # new rows in readings
@@ -86,9 +103,17 @@ def prepare(conn: psycopg.Connection) -> None:
 
 
 def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
-    """Write and commit `batch` on `conn` (autocommit off); raises psycopg.Error on failure."""
+    """Write and commit `batch` on `conn` (autocommit off); raises psycopg.Error on failure.
+
+    Everything of the batch (readings, dirty-bucket log row, dead letters) commits in one
+    transaction: stored readings without their bucket marks would never be rolled up, since a
+    redelivery finds them already stored and marks nothing.
+    """
     try:
-        with conn.cursor() as cur:
+        # The outer block is the batch's transaction; the inner one, opened while it is in
+        # progress, is a savepoint. (On an idle connection a lone `conn.transaction()` is a
+        # top-level transaction of its own and commits when the block ends.)
+        with conn.transaction(), conn.cursor() as cur:
             conflicts: list[DeadLetter] = []
             stored = 0
             if batch.readings:
@@ -105,16 +130,15 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
                     DEAD_LETTER_SQL,
                     [
                         (
-                            d.topic,
+                            storable_text(d.topic),
                             str(d.rejection.reason),
-                            d.rejection.detail,
-                            d.rejection.point,
-                            d.rejection.payload,
+                            storable_text(d.rejection.detail),
+                            None if d.rejection.point is None else storable_text(d.rejection.point),
+                            storable_text(d.rejection.payload),
                         )
                         for d in letters
                     ],
                 )
-        conn.commit()
     except BaseException:
         if not conn.closed:
             with contextlib.suppress(psycopg.Error):

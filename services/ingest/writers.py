@@ -40,9 +40,10 @@ class Backoff:
 
 
 class Refused(Exception):
-    """The database refuses the data itself (not the connection), again and again."""
+    """The database refuses the data itself (not the connection), again and again; or the data
+    cannot even be encoded for it."""
 
-    def __init__(self, error: psycopg.Error) -> None:
+    def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -76,6 +77,8 @@ class BatchWriter:
                 self._metrics.commit_seconds.observe(time.perf_counter() - started)
                 self._metrics.db_up.set(1)
                 return result
+            except UnicodeError as exc:  # client side: retrying cannot help
+                raise Refused(exc) from exc
             except psycopg.Error as exc:
                 self._metrics.db_errors.inc()
                 transient = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)

@@ -43,6 +43,16 @@ def test_units_run_energywatch_subcommands() -> None:
         assert result.exit_code == 0, f"{name}: `energywatch {' '.join(words)}` does not exist"
 
 
+def test_every_unit_is_restarted_whatever_its_exit_status() -> None:
+    # A service that stops on a fault of its own exits non-zero, but a clean exit after a dead
+    # thread must come back too: on-failure would leave such a worker down.
+    for unit in sorted(UNITS.glob("*.service")):
+        text = unit.read_text()
+        if re.search(r"^Type=oneshot$", text, re.M):  # the migration runs once per start
+            continue
+        assert re.search(r"^Restart=always$", text, re.M), unit.name
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     # The units name the installed path; point them at this checkout's command instead.

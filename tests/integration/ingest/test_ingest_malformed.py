@@ -166,3 +166,56 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone(
     finally:
         publisher.close()
         assert ingest.stop() == 0, ingest.output()
+
+
+def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_message_is_stored(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, registry: None
+) -> None:
+    # PostgreSQL text holds neither; such a message once wedged the writer (NUL: refused for
+    # ever) or killed it (surrogate: an encoding error).
+    topic = f"{topic_prefix}/S1/D1/readings"
+    ts = T0.isoformat()
+    poison = [
+        b'{"seq":1,"readings":[{"point":"E0\\u0000","ts":"' + ts.encode() + b'","v":1}]}',
+        b'{"seq":2,"readings":[{"point":"E0\x00","ts":"' + ts.encode() + b'","v":1}]}',
+        b'{"seq":3,"readings":[{"point":"\\udc00","ts":"' + ts.encode() + b'","v":1}]}',
+        b'{"seq":4,"readings":[{"point":"E01","ts":"' + ts.encode() + b'","v":1,"u":"\\ud800"}]}',
+    ]
+    ingest = IngestProcess(db_url, mqtt_broker, topic_prefix, batch_max_age_ms=20).start()
+    publisher = Publisher(mqtt_broker)
+    try:
+        for payload in poison:
+            publisher.publish(topic, [payload])
+        publisher.publish(topic, [msg(good("E02", 0, v=42.0), seq=5)])
+        wait_for(lambda: count(db_url) == 1, 30, "the good message after the poison stored")
+        wait_for(
+            lambda: count(db_url, "SELECT count(*) FROM dead_letters") == len(poison),
+            30,
+            "every poison message dead-lettered",
+        )
+        assert ingest.running(), ingest.output()
+        assert "Traceback" not in ingest.output()
+    finally:
+        publisher.close()
+        assert ingest.stop() == 0, ingest.output()
+
+
+def test_ingest_exits_non_zero_when_a_writer_dies(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, registry: None
+) -> None:
+    # A database that refuses the message and then its dead letter too leaves the writer no
+    # way to go on: the process must stop with a failure status so its supervisor restarts it.
+    with psycopg.connect(db_url) as conn:
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT no_666 CHECK (value <> 666)")
+        conn.execute("ALTER TABLE dead_letters ADD CONSTRAINT none_at_all CHECK (false)")
+    ingest = IngestProcess(db_url, mqtt_broker, topic_prefix, batch_max_age_ms=20).start()
+    publisher = Publisher(mqtt_broker)
+    try:
+        publisher.publish(f"{topic_prefix}/S1/D1/readings", [msg(good("E01", 0, v=666.0))])
+        wait_for(lambda: not ingest.running(), 60, "ingest to stop")
+        assert ingest.stop() != 0, ingest.output()
+        assert "an ingest thread died" in ingest.output()
+        assert count(db_url) == 0
+    finally:
+        publisher.close()
+        ingest.stop()

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
+import pytest
 
 from energywatch.storage.dirty_marks import fold, try_lock
 from services.ingest.batch import Batch, Delivery
 from services.ingest.copy_format import bucket_index, pg_microseconds
-from services.ingest.decode import Row
+from services.ingest.decode import Rejection, Row
 from services.ingest.reasons import Reason
 from services.ingest.writer import prepare, write_batch
 from tests.integration.ingest.registry_rows import register
@@ -105,3 +106,56 @@ def test_numpy_arrays_go_as_int4_arrays(db_url: str) -> None:
         for values in ([], [0], [5, -7, 2**31 - 1, -(2**31)]):
             sent = np.array(values, dtype=np.int32)
             assert conn.execute("SELECT %b::int4[]", (sent,)).fetchone() == (values,)
+
+
+def test_a_connection_lost_between_the_readings_and_their_marks_keeps_neither(
+    db_url: str,
+) -> None:
+    # The backend dies on the dirty-bucket log insert, the batch's second statement: a crash
+    # between statements. Had the readings committed alone, the redelivery would find them
+    # stored, mark nothing, and the rollup would never compute their buckets.
+    a, b = register(db_url, "S1", "D1", ["E1", "E2"]).values()
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(30);"
+            " RETURN NEW; END $$"
+        )
+        admin.execute(
+            "CREATE TRIGGER die BEFORE INSERT ON dirty_bucket_log"
+            " FOR EACH ROW EXECUTE FUNCTION die()"
+        )
+        rows = [(a, 0, 1.0), (b, 20, 2.0)]
+        with psycopg.connect(db_url) as doomed:
+            prepare(doomed)
+            with pytest.raises(psycopg.OperationalError):
+                write_batch(doomed, batch(rows))
+        assert admin.execute("SELECT count(*) FROM readings").fetchone() == (0,)
+        admin.execute("DROP TRIGGER die ON dirty_bucket_log")
+        with psycopg.connect(db_url) as conn:  # the redelivery
+            prepare(conn)
+            assert write_batch(conn, batch(rows)).stored == 2
+            assert fold(conn) == 2
+            assert conn.execute(
+                "SELECT point_id, bucket FROM dirty_buckets ORDER BY point_id"
+            ).fetchall() == [(a, T0), (b, T0 + timedelta(minutes=15))]
+
+
+@pytest.mark.parametrize(
+    "text", ["E0\x00", "\udc00", "a\x00\ud800b"], ids=["nul", "lone-surrogate", "both"]
+)
+def test_dead_letters_store_what_text_columns_cannot_hold(db_url: str, text: str) -> None:
+    register(db_url, "S1", "D1", ["E1"])
+    b = Batch(0.0)
+    refused = Rejection(Reason.UNKNOWN_POINT, f"no point {text!r}", f'{{"point": "{text}"}}', text)
+    b.add(Delivery(1, 1, 1), f"ew/v1/S1/D1{text}/readings", [], [], [refused])
+    with psycopg.connect(db_url) as conn:
+        prepare(conn)
+        write_batch(conn, b)
+        point, payload, topic = conn.execute(
+            "SELECT point, payload, topic FROM dead_letters"
+        ).fetchone() or ("", "", "")
+    # Shown escaped, so the reader sees what arrived.
+    assert point == text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+    assert "\\x00" in point or "\\ud" in point
+    assert point in payload and point in topic
