@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -128,7 +129,12 @@ def disk_per_reading(workdir: Path, minutes: int) -> dict[str, float]:
 # -- 2. replay ------------------------------------------------------------------------------
 
 
+SEQ = re.compile(rb'"seq":\s*(\d+)')
+
+
 class Counter:
+    """Stands for ingest: counts the readings and confirms each message on its ack topic."""
+
     def __init__(self, host: str, port: int, prefix: str) -> None:
         self.readings = 0
         self.lock = threading.Lock()
@@ -149,6 +155,11 @@ class Counter:
             # Counting readings without parsing: each one carries exactly one "point" key.
             with self.lock:
                 self.readings += msg.payload.count(b'"point"')
+            # Confirm as ingest does after its commit (the agent deletes only then).
+            seq = SEQ.search(msg.payload)
+            if seq:
+                ack = msg.topic.removesuffix("/readings") + "/ack"
+                c.publish(ack, b'{"committed": [' + seq[1] + b"]}", qos=1)
 
     def wait_for(self, n: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -295,6 +306,7 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
     }
     path = workdir / "rss.yaml"
     path.write_text(yaml.safe_dump(config))
+    counter = Counter(host, port, config["mqtt"]["topic_prefix"])  # type: ignore[index]
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge", str(path)],
         cwd=REPO,
@@ -305,6 +317,7 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
     agent_mb = vm_hwm_mb(proc.pid)
     proc.terminate()
     proc.wait(30)
+    counter.close()
     bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
     time.sleep(0.5)
     bare_mb = vm_hwm_mb(bare.pid)

@@ -66,6 +66,15 @@ class PublishConfig(_Model):
     drain_s: float = Field(
         default=5.0, ge=0, description="on a clean stop, time to publish what is still queued"
     )
+    confirm: Literal["commit", "puback"] = Field(
+        default="commit",
+        description="delete queued readings when ingest confirms their commit (commit) or when"
+        " the broker acknowledges them (puback: for servers that send no confirmations; a"
+        " broker restart can then lose readings)",
+    )
+    confirm_timeout_s: float = Field(
+        default=30.0, gt=0, description="re-send unconfirmed messages after this long"
+    )
 
 
 class PointBase(_Model):

@@ -29,10 +29,19 @@ class EdgeMetrics:
             "edge_device_errors", "Failed device reads (timeouts, errors)", ["driver"], registry=r
         )
         self.readings_published = Counter(
-            "edge_readings_published", "Readings acknowledged by the broker", registry=r
+            "edge_readings_published",
+            "Readings confirmed (by ingest's commit, or the broker with confirm: puback)",
+            registry=r,
         )
         self.messages_published = Counter(
-            "edge_messages_published", "Readings messages acknowledged by the broker", registry=r
+            "edge_messages_published",
+            "Readings messages confirmed (by ingest's commit, or the broker with confirm: puback)",
+            registry=r,
+        )
+        self.confirm_timeouts = Counter(
+            "edge_confirm_timeouts",
+            "Times the oldest message waited confirm_timeout_s and the window was re-sent",
+            registry=r,
         )
         self.connects = Counter("edge_mqtt_connects", "Successful connections", registry=r)
         self.connect_failures = Counter(

@@ -1,13 +1,19 @@
-"""Publishes the durable queue to the broker: QoS 1 batches, delete after PUBACK.
+"""Publishes the durable queue to the broker: QoS 1 batches, deleted once ingest has them.
 
-One thread runs one plain loop: connect (with backoff), publish the birth message, then pump
-the queue until the connection drops or the agent stops. The paho network loop is driven from
-this same thread (`client.loop()`), so PUBACK callbacks never race the bookkeeping.
+One thread runs one plain loop: connect (with backoff), subscribe to the device's ack topic,
+publish the birth message, then pump the queue until the connection drops or the agent stops.
+The paho network loop is driven from this same thread (`client.loop()`), so callbacks never
+race the bookkeeping.
 
-Each connection starts a fresh client with a clean session: whatever was in flight on a lost
-connection is simply read again from the queue and re-sent in order (at-least-once; ingest
-deduplicates on (point, ts)). Readings that were queued before the connection came up are
-published with `backfill: true`.
+A message's readings leave the queue when ingest confirms it committed them (a `CommitAck`
+with its `seq` on the ack topic), not on the broker's PUBACK: a broker that restarts, or has no
+subscriber for a moment, acknowledges and then drops (docs/protocol.md). At most
+`inflight_window` messages are unconfirmed at a time; when the oldest has waited
+`confirm_timeout_s`, the connection is dropped and, as after any lost connection, a fresh
+client with a clean session reads the queue again from its head and re-sends in order
+(at-least-once; ingest deduplicates on (point, ts)). Readings that were queued before the
+connection came up are published with `backfill: true`. `confirm: puback` keeps the older,
+weaker rule (delete on PUBACK) for a server that sends no confirmations.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -27,7 +34,7 @@ from edge.config import EdgeConfig
 from edge.encoding import encode_readings
 from edge.metrics import EdgeMetrics
 from edge.queue import DurableQueue, QueuedReading
-from energywatch.protocol import DeviceTopics, StatusMessage
+from energywatch.protocol import CommitAck, DeviceTopics, StatusMessage
 
 log = logging.getLogger("edge.publisher")
 
@@ -45,8 +52,10 @@ class _Session:
 
     client: mqtt.Client
     connack: int | None = None  # reason code value; 0 = accepted
+    subscribed: bool | None = None  # to the ack topic; False: refused
     alive: bool = True
-    acked: list[int] = field(default_factory=list)
+    acked: list[int] = field(default_factory=list)  # packet ids the broker acknowledged
+    committed: list[int] = field(default_factory=list)  # seqs ingest confirmed
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,21 @@ class _InFlight:
     first_id: int
     last_id: int
     count: int
+    sent_at: float  # time.monotonic()
+
+
+@dataclass
+class _Window:
+    """Messages sent and not yet confirmed, by seq, oldest first; packet id to seq."""
+
+    by_seq: dict[int, _InFlight] = field(default_factory=dict)
+    seq_of_mid: dict[int, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.by_seq)
+
+    def oldest_sent_at(self) -> float | None:
+        return next(iter(self.by_seq.values())).sent_at if self.by_seq else None
 
 
 class Publisher:
@@ -142,9 +166,22 @@ class Publisher:
         def on_publish(c: mqtt.Client, u: object, mid: int, rc: object, p: object) -> None:
             session_holder[0].acked.append(mid)
 
+        def on_subscribe(c: mqtt.Client, u: object, mid: int, rcs: list[Any], p: object) -> None:
+            session_holder[0].subscribed = not any(rc.is_failure for rc in rcs)
+
+        def on_message(c: mqtt.Client, u: object, message: mqtt.MQTTMessage) -> None:
+            try:
+                ack = CommitAck.model_validate_json(message.payload)
+            except ValueError:
+                log.warning("ignored a malformed confirmation on %s", message.topic)
+                return
+            session_holder[0].committed.extend(ack.committed)
+
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
         client.on_publish = on_publish
+        client.on_subscribe = on_subscribe
+        client.on_message = on_message
         return client
 
     def _connect(self) -> _Session | None:
@@ -170,6 +207,9 @@ class Publisher:
                 log.warning("no CONNACK from %s:%s (reason %s)", m.host, m.port, session.connack)
             self._close(session)
             return None
+        if self.config.publish.confirm == "commit" and not self._subscribe_acks(session):
+            self._close(session)
+            return None
         log.info(
             "connected to %s:%s; publishing under %s",
             m.host,
@@ -177,6 +217,22 @@ class Publisher:
             self.topics.readings.rsplit("/", 1)[0],
         )
         return session
+
+    def _subscribe_acks(self, session: _Session) -> bool:
+        """Subscribe to the ack topic before publishing, so no confirmation is missed."""
+        client = session.client
+        client.subscribe(self.topics.ack, qos=1)
+        deadline = time.monotonic() + self.config.mqtt.connect_timeout_s
+        while session.subscribed is None and session.alive and time.monotonic() < deadline:
+            if client.loop(timeout=0.1) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+        if session.subscribed is False:
+            log.error(
+                "broker refused the subscription to %s: regenerate its ACL"
+                " (`energywatch mqtt acl`) or set publish.confirm to puback",
+                self.topics.ack,
+            )
+        return bool(session.subscribed)
 
     def _close(self, session: _Session) -> None:
         try:
@@ -195,39 +251,42 @@ class Publisher:
         pub = self.config.publish
         high_water = self.queue.last_id()  # rows up to here were queued before this connection
         cursor = 0
-        inflight: dict[int, _InFlight] = {}
+        window = _Window()
         drain_until: float | None = None
         self._publish_status(client, force=True)
         while session.alive:
             # Read before fetching: readings appended up to the stop are then fetched below.
             stopping = self._stop.is_set()
             exhausted = False
-            while len(inflight) < pub.inflight_window:
+            while len(window) < pub.inflight_window:
                 rows, backfill = self._next_batch(cursor, high_water)
                 if not rows:
                     exhausted = True
                     break
-                payload = encode_readings(
-                    self.queue.next_seq(), backfill, rows, self.tz, self.units
-                )
+                seq = self.queue.next_seq()
+                payload = encode_readings(seq, backfill, rows, self.tz, self.units)
                 info = client.publish(self.topics.readings, payload, qos=1)
                 if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     log.warning("publish failed (%s); reconnecting", info.rc)
                     session.alive = False
                     break
-                inflight[info.mid] = _InFlight(rows[0].id, rows[-1].id, len(rows))
+                sent = _InFlight(rows[0].id, rows[-1].id, len(rows), time.monotonic())
+                window.by_seq[seq] = sent
+                window.seq_of_mid[info.mid] = seq
                 cursor = rows[-1].id
-            # select() returns as soon as a PUBACK arrives; the timeout only bounds idle waits.
+            # select() returns as soon as a packet arrives; the timeout only bounds idle waits.
             rc = client.loop(timeout=0.05)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 log.warning("connection lost (%s); reconnecting", rc)
                 session.alive = False
-            self._settle(session, inflight)
+            self._settle(session, window)
+            if session.alive and self._confirmation_overdue(window):
+                session.alive = False
             self._publish_status(client)
             if stopping:
                 # Drivers have stopped: send what is queued, within a bounded time.
                 drain_until = drain_until or time.monotonic() + pub.drain_s
-                if exhausted and not inflight:
+                if exhausted and not window:
                     break
                 if time.monotonic() > drain_until:
                     log.warning("stopping with %d readings still queued", self.queue.depth)
@@ -243,17 +302,39 @@ class Publisher:
                 return rows, True
         return self.queue.fetch_after(max(cursor, high_water), limit), False
 
-    def _settle(self, session: _Session, inflight: dict[int, _InFlight]) -> None:
-        """Delete the readings of acknowledged messages."""
-        if not session.acked:
-            return
-        done = [inflight.pop(mid) for mid in session.acked if mid in inflight]
+    def _settle(self, session: _Session, window: _Window) -> None:
+        """Delete the readings of confirmed messages (on PUBACK with `confirm: puback`)."""
+        done = []
+        on_puback = self.config.publish.confirm == "puback"
+        for mid in session.acked:
+            seq = window.seq_of_mid.pop(mid, None)
+            if on_puback and seq is not None and seq in window.by_seq:
+                done.append(window.by_seq.pop(seq))
         session.acked.clear()
+        for seq in session.committed:
+            if seq in window.by_seq:  # else a late answer for a message since re-sent
+                done.append(window.by_seq.pop(seq))
+        session.committed.clear()
         if done:
             self.queue.delete_ranges((f.first_id, f.last_id) for f in done)
             self.metrics.messages_published.inc(len(done))
             self.metrics.readings_published.inc(sum(f.count for f in done))
             self.metrics.queue_depth.set(self.queue.depth)
+
+    def _confirmation_overdue(self, window: _Window) -> bool:
+        """True when the oldest unconfirmed message has waited too long: ingest is away, or the
+        broker dropped the message (e.g. restarted without ingest's shared subscription)."""
+        oldest = window.oldest_sent_at()
+        timeout = self.config.publish.confirm_timeout_s
+        if oldest is None or time.monotonic() - oldest < timeout:
+            return False
+        self.metrics.confirm_timeouts.inc()
+        log.warning(
+            "%d messages unconfirmed by ingest after %.0f s; reconnecting to send them again",
+            len(window),
+            timeout,
+        )
+        return True
 
     def _say_goodbye(self, session: _Session) -> None:
         offline = StatusMessage(

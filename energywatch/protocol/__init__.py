@@ -5,6 +5,7 @@ Kept free of server dependencies: the edge agent imports it on small gateways.
 
 from energywatch.protocol.payload import (
     MAX_MESSAGE_BYTES,
+    CommitAck,
     Quality,
     Reading,
     ReadingsMessage,
@@ -15,6 +16,7 @@ from energywatch.protocol.topics import DEFAULT_PREFIX, DeviceTopics, parse_topi
 __all__ = [
     "DEFAULT_PREFIX",
     "MAX_MESSAGE_BYTES",
+    "CommitAck",
     "DeviceTopics",
     "Quality",
     "Reading",

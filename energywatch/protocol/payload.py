@@ -55,6 +55,16 @@ class ReadingsMessage(BaseModel):
     readings: list[Reading] = Field(min_length=1, max_length=MAX_READINGS_PER_MESSAGE)
 
 
+class CommitAck(BaseModel):
+    """Published by ingest on a device's `ack` topic once messages of that device are committed
+    (stored or dead-lettered): the `seq` of each. An edge agent deletes a message's readings
+    from its queue only then, not on the broker's PUBACK, which only says the broker has it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    committed: list[int] = Field(min_length=1)
+
+
 class StatusMessage(BaseModel):
     """Birth message (online), last will (offline, set by the broker) and warnings."""
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "ew/v1"
-CHANNELS = ("readings", "status", "cmd")
+CHANNELS = ("readings", "status", "cmd", "ack")
 
 # Site and device codes become topic levels, so MQTT wildcards and separators are refused.
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -22,7 +22,7 @@ def check_code(kind: str, code: str) -> str:
 
 @dataclass(frozen=True)
 class DeviceTopics:
-    """The three topics of one device."""
+    """The topics of one device."""
 
     site: str
     device: str
@@ -48,6 +48,11 @@ class DeviceTopics:
     @property
     def cmd(self) -> str:
         return self._topic("cmd")
+
+    @property
+    def ack(self) -> str:
+        """Where ingest confirms the messages it has committed (`CommitAck`)."""
+        return self._topic("ack")
 
 
 def readings_subscription(prefix: str = DEFAULT_PREFIX, share_group: str | None = "ingest") -> str:

@@ -33,7 +33,15 @@ class DeadLetter:
     rejection: Rejection
 
 
-_Message = tuple[Delivery, str, list[int], list[Row], list[Rejection]]
+@dataclass(frozen=True)
+class Confirmation:
+    """What to tell the device once its message is committed: `seq` on its ack topic."""
+
+    topic: str
+    seq: int
+
+
+_Message = tuple[Delivery, str, list[int], list[Row], list[Rejection], Confirmation | None]
 
 
 @dataclass
@@ -48,6 +56,7 @@ class Batch:
     readings: list[Row] = field(default_factory=list)  # for dead letters of conflicts
     dead_letters: list[DeadLetter] = field(default_factory=list)
     newest_us_per_message: list[int] = field(default_factory=list)
+    confirmations: list[Confirmation] = field(default_factory=list)
     messages: list[_Message] = field(default_factory=list)  # to split a batch the DB refuses
     _ends: list[int] = field(default_factory=list)  # readings up to each message's end
 
@@ -58,9 +67,12 @@ class Batch:
         point_ids: list[int],
         readings: list[Row],
         rejections: list[Rejection],
+        confirmation: Confirmation | None = None,
     ) -> None:
         self.deliveries.append(delivery)
-        self.messages.append((delivery, topic, point_ids, readings, rejections))
+        self.messages.append((delivery, topic, point_ids, readings, rejections, confirmation))
+        if confirmation is not None:
+            self.confirmations.append(confirmation)
         if readings:
             # A device sends many points per timestamp: convert each instant once.
             known: dict[datetime, int] = {}

@@ -128,6 +128,10 @@ class MqttConsumer:
                 self._client.ack(delivery.mid, delivery.qos)
             return True
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """QoS 1; paho keeps it while the connection is down and sends it on reconnect."""
+        self._client.publish(topic, payload, qos=1)
+
     # --- paho callbacks (network thread) ---------------------------------------------------
 
     def _on_connect(

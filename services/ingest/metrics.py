@@ -76,6 +76,11 @@ class IngestMetrics:
             registry=r,
         )
         self.db_errors = Counter("ingest_db_errors", "failed database writes", registry=r)
+        self.confirmations = Counter(
+            "ingest_confirmations",
+            "messages confirmed to their device on its ack topic after commit",
+            registry=r,
+        )
         self.inflight = Gauge(
             "ingest_inflight_messages", "messages received and not yet acknowledged", registry=r
         )

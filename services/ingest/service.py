@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from energywatch.protocol import CommitAck, DeviceTopics
 from energywatch.settings import Settings
-from services.ingest.batch import Batch
+from services.ingest.batch import Batch, Confirmation
 from services.ingest.consumer import Inbound, MqttConsumer
 from services.ingest.copy_format import pg_microseconds
 from services.ingest.decode import Rejection, decode_message, payload_text
@@ -38,12 +39,12 @@ _STOP = object()
 
 def _refused_message(batch: Batch, error: Exception) -> Batch:
     """A batch of one message the database refused: its readings become one dead letter."""
-    (delivery, topic, _, readings, rejections) = batch.messages[0]
+    (delivery, topic, _, readings, rejections, confirmation) = batch.messages[0]
     payload = "[" + ",".join(r.to_json() for r in readings) + "]"
     detail = f"the database refused the message: {type(error).__name__}: {error}"[:2000]
     refused = Rejection(Reason.INTERNAL_ERROR, detail, payload[:65_536])
     one = Batch(batch.started)
-    one.add(delivery, topic, [], [], [*rejections, refused])
+    one.add(delivery, topic, [], [], [*rejections, refused], confirmation)
     return one
 
 
@@ -188,8 +189,17 @@ class IngestService:
             fresher = self._registry(after_miss=True)
             if fresher is not None:
                 checked = check_readings(decoded, fresher, received, skew)
+        confirmation = None
+        if decoded.seq is not None and decoded.site:
+            ack = DeviceTopics(decoded.site, decoded.device, self.settings.mqtt.topic_prefix).ack
+            confirmation = Confirmation(ack, decoded.seq)
         batch.add(
-            message.delivery, message.topic, checked.point_ids, checked.readings, checked.rejections
+            message.delivery,
+            message.topic,
+            checked.point_ids,
+            checked.readings,
+            checked.rejections,
+            confirmation,
         )
 
     def _registry(self, after_miss: bool = False) -> Registry:
@@ -261,6 +271,15 @@ class IngestService:
             return written
         return None if result is None else [(batch, result)]
 
+    def _confirm(self, confirmations: list[Confirmation]) -> None:
+        """Tell each device which of its messages are committed (docs/protocol.md)."""
+        by_topic: dict[str, list[int]] = {}
+        for c in confirmations:
+            by_topic.setdefault(c.topic, []).append(c.seq)
+        for topic, seqs in by_topic.items():
+            self.consumer.publish(topic, CommitAck(committed=seqs).model_dump_json().encode())
+        self.metrics.confirmations.inc(len(confirmations))
+
     def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
         m = self.metrics
         now_us = pg_microseconds(datetime.now(UTC))
@@ -280,6 +299,7 @@ class IngestService:
         m.messages.labels("acked").inc(acked)
         if stale:
             m.messages.labels("stale").inc(stale)
+        self._confirm(batch.confirmations)
         with self._inflight_lock:
             self._inflight -= len(batch.deliveries)
             m.inflight.set(self._inflight)

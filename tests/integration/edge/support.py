@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -19,12 +21,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig
-from energywatch.protocol import ReadingsMessage, StatusMessage
+from energywatch.protocol import CommitAck, ReadingsMessage, StatusMessage
 
 
 @dataclass
 class Collector:
-    """Subscribes to everything under a prefix and validates each message against the contract."""
+    """Subscribes to everything under a prefix, validates each message against the contract and
+    confirms each readings message on its device's ack topic, as ingest does."""
 
     messages: list[ReadingsMessage] = field(default_factory=list)
     statuses: list[StatusMessage] = field(default_factory=list)
@@ -56,19 +59,24 @@ class Collector:
 
 
 @contextmanager
-def collecting(host: str, port: int, prefix: str) -> Iterator[Collector]:
-    with collecting_with(host, port, prefix, None) as col:
+def collecting(host: str, port: int, prefix: str, confirm: bool = True) -> Iterator[Collector]:
+    """`confirm=False` where a real ingest runs and confirms what it commits."""
+    with collecting_with(host, port, prefix, None, confirm) as col:
         yield col
 
 
 @contextmanager
 def collecting_with(
-    host: str, port: int, prefix: str, credentials: tuple[str, str] | None
+    host: str,
+    port: int,
+    prefix: str,
+    credentials: tuple[str, str] | None,
+    confirm: bool = True,
 ) -> Iterator[Collector]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
     if credentials:
         client.username_pw_set(*credentials)
-    with _subscribed(client, host, port, prefix) as col:
+    with _subscribed(client, host, port, prefix, confirm) as col:
         yield col
 
 
@@ -140,40 +148,59 @@ def running_agent(config: EdgeConfig) -> Iterator[EdgeAgent]:
         runner.stop()
 
 
+class PrivateBroker:
+    """A Mosquitto of the test's own whose sessions survive a restart (same port, same
+    persistence dir); it can be stopped cleanly or killed with -9."""
+
+    def __init__(self, port: int, datadir: Path) -> None:
+        import getpass
+
+        self.port = port
+        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        datadir.mkdir(parents=True, exist_ok=True)
+        self.conf = datadir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {datadir}/\nmax_queued_messages 1000000\n"
+            "max_inflight_messages 100\n"
+            # Run as root, mosquitto would drop to user "mosquitto" and could not write its
+            # persistence file in our directory; stay the user we are.
+            f"user {getpass.getuser()}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrivateBroker:
+        from tests.support.services import port_answers
+
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not port_answers("127.0.0.1", self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mosquitto did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()  # saves its persistence file on the way out
+        self.proc.wait(timeout=10)
+
+
 @contextmanager
 def persistent_mosquitto(port: int, datadir: Path) -> Iterator[None]:
-    """A private broker whose sessions survive a restart (same port, same persistence dir),
-    so a test subscriber keeps its subscription across the outage."""
-    import getpass
-    import shutil
-    import subprocess
-
-    from tests.support.services import port_answers
-
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    datadir.mkdir(parents=True, exist_ok=True)
-    conf = datadir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-        f"persistence_location {datadir}/\nmax_queued_messages 1000000\n"
-        "max_inflight_messages 100\n"
-        # Run as root, mosquitto would drop to user "mosquitto" and could not write its
-        # persistence file in our directory; stay the user we are.
-        f"user {getpass.getuser()}\n"
-    )
-    proc = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    broker = PrivateBroker(port, datadir).start()
     try:
-        deadline = time.monotonic() + 10
-        while not port_answers("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not start on port {port}")
-            time.sleep(0.05)
         yield
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        broker.stop()
 
 
 @contextmanager
@@ -182,7 +209,7 @@ def durable_collector(host: str, port: int, prefix: str, client_id: str) -> Iter
     subscriber is away (e.g. during a broker restart)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.reconnect_delay_set(1, 1)
-    with _subscribed(client, host, port, prefix) as col:
+    with _subscribed(client, host, port, prefix, confirm=True) as col:
         yield col
 
 
@@ -209,7 +236,9 @@ def assert_in_order_per_point(col: Collector) -> None:
 
 
 @contextmanager
-def _subscribed(client: mqtt.Client, host: str, port: int, prefix: str) -> Iterator[Collector]:
+def _subscribed(
+    client: mqtt.Client, host: str, port: int, prefix: str, confirm: bool
+) -> Iterator[Collector]:
     """Connect `client`, subscribe to everything under `prefix`, collect what arrives."""
     col = Collector()
     subscribed = threading.Event()
@@ -223,7 +252,11 @@ def _subscribed(client: mqtt.Client, host: str, port: int, prefix: str) -> Itera
     def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
         with col.lock:
             if msg.topic.endswith("/readings"):
-                col.messages.append(ReadingsMessage.model_validate_json(msg.payload))
+                message = ReadingsMessage.model_validate_json(msg.payload)
+                col.messages.append(message)
+                if confirm:  # as ingest does after its commit, so the agent empties its queue
+                    ack = msg.topic.removesuffix("/readings") + "/ack"
+                    c.publish(ack, CommitAck(committed=[message.seq]).model_dump_json(), qos=1)
             elif msg.topic.endswith("/status"):
                 col.statuses.append(StatusMessage.model_validate_json(msg.payload))
 

@@ -32,22 +32,25 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
 ) -> None:
     register(db_url, "S1", "gw1", [f"P{i:03d}" for i in range(20)])
 
-    def config_for(port: int) -> EdgeConfig:
+    def config_for(port: int, batch: int = 2, window: int = 1) -> EdgeConfig:
+        # Tiny messages, one at a time: the replay is slow enough to be killed in the middle.
         return edge_config(
             tmp_path,
             mqtt_broker.host,
             port,
             topic_prefix,
             [sim_driver(20, 0.05)],
-            publish={"batch_max_readings": 2, "inflight_window": 1, "drain_s": 10},
+            publish={"batch_max_readings": batch, "inflight_window": window, "drain_s": 10},
         )
 
     offline = write_yaml(tmp_path / "offline.yaml", config_for(free_port()))
     online = write_yaml(tmp_path / "online.yaml", config_for(mqtt_broker.port))
+    finish = write_yaml(tmp_path / "finish.yaml", config_for(mqtt_broker.port, 500, 20))
     queue_path = config_for(mqtt_broker.port).queue.path
     ingest = IngestProcess(db_url, mqtt_broker, topic_prefix).start()
     try:
-        with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col:
+        # Only ingest confirms: the agent deletes what the database holds.
+        with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix, confirm=False) as col:
             agent = start_agent_process(offline)  # a backlog builds up, then kill -9
             time.sleep(1.5)
             agent.send_signal(signal.SIGKILL)
@@ -60,7 +63,7 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
                 agent.wait(10)
             assert queue_totals(queue_path)[1] > 0, "killed after the replay ended: test too slow"
             seen_before = len(col.messages)
-            agent = start_agent_process(online)
+            agent = start_agent_process(finish)
             try:
                 col.wait_for(
                     lambda: any(not m.backfill for m in col.messages[seen_before:]), timeout=30

@@ -52,7 +52,7 @@ def start_agent_process(config_path: Path) -> subprocess.Popen[bytes]:
 def test_kill_9_while_publishing_then_restart_delivers_everything_once(
     tmp_path: Path, mqtt_broker: BrokerAddress, topic_prefix: str
 ) -> None:
-    def config_for(port: int) -> EdgeConfig:
+    def config_for(port: int, batch: int = 2, window: int = 1) -> EdgeConfig:
         return edge_config(
             tmp_path,
             mqtt_broker.host,
@@ -60,11 +60,12 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
             topic_prefix,
             [sim_driver(20, 0.05)],  # 400 readings/s
             # small batches, one in flight: the replay takes long enough to be killed in it
-            publish={"batch_max_readings": 2, "inflight_window": 1, "drain_s": 10},
+            publish={"batch_max_readings": batch, "inflight_window": window, "drain_s": 10},
         )
 
     offline = write_yaml(tmp_path / "offline.yaml", config_for(free_port()))
     online = write_yaml(tmp_path / "online.yaml", config_for(mqtt_broker.port))
+    finish = write_yaml(tmp_path / "finish.yaml", config_for(mqtt_broker.port, 500, 20))
     queue_path = config_for(mqtt_broker.port).queue.path
     with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col:
         # 1. No broker: a backlog builds up; killed while reading and committing.
@@ -84,7 +85,7 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
         assert queue_totals(queue_path)[1] > 0, "killed after the replay ended: test too slow"
         # 3. Restart: replays the rest, keeps reading, stops cleanly.
         seen_before = len(col.messages)
-        agent = start_agent_process(online)
+        agent = start_agent_process(finish)
         try:
             col.wait_for(
                 lambda: any(not m.backfill for m in col.messages[seen_before:]), timeout=30
