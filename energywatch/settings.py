@@ -74,6 +74,12 @@ class IngestSettings(BaseModel):
     max_inflight_messages: int = Field(
         default=500, ge=1, le=65535, description="MQTT 5 receive maximum: unacked messages"
     )
+    max_inflight_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="payload bytes received and not yet acknowledged, at most (one message"
+        " more when it alone is larger); bounds memory when messages are large",
+    )
     future_skew_s: int = Field(default=300, ge=0)
     metrics_port: int | None = Field(default=9101, ge=1, le=65535)
     session_expiry_s: int = Field(default=7 * 86400, ge=60, description="persistent session")

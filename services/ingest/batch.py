@@ -25,6 +25,7 @@ class Delivery:
     generation: int
     mid: int
     qos: int
+    size: int = 0  # payload bytes, for the in-flight bound
 
 
 @dataclass(frozen=True)

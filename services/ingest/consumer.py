@@ -180,5 +180,5 @@ class MqttConsumer:
             topic = message.topic
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", errors="replace")
-        delivery = Delivery(self._generation, message.mid, message.qos)
+        delivery = Delivery(self._generation, message.mid, message.qos, len(message.payload))
         self._deliver(Inbound(topic, bytes(message.payload), delivery, time.time()))

@@ -84,6 +84,11 @@ class IngestMetrics:
         self.inflight = Gauge(
             "ingest_inflight_messages", "messages received and not yet acknowledged", registry=r
         )
+        self.inflight_bytes = Gauge(
+            "ingest_inflight_bytes",
+            "payload bytes of the messages received and not yet acknowledged",
+            registry=r,
+        )
         self.connected = Gauge(
             "ingest_mqtt_connected", "1 when connected and subscribed to the broker", registry=r
         )

@@ -11,6 +11,7 @@ import pytest
 from tests.integration.ingest.harness import (
     BackgroundPublish,
     IngestProcess,
+    Publisher,
     count,
     stream,
     wait_for,
@@ -108,4 +109,43 @@ def test_database_away_mid_stream_then_back_stores_exactly_n(
         assert count(db_url) == n
         assert ingest.metric("ingest_db_up") == 1
     finally:
+        assert ingest.stop() == 0, ingest.output()
+
+
+def test_messages_in_flight_are_bounded_in_bytes_while_the_database_blocks(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, points: dict[str, int]
+) -> None:
+    # A count of messages alone let 500 large messages in (447 MB); the byte bound holds the
+    # broker's deliveries back once the payloads in flight reach it.
+    limit = 1024 * 1024
+    messages = stream(list(points), 30, 2000)
+    admitted, total = 0, 0  # the messages, in order, whose payloads fit; the next one waits
+    while total + len(messages[admitted]) <= limit:
+        total += len(messages[admitted])
+        admitted += 1
+    assert 1 < admitted < len(messages)
+    ingest = IngestProcess(
+        db_url, mqtt_broker, topic_prefix, max_inflight_bytes=limit, batch_max_age_ms=20
+    ).start()
+    received = 'ingest_messages_total{outcome="received"}'
+    blocker = psycopg.connect(db_url)
+    try:
+        blocker.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")  # writers wait
+        publisher = Publisher(mqtt_broker)
+        try:
+            publisher.publish(f"{topic_prefix}/S1/D1/readings", messages)
+        finally:
+            publisher.close()
+        wait_for(lambda: ingest.metric(received) == admitted, 30, f"{admitted} messages in")
+        # Negative check: unbounded, the broker hands over all 30 within milliseconds; 2 s
+        # leaves a bound that only looked right at first no room to hide.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            assert (ingest.metric(received) or 0) <= admitted
+            assert (ingest.metric("ingest_inflight_bytes") or 0) <= limit
+            time.sleep(0.1)
+        blocker.rollback()
+        wait_for(lambda: count(db_url) == 30 * 2000, 60, "every reading stored")
+    finally:
+        blocker.close()
         assert ingest.stop() == 0, ingest.output()
