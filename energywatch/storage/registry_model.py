@@ -12,7 +12,17 @@ from energywatch.reference import load_reference
 from energywatch.reference.codes import credit_code_problem, division_code_problem
 
 PointKind = Literal["cumulative", "interval", "instantaneous"]
-PointRole = Literal["consumption", "it_load", "supply", "output", "emission", "ambient"]
+PointRole = Literal[
+    "consumption",
+    "feedstock",
+    "export",
+    "recovered",
+    "it_load",
+    "supply",
+    "output",
+    "emission",
+    "ambient",
+]
 
 
 class _Spec(BaseModel):
@@ -57,6 +67,10 @@ class PointSpec(_Spec):
             products = {lv.product for lv in load_reference().intensity_levels}
             if self.product not in products:
                 raise ValueError(f"unknown product {self.product!r}; known: {', '.join(products)}")
+        if self.role == "export" and self.metering_level != 1:
+            raise ValueError(
+                "an export point meters energy leaving the enterprise: metering_level 1"
+            )
         if self.rollover is not None and self.kind != "cumulative":
             raise ValueError("only a cumulative register has a rollover value")
         return self

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
+from energywatch.storage.balance import BALANCE_SIGN_SQL
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -145,11 +147,13 @@ points = sa.Table(
     sa.Column("scale", sa.Float, nullable=False, server_default="1"),
     sa.Column("role", sa.Text, nullable=False, server_default="consumption"),
     sa.Column("product", sa.Text),
+    sa.Column("balance_sign", sa.SmallInteger, sa.Computed(BALANCE_SIGN_SQL, persisted=True)),
     _created_at(),
     sa.UniqueConstraint("site_id", "code"),
     sa.CheckConstraint("kind IN ('cumulative', 'interval', 'instantaneous')", name="kind"),
     sa.CheckConstraint("metering_level IN (1, 2, 3)", name="metering_level"),
     sa.CheckConstraint("rollover IS NULL OR rollover > 0", name="rollover"),
+    sa.CheckConstraint("role <> 'export' OR metering_level = 1", name="export_level_1"),
 )
 
 # --- time series -------------------------------------------------------------------------

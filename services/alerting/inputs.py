@@ -15,7 +15,7 @@ import numpy as np
 import psycopg
 
 from energywatch.core.thresholds import F64
-from services.alerting.registry import Registry
+from services.alerting.registry import Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_elapsed, year_start
 
 BUCKET = timedelta(minutes=15)
@@ -29,6 +29,13 @@ class SiteSums:
 
     by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]]
 
+    def net(self, site_id: int, column: int, measure: str | None = None) -> float:
+        """The site's comprehensive consumption: level-1 inputs less exports (GB/T 2589-2020,
+        energywatch/storage/balance.py). NaN when the site has no input rows."""
+        inputs = self.total(site_id, "consumption", column, measure)
+        exports = self.total(site_id, "export", column, measure)
+        return inputs - exports if exports == exports else inputs
+
     def total(
         self,
         site_id: int,
@@ -37,7 +44,8 @@ class SiteSums:
         measure: str | None = None,
         product: str | None = None,
     ) -> float:
-        """column: 0 quantity, 1 tce, 2 tco2. NaN when the site has no such rows."""
+        """Sums of the rows of a balance role (`balance_role`); column: 0 quantity, 1 tce,
+        2 tco2. NaN when the site has no such rows."""
         total = 0.0
         found = False
         for r, m, p, *sums in self.by_site.get(site_id, ()):
@@ -95,7 +103,7 @@ class CycleInputs:
                 continue
             by_site.setdefault(point.site_id, []).append(
                 (
-                    point.role,
+                    point.balance_role,
                     point.measure,
                     point.product,
                     float(sums[0, i]),
@@ -123,10 +131,10 @@ class CycleInputs:
         tco2 = {sid: base.get(sid, (0.0, 0.0))[1] for sid in tz}
         for i, p in enumerate(cache.point_ids.tolist()):
             point = reg.points.get(p)
-            if point is None or point.role != "consumption":
+            if point is None or not point.balance_sign:
                 continue
-            tce[point.site_id] += float(sums[1, i])
-            tco2[point.site_id] += float(sums[2, i])
+            tce[point.site_id] += point.balance_sign * float(sums[1, i])
+            tco2[point.site_id] += point.balance_sign * float(sums[2, i])
         elapsed = {sid: year_elapsed(self.now, z) for sid, z in tz.items()}
         return YearToDate(tce, tco2, elapsed)
 
@@ -140,14 +148,16 @@ class CycleInputs:
             if self.cache is not None and self.registry is not None and self.cache.covers(window):
                 return self._site_sums_cached(window)
             rows = self.conn.execute(
-                "SELECT p.site_id, p.role, p.measure, p.product, sum(c.quantity), sum(c.tce), "
-                "sum(c.tco2) FROM consumption_15min c JOIN points p ON p.id = c.point_id "
-                "WHERE c.bucket >= %(start)s AND c.bucket < %(now)s GROUP BY 1, 2, 3, 4",
+                "SELECT p.site_id, p.role, p.balance_sign, p.measure, p.product,"
+                " sum(c.quantity), sum(c.tce), sum(c.tco2)"
+                " FROM consumption_15min c JOIN points p ON p.id = c.point_id"
+                " WHERE c.bucket >= %(start)s AND c.bucket < %(now)s GROUP BY 1, 2, 3, 4, 5",
                 {"start": self.now - window, "now": self.now},
             ).fetchall()
             by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]] = {}
             for r in rows:
-                by_site.setdefault(r[0], []).append((r[1], r[2], r[3], r[4], r[5], r[6]))
+                role = balance_role(r[1], r[2])
+                by_site.setdefault(r[0], []).append((role, r[3], r[4], r[5], r[6], r[7]))
             return SiteSums(by_site)
 
         return self._once(("site_sums", window), fetch)
@@ -165,10 +175,11 @@ class CycleInputs:
                            (date_trunc('year', %(now)s AT TIME ZONE timezone)
                                + interval '1 year') AT TIME ZONE timezone AS y1
                     FROM sites)
-                SELECT y.id, coalesce(sum(c.tce), 0), coalesce(sum(c.tco2), 0),
+                SELECT y.id, coalesce(sum(c.tce * p.balance_sign), 0),
+                       coalesce(sum(c.tco2 * p.balance_sign), 0),
                        extract(epoch FROM %(now)s - y.y0) / extract(epoch FROM y.y1 - y.y0)
                 FROM y
-                LEFT JOIN points p ON p.site_id = y.id AND p.role = 'consumption'
+                LEFT JOIN points p ON p.site_id = y.id AND p.balance_sign <> 0
                 LEFT JOIN consumption_15min c
                        ON c.point_id = p.id AND c.bucket >= y.y0 AND c.bucket < %(now)s
                 GROUP BY y.id, y.y0, y.y1

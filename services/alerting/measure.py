@@ -160,26 +160,26 @@ def _measure_sites(
         for i, site in enumerate(sites):
             if kind == "intensity":
                 if level is not None and level.indicator == "kwh_per_t":
-                    energy = sums.total(site.id, "consumption", 0, measure="electricity")
+                    energy = sums.net(site.id, 0, measure="electricity")
                     scale = 1.0
                 else:
-                    energy = sums.total(site.id, "consumption", 1)
+                    energy = sums.net(site.id, 1)
                     scale = KGCE_PER_TCE
                 output = sums.total(site.id, "output", 0, product=rule.select.product)
                 num[i], den[i] = energy, output
                 value[i] = _ratio(energy, output, scale, rule.min_denominator)
             elif kind == "pue":
-                facility = sums.total(site.id, "consumption", 0, measure="electricity")
+                facility = sums.net(site.id, 0, measure="electricity")
                 it = sums.total(site.id, "it_load", 0)
                 num[i], den[i] = facility, it
                 value[i] = _ratio(facility, it, 1.0, rule.min_denominator)
             elif kind == "supply_coal_rate":
-                coal = sums.total(site.id, "consumption", 1)
+                coal = sums.net(site.id, 1)
                 supplied = sums.total(site.id, "supply", 0)
                 num[i], den[i] = coal, supplied
                 value[i] = _ratio(coal, supplied, GCE_PER_TCE, rule.min_denominator)
             else:  # energy, emissions
-                total = sums.total(site.id, "consumption", 1 if kind == "energy" else 2)
+                total = sums.net(site.id, 1 if kind == "energy" else 2)
                 value[i] = total
                 num[i] = total
         evidence = {"numerator": num, "denominator": den}

@@ -33,6 +33,22 @@ class Point:
     product: str | None
     rollover: float | None
     created_at: datetime
+    balance_sign: int  # how it enters the site's total (energywatch/storage/balance.py)
+
+    @property
+    def balance_role(self) -> str:
+        return balance_role(self.role, self.balance_sign)
+
+
+def balance_role(role: str, sign: int) -> str:
+    """The role a point's sums take in site totals: `consumption` for what counts (+1, also
+    feedstock), `export` for what is subtracted (-1), `submeter` for consumption below level 1,
+    else its own role."""
+    if sign > 0:
+        return "consumption"
+    if sign < 0:
+        return "export"
+    return "submeter" if role in ("consumption", "feedstock") else role
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,8 @@ def load_registry(conn: psycopg.Connection) -> Registry:
     ):
         reg.sites[row[0]] = Site(*row)
     for row in conn.execute(
-        "SELECT id, site_id, code, measure, kind, role, product, rollover, created_at FROM points"
+        "SELECT id, site_id, code, measure, kind, role, product, rollover, created_at,"
+        " balance_sign FROM points"
     ):
         point = Point(*row)
         reg.points[point.id] = point
@@ -93,7 +110,15 @@ def _site_matches(site: Site, sel: Selector) -> bool:
 
 
 # Which points a point-level kind looks at when the selector does not say.
-_ROLLED_UP_ROLES = ("consumption", "it_load", "supply", "output")
+_ROLLED_UP_ROLES = (
+    "consumption",
+    "feedstock",
+    "export",
+    "recovered",
+    "it_load",
+    "supply",
+    "output",
+)
 
 
 def _point_fits_kind(point: Point, kind: str) -> bool:

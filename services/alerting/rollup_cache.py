@@ -137,11 +137,12 @@ class RollupCache:
             cutoff = bucket_no(now) - (self.n_slots - SPARE_SLOTS - 1)
             starts = {sid: year_start(now, tz) for sid, tz in site_tz.items()}
             rows = conn.execute(
-                "SELECT p.site_id, sum(c.tce), sum(c.tco2) FROM consumption_15min c "
+                "SELECT p.site_id, sum(c.tce * p.balance_sign), sum(c.tco2 * p.balance_sign)"
+                " FROM consumption_15min c "
                 "JOIN points p ON p.id = c.point_id "
                 "JOIN unnest(%s::int[], %s::timestamptz[]) AS y(site_id, y0) "
                 "  ON y.site_id = p.site_id "
-                "WHERE p.role = 'consumption' AND c.bucket >= y.y0 AND c.bucket < %s "
+                "WHERE p.balance_sign <> 0 AND c.bucket >= y.y0 AND c.bucket < %s "
                 "GROUP BY p.site_id",
                 (
                     list(starts),

@@ -15,12 +15,12 @@ def totals_by_measure(
     conn: sa.Connection, site_id: int, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     sql = """
-        SELECT p.measure, m.unit, sum(c.quantity) AS quantity, sum(c.tce) AS tce,
-               sum(c.tco2) AS tco2
+        SELECT p.measure, m.unit, sum(c.quantity * p.balance_sign) AS quantity,
+               sum(c.tce * p.balance_sign) AS tce, sum(c.tco2 * p.balance_sign) AS tco2
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
           JOIN measures m ON m.code = p.measure
-         WHERE p.site_id = :site AND p.role = 'consumption'
+         WHERE p.site_id = :site AND p.balance_sign <> 0
            AND c.bucket >= :s AND c.bucket < :e
          GROUP BY p.measure, m.unit ORDER BY p.measure"""
     rows = conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()
@@ -59,16 +59,19 @@ def site_series(
     limit: int,
 ) -> list[dict[str, Any]]:
     t, completeness = _PERIOD[granularity]
+    # A point's own series as metered; measures and the site as they enter the site's
+    # comprehensive consumption (level 1, exports subtracted: energywatch/storage/balance.py).
+    sign = "" if group == "point" else " * p.balance_sign"
     if group == "point":
         key, quantity, unit = "p.code", "sum(c.quantity)", "max(m.unit)"
     elif group == "measure":
-        key, quantity, unit = "p.measure", "sum(c.quantity)", "max(m.unit)"
+        key, quantity, unit = "p.measure", "sum(c.quantity * p.balance_sign)", "max(m.unit)"
     else:
         key, quantity, unit = "'site'", "NULL::float8", "NULL::text"
-    role = "" if group == "point" else "AND p.role = 'consumption'"
+    role = "" if group == "point" else "AND p.balance_sign <> 0"
     sql = f"""
         SELECT {t} AS t, {key} AS key, {quantity} AS quantity, {unit} AS unit,
-               sum(c.tce) AS tce, sum(c.tco2) AS tco2, {completeness} AS completeness
+               sum(c.tce{sign}) AS tce, sum(c.tco2{sign}) AS tco2, {completeness} AS completeness
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
           JOIN measures m ON m.code = p.measure

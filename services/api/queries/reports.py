@@ -10,12 +10,18 @@ import sqlalchemy as sa
 from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
+# Every role whose rollups a report lists (energywatch/storage/balance.py says which of them
+# make the site total).
+REPORTED_ROLES = "'consumption', 'feedstock', 'export', 'recovered', 'output', 'it_load', 'supply'"
+# The points at the enterprise's boundary: every role but level-2/3 consumption sub-meters.
+_BOUNDARY = "(p.balance_sign <> 0 OR p.role NOT IN ('consumption', 'feedstock'))"
+
 
 def site_day_by_point(
     conn: sa.Connection, site_id: int, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    sql = """
-        SELECT p.code AS point, p.name, p.measure, m.unit, p.role,
+    sql = f"""
+        SELECT p.code AS point, p.name, p.measure, m.unit, p.role, p.balance_sign,
                coalesce(sum(c.quantity), 0) AS quantity, coalesce(sum(c.tce), 0) AS tce,
                coalesce(sum(c.tco2), 0) AS tco2,
                coalesce(sum(c.completeness), 0) / 96.0 AS completeness
@@ -23,8 +29,8 @@ def site_day_by_point(
           JOIN measures m ON m.code = p.measure
           LEFT JOIN consumption_15min c
             ON c.point_id = p.id AND c.bucket >= :s AND c.bucket < :e
-         WHERE p.site_id = :site AND p.role IN ('consumption', 'output', 'it_load', 'supply')
-         GROUP BY p.code, p.name, p.measure, m.unit, p.role ORDER BY p.code"""
+         WHERE p.site_id = :site AND p.role IN ({REPORTED_ROLES})
+         GROUP BY p.code, p.name, p.measure, m.unit, p.role, p.balance_sign ORDER BY p.code"""
     return [
         dict(r)
         for r in conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()
@@ -34,16 +40,17 @@ def site_day_by_point(
 def site_month_by_day(
     conn: sa.Connection, site_id: int, timezone: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """Per local day, measure and role. Completeness is over every point of the group, so a
-    point without rollups that day counts as missing."""
-    sql = """
+    """Per local day, measure and role, at the enterprise's boundary (sub-meters of levels 2 and
+    3 left out: they measure energy the level-1 meters already count). Completeness is over
+    every point of the group, so a point without rollups that day counts as missing."""
+    sql = f"""
         SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, p.role,
                sum(c.quantity) AS quantity, sum(c.tce) AS tce, sum(c.tco2) AS tco2,
                sum(c.completeness) / 96.0 AS completeness_sum
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
          WHERE p.site_id = :site AND c.bucket >= :s AND c.bucket < :e
-           AND p.role IN ('consumption', 'output', 'it_load', 'supply')
+           AND p.role IN ({REPORTED_ROLES}) AND {_BOUNDARY}
          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
     groups = {
         (r.measure, r.role): (r.unit, r.n)
@@ -51,7 +58,7 @@ def site_month_by_day(
             sa.text(
                 "SELECT p.measure, p.role, m.unit, count(*) AS n FROM points p"
                 " JOIN measures m ON m.code = p.measure WHERE p.site_id = :site"
-                " GROUP BY 1, 2, 3"
+                f" AND {_BOUNDARY} GROUP BY 1, 2, 3"
             ),
             {"site": site_id},
         )
@@ -106,7 +113,7 @@ def region_sites(
     sql = f"""
         WITH chosen AS (
             SELECT s.*, (SELECT count(*) FROM points p
-                          WHERE p.site_id = s.id AND p.role = 'consumption') AS n_consumption
+                          WHERE p.site_id = s.id AND p.balance_sign <> 0) AS n_consumption
               FROM sites s
              WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
         )
@@ -122,23 +129,23 @@ def region_sites(
                count(*) OVER () AS total
           FROM chosen s
           LEFT JOIN LATERAL (
-              SELECT sum(c.tce) FILTER (WHERE p.role = 'consumption') AS tce,
-                     sum(c.tco2) FILTER (WHERE p.role = 'consumption') AS tco2,
+              SELECT sum(c.tce * p.balance_sign) FILTER (WHERE p.balance_sign <> 0) AS tce,
+                     sum(c.tco2 * p.balance_sign) FILTER (WHERE p.balance_sign <> 0) AS tco2,
                      sum(c.quantity) FILTER (WHERE p.role = 'output') AS output_t,
-                     1000.0 * sum(c.tce) FILTER (WHERE p.role = 'consumption')
+                     1000.0 * sum(c.tce * p.balance_sign) FILTER (WHERE p.balance_sign <> 0)
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS intensity,
-                     sum(c.quantity) FILTER (WHERE p.role = 'consumption'
-                                              AND p.measure = 'electricity')
+                     sum(c.quantity * p.balance_sign) FILTER (WHERE p.balance_sign <> 0
+                                                              AND p.measure = 'electricity')
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS kwh_per_t,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
-                     sum(c.completeness) FILTER (WHERE p.role = 'consumption')
+                     sum(c.completeness) FILTER (WHERE p.balance_sign <> 0)
                        / nullif(s.n_consumption, 0) / :days AS completeness
                 FROM points p
                 JOIN consumption_daily c ON c.point_id = p.id
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
-               WHERE p.site_id = s.id AND p.role IN ('consumption', 'output')
+               WHERE p.site_id = s.id AND (p.balance_sign <> 0 OR p.role = 'output')
           ) t ON true
           LEFT JOIN LATERAL (
               SELECT count(*) AS open,

@@ -85,9 +85,9 @@ def budget(
     elapsed = elapsed_now if year == this_year else 1.0
     sql = """
         SELECT to_char(date_trunc('month', c.bucket AT TIME ZONE :tz), 'YYYY-MM') AS month,
-               sum(c.tce) AS tce, sum(c.tco2) AS tco2
+               sum(c.tce * p.balance_sign) AS tce, sum(c.tco2 * p.balance_sign) AS tco2
           FROM consumption_15min c JOIN points p ON p.id = c.point_id
-         WHERE p.site_id = :site AND p.role = 'consumption' AND c.bucket >= :s AND c.bucket < :e
+         WHERE p.site_id = :site AND p.balance_sign <> 0 AND c.bucket >= :s AND c.bucket < :e
          GROUP BY 1 ORDER BY 1"""
     monthly = [
         MonthTotal(month=m, tce=tce, tco2=tco2)

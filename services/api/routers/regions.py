@@ -77,9 +77,10 @@ def region_consumption(
     scope_sql, scope_params = scope_sql_text(user)
     t = "c.day" if granularity == "day" else "date_trunc('month', c.day)::date"
     sql = f"""
-        SELECT {t} AS t, sum(c.tce) AS tce, sum(c.tco2) AS tco2, count(DISTINCT s.id) AS n_sites
+        SELECT {t} AS t, sum(c.tce * p.balance_sign) AS tce, sum(c.tco2 * p.balance_sign) AS tco2,
+               count(DISTINCT s.id) AS n_sites
           FROM sites s
-          JOIN points p ON p.site_id = s.id AND p.role = 'consumption'
+          JOIN points p ON p.site_id = s.id AND p.balance_sign <> 0
           JOIN consumption_daily c ON c.point_id = p.id
            AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
          WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}

@@ -77,7 +77,8 @@ SITE_DAY_COLUMNS = (
 def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv") -> Response:
     rows = site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
     body = [[r[c] for c in SITE_DAY_COLUMNS] for r in rows]
-    consumption = [r for r in rows if r["role"] == "consumption"]
+    # The site's comprehensive consumption: level-1 inputs less exports (GB/T 2589-2020; see
+    # energywatch/storage/balance.py), never the sub-meters, which the level-1 meters include.
     body.append(
         [
             "TOTAL",
@@ -86,8 +87,8 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
             "",
             "consumption",
             None,
-            sum(r["tce"] for r in consumption),
-            sum(r["tco2"] for r in consumption),
+            sum(r["tce"] * r["balance_sign"] for r in rows),
+            sum(r["tco2"] * r["balance_sign"] for r in rows),
             None,
         ]
     )

@@ -68,6 +68,7 @@ def test_points_csv_adds_points_and_devices_to_known_sites(engine: sa.Engine) ->
         ("bad_credit_code.yaml", 5, "credit_code", "check digit is 'D', expected 'C'"),
         ("duplicate_point.yaml", 13, "code", "duplicate point id 'E01'"),
         ("wrong_unit.yaml", 10, "points.0", "unit 'kWh' is wrong for natural_gas"),
+        ("export_below_level_one.yaml", 10, "points.0", "energy leaving the enterprise"),
         ("missing_column.csv", 1, "unit", "missing column 'unit'"),
         ("duplicate_point.csv", 3, "code", "duplicate point id 'E02'"),
     ],

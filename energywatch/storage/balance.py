@@ -1,0 +1,36 @@
+"""How each metered point enters the enterprise's comprehensive energy consumption.
+
+GB/T 2589-2020 (综合能耗计算通则; chapters 4 计算原则, 5 边界划分, 6 计算范围): the
+comprehensive consumption of an enterprise is the energy it actually used within its boundary:
+what it received, less what it delivered to others; energy it recovered (余热余能) and used
+itself is not counted again, since the fuel it came from is already counted. GB 17167
+(用能单位能源计量器具配备和管理通则): level-1 meters measure what crosses the enterprise's
+boundary, levels 2 and 3 the energy of its process units and main equipment. So the site total
+takes level-1 points only (docs/computation.md, "The enterprise total"):
+
+| role        | level 1 | levels 2-3 |
+| ---         | ---     | ---        |
+| consumption | +1      | 0 (sub-meters: unit balances, never the site total) |
+| feedstock   | +1 (consumption, recorded apart: 原料用能, deducted in the regional ledger) | 0 |
+| export      | -1 (sold or delivered to others: electricity, heat, steam, gas) | refused |
+| recovered   | 0 (own production from waste heat, pressure, gas; shown, not counted) | 0 |
+| any other   | 0 (output, it_load, supply, emission, ambient) | 0 |
+
+The sign is stored with each point (`points.balance_sign`, a generated column, so SQL sums
+`value * balance_sign`) and computed here for Python; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+SIGNED_ROLES = {"consumption": 1, "feedstock": 1, "export": -1}
+
+# The same rule in SQL; migration 0005 created the column with this expression.
+BALANCE_SIGN_SQL = (
+    "CASE WHEN metering_level = 1 AND role IN ('consumption', 'feedstock') THEN 1"
+    " WHEN metering_level = 1 AND role = 'export' THEN -1 ELSE 0 END"
+)
+
+
+def balance_sign(role: str, metering_level: int) -> int:
+    """+1, -1 or 0: how the point's energy enters the site's comprehensive consumption."""
+    return SIGNED_ROLES.get(role, 0) if metering_level == 1 else 0
