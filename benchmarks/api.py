@@ -313,6 +313,7 @@ def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
         "ENERGYWATCH_DEMO": "1",
         "ENERGYWATCH_DATABASE__URL": url,
         "ENERGYWATCH_API__PORT": str(port),
+        "ENERGYWATCH_API__METRICS_PORT": str(free_port()),
         "ENERGYWATCH_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen([str(REPO / ".venv/bin/energywatch"), "api"], env=env, cwd=REPO)

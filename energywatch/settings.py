@@ -113,6 +113,13 @@ class ApiSettings(BaseModel):
     dashboard_dir: Path | None = Field(
         default=None, description="static dashboard files; None: services/api/dashboard"
     )
+    metrics_port: int | None = Field(
+        default=9105,
+        ge=1,
+        le=65535,
+        description="Prometheus metrics, on a port of their own and never on the public API port;"
+        " None: not served",
+    )
 
 
 class AlertingSettings(BaseModel):

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from energywatch.settings import Settings
 from energywatch.storage.engine import sqlalchemy_url
+from services.api.docs_ui import install_docs
 from services.api.metrics import ApiMetrics, install_metrics
 from services.api.problems import install_problem_handlers
 from services.api.routers import (
@@ -31,6 +32,8 @@ from services.api.routers import (
 
 DEFAULT_DASHBOARD = Path(__file__).parent / "dashboard"
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/openapi.json"
+VENDOR_URL = "/vendor"
 
 
 def api_engine(settings: Settings) -> sa.Engine:
@@ -60,6 +63,10 @@ def create_app(settings: Settings) -> FastAPI:
         description="Energy use and carbon emissions of key energy-using enterprises. "
         "See docs/api.md.",
         lifespan=lifespan,
+        openapi_url=OPENAPI_URL,
+        # FastAPI's own /docs and /redoc load from CDNs; services/api/docs_ui.py serves both.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
@@ -84,8 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     dashboard = settings.api.dashboard_dir or DEFAULT_DASHBOARD
     vendor = dashboard / "node_modules"
+    install_docs(app, vendor, VENDOR_URL, OPENAPI_URL)
     if vendor.is_dir():
-        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+        app.mount(VENDOR_URL, StaticFiles(directory=vendor), name="vendor")
     if dashboard.is_dir():
         app.mount("/", StaticFiles(directory=dashboard, html=True), name="dashboard")
     return app

@@ -1,4 +1,5 @@
-"""`energywatch api`: serve the REST API, the live stream and the dashboard with uvicorn."""
+"""`energywatch api`: serve the REST API, the live stream and the dashboard with uvicorn, and
+the Prometheus metrics on `api.metrics_port`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from types import FrameType
 
 import uvicorn
 
+from energywatch.metrics_server import serve_metrics
 from energywatch.settings import Settings
 from services.api.app import create_app
 
@@ -22,6 +24,12 @@ def _already_handled(sig: int, frame: FrameType | None) -> None:
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; open requests get 5 s to finish."""
     app = create_app(settings)
+    # Metrics on a port of their own, like every other service: the API's port faces the
+    # users, the metrics port only the Prometheus network.
+    port = settings.api.metrics_port
+    close_metrics = (
+        serve_metrics(app.state.metrics.registry, port, "api.metrics_port") if port else None
+    )
     previous = {sig: signal.signal(sig, _already_handled) for sig in _STOP_SIGNALS}
     try:
         uvicorn.run(
@@ -35,3 +43,5 @@ def run(settings: Settings) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if close_metrics:
+            close_metrics()

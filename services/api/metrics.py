@@ -6,15 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -41,9 +34,6 @@ class ApiMetrics:
             "energywatch_api_logins_total", "login attempts", ["outcome"], registry=self.registry
         )
 
-    def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
 
 def route_template(scope: Scope) -> str:
     """The matched route's template (bounded label values), never the raw path."""
@@ -53,7 +43,7 @@ def route_template(scope: Scope) -> str:
     if not path:
         return "unmatched"
     path = str(path)
-    if path.startswith("/api") or path in ("/healthz", "/metrics"):
+    if path.startswith("/api") or path == "/healthz":
         return path
     return "static"
 

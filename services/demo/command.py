@@ -254,7 +254,9 @@ def child_settings(
             "demo": True,
             "database": settings.database.model_copy(update={"url": db.url}),
             "mqtt": settings.mqtt.model_copy(update={"host": broker.host, "port": broker.port}),
-            "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
+            "api": settings.api.model_copy(
+                update={"host": "127.0.0.1", "port": api_port, "metrics_port": free_port()}
+            ),
             "ingest": settings.ingest.model_copy(
                 update={
                     "metrics_port": free_port(),

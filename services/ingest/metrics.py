@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from energywatch.metrics_server import serve_metrics
 from services.ingest.reasons import Reason
 
 _LATENCY_BUCKETS = (
@@ -96,11 +97,4 @@ class IngestMetrics:
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> Callable[[], None]:
         """Serve /metrics on `port`; returns the function that stops the server."""
-        server, thread = start_http_server(port, addr=addr, registry=self.registry)
-
-        def close() -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-
-        return close
+        return serve_metrics(self.registry, port, "ingest.metrics_port", addr)

@@ -1,9 +1,9 @@
-"""Liveness with a database check, and Prometheus metrics."""
+"""Liveness with a database check. (Metrics are on their own port: services/api/command.py.)"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.api.deps import EngineDep
@@ -20,8 +20,3 @@ def healthz(engine: EngineDep) -> JSONResponse:
     except sa.exc.SQLAlchemyError as exc:
         raise ProblemError(503, "database unreachable") from exc
     return JSONResponse({"status": "ok", "database": "ok"})
-
-
-@router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
-    return request.app.state.metrics.render()

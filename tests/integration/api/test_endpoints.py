@@ -9,6 +9,7 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -350,10 +351,14 @@ sites:
         assert r.status_code == 422, (garbage, r.text)
 
 
-def test_health_metrics_and_dashboard(client: TestClient, world: World) -> None:
+def test_health_metrics_and_dashboard(client: TestClient, world: World, metrics_url: str) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     client.get("/api/v1/sites", headers=login(client, "admin"))
-    metrics = client.get("/metrics").text
+    # Metrics are on their own port; the API's port has none for anyone, signed in or not.
+    for headers in ({}, login(client, "admin")):
+        on_api_port = client.get("/metrics", headers=headers)
+        assert on_api_port.status_code == 404 and "energywatch_api" not in on_api_port.text
+    metrics = httpx.get(metrics_url).text
     assert 'energywatch_api_requests_total{method="GET",route="/api/v1/sites",status="200"}' in (
         metrics
     )

@@ -43,7 +43,7 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def test_stream_delivers_new_readings_and_alerts(
-    server: str, world: World, api_settings: Settings
+    server: str, world: World, api_settings: Settings, metrics_url: str
 ) -> None:
     with httpx.Client(base_url=server, timeout=10) as http:
         token = _token(http, "op_a1")
@@ -104,7 +104,7 @@ def test_stream_delivers_new_readings_and_alerts(
                 )
         finally:
             engine.dispose()
-        metrics = http.get("/metrics").text
+        metrics = http.get(metrics_url).text
         assert "energywatch_api_live_streams" in metrics
         assert 'route="/api/v1/sites/{site}/stream"' in metrics
 

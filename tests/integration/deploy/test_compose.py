@@ -159,6 +159,26 @@ def test_prometheus_scrapes_every_service() -> None:
         assert (DEPLOY / "prometheus" / Path(path).name).is_file()
 
 
+def test_prometheus_scrapes_the_metrics_port_each_service_is_given() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    services = _our_services()
+    checked = set()
+    for job in config["scrape_configs"]:
+        for target in (t for sc in job["static_configs"] for t in sc["targets"]):
+            host, _, port = target.partition(":")
+            if host not in services:
+                continue
+            given = {
+                value
+                for var, value in services[host]["environment"].items()
+                if var.endswith("__METRICS_PORT")
+            }
+            assert given == {port}, f"{job['job_name']} scrapes {target}, {host} serves {given}"
+            assert job.get("metrics_path", "/metrics") == "/metrics"
+            checked.add(host)
+    assert "api" in checked
+
+
 def test_grafana_dashboards_use_provisioned_data_sources() -> None:
     provisioned = yaml.safe_load(
         (DEPLOY / "grafana/provisioning/datasources/energywatch.yml").read_text()
