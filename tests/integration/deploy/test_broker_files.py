@@ -24,6 +24,7 @@ from energywatch.protocol.client_ids import edge_client_id
 from energywatch.settings import BrokerSettings, DatabaseSettings, MqttSettings, Settings
 from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
+from tests.integration.edge.support import edge_config, running_agent
 from tests.integration.ingest.harness import IngestProcess, count, stream, wait_for
 from tests.support.services import BrokerAddress, dynsec_plugin, free_port, port_answers
 
@@ -308,6 +309,45 @@ def test_client_ids_are_bound_to_their_accounts(clients: Callable[..., Client]) 
     assert not clients("grafana-live", "monitor-secret", INGEST_ID).accepted()
     assert s1.still_connected(), "a device lost its connection to another device"
     assert clients("grafana-live", "monitor-secret", "grafana-live").accepted()
+
+
+SIMULATOR = {
+    "kind": "simulator",
+    "points": [{"point": "CO2", "profile": "electricity_kwh", "interval_s": 0.1}],
+}
+
+
+def test_edge_agents_connect_with_their_default_client_id_only(
+    tmp_path: Path, secured_broker: int, clients: Callable[..., Client]
+) -> None:
+    watcher = clients("ingest", "ingest-secret", INGEST_ID)
+    assert watcher.accepted() and watcher.subscribe(f"{PREFIX}/+/+/readings")
+    own = edge_config(
+        tmp_path / "s1",
+        "127.0.0.1",
+        secured_broker,
+        PREFIX,
+        [SIMULATOR],
+        mqtt={"username": "S1/gw1", "password": "device-1-secret"},
+    )
+    impostor = edge_config(
+        tmp_path / "s2",
+        "127.0.0.1",
+        secured_broker,
+        PREFIX,
+        [SIMULATOR],
+        site="S2",
+        mqtt={"username": "S2/gw1", "password": "device-2-secret", "client_id": S1_ID},
+    )
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s2").mkdir()
+    with running_agent(own) as agent, running_agent(impostor) as other:
+        wait_for(lambda: len(watcher.messages) >= 3, 15, "the agent's readings")
+        wait_for(lambda: other.metrics.connect_failures._value.get() >= 1, 15, "a refusal")
+        assert agent.publisher.connected.is_set()
+        assert not other.publisher.connected.is_set()
+        assert agent.metrics.connects._value.get() == 1, "the agent was kicked off"
+    assert {t for t, _ in watcher.messages} == {f"{PREFIX}/S1/gw1/readings"}
 
 
 def test_regeneration_keeps_unchanged_hashes(broker_files: tuple[Settings, Path]) -> None:
