@@ -108,7 +108,7 @@ def dynsec_config(
     unchanged passwords are reused."""
     old = {c["username"]: c for c in (previous or {}).get("clients", []) if "salt" in c}
     clients: list[dict[str, Any]] = []
-    roles = {name: acls for name, acls in shared_roles.items()}
+    roles = dict(shared_roles)
     for a in sorted(accounts, key=lambda a: a.username):
         client: dict[str, Any] = {"username": a.username}
         if a.client_id is not None:

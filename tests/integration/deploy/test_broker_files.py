@@ -263,8 +263,13 @@ def test_devices_read_only_their_own_cmd_and_ack_topics(clients: Callable[..., C
         f"{PREFIX}/#",
     ):
         assert not device.subscribe(refused), refused
+    # Only the server writes a device's ack and cmd topics: the device's own are refused (its
+    # PUBACK comes back before ingest publishes, so a forged ack would be delivered first).
+    device.publish(f"{PREFIX}/S1/gw1/ack", b"forged")
+    device.publish(f"{PREFIX}/S1/gw1/cmd", b"forged")
     ingest.publish(f"{PREFIX}/S1/gw1/ack", b"committed")
     wait_for(lambda: bool(device.messages), 5, "the ack to reach the device")
+    assert device.still_connected()
     assert device.messages == [(f"{PREFIX}/S1/gw1/ack", b"committed")]
 
 
