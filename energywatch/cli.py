@@ -221,6 +221,7 @@ def mqtt_acl(
 
     for path in write_broker_files(_settings(config), out):
         typer.echo(f"wrote {path}")
+    typer.echo("Mosquitto reads it at start only: restart the broker to apply it")
 
 
 @users_app.command("add")

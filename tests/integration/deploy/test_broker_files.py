@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -323,7 +324,10 @@ SIMULATOR = {
 
 
 def test_edge_agents_connect_with_their_default_client_id_only(
-    tmp_path: Path, secured_broker: int, clients: Callable[..., Client]
+    tmp_path: Path,
+    secured_broker: int,
+    clients: Callable[..., Client],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     watcher = clients("ingest", "ingest-secret", INGEST_ID)
     assert watcher.accepted() and watcher.subscribe(f"{PREFIX}/+/+/readings")
@@ -346,13 +350,18 @@ def test_edge_agents_connect_with_their_default_client_id_only(
     )
     (tmp_path / "s1").mkdir()
     (tmp_path / "s2").mkdir()
-    with running_agent(own) as agent, running_agent(impostor) as other:
+    with (
+        caplog.at_level(logging.ERROR, logger="edge"),
+        running_agent(own) as agent,
+        running_agent(impostor) as other,
+    ):
         wait_for(lambda: len(watcher.messages) >= 3, 15, "the agent's readings")
         wait_for(lambda: other.metrics.connect_failures._value.get() >= 1, 15, "a refusal")
         assert agent.publisher.connected.is_set()
         assert not other.publisher.connected.is_set()
         assert agent.metrics.connects._value.get() == 1, "the agent was kicked off"
     assert {t for t, _ in watcher.messages} == {f"{PREFIX}/S1/gw1/readings"}
+    assert "broker refused the credentials (reason 135)" in caplog.text
 
 
 def test_regeneration_keeps_unchanged_hashes(broker_files: tuple[Settings, Path]) -> None:
