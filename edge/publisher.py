@@ -35,6 +35,7 @@ from edge.encoding import encode_readings
 from edge.metrics import EdgeMetrics
 from edge.queue import DurableQueue, QueuedReading
 from energywatch.protocol import CommitAck, DeviceTopics, StatusMessage
+from energywatch.protocol.client_ids import edge_client_id
 
 log = logging.getLogger("edge.publisher")
 
@@ -132,7 +133,9 @@ class Publisher:
 
     def _new_client(self, session_holder: list[_Session]) -> mqtt.Client:
         m = self.config.mqtt
-        client_id = m.client_id or f"ew-edge-{self.config.site}-{self.config.device}"
+        client_id = m.client_id or edge_client_id(
+            m.topic_prefix, self.config.site, self.config.device
+        )
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,

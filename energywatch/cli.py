@@ -212,15 +212,16 @@ def demo(
 @mqtt_app.command("acl")
 def mqtt_acl(
     config: ConfigOption = None,
-    out: Annotated[Path, typer.Option(help="Directory for the password and ACL files.")] = Path(
+    out: Annotated[Path, typer.Option(help="Directory for dynamic-security.json.")] = Path(
         "deploy/mosquitto/generated"
     ),
 ) -> None:
-    """Write Mosquitto password and ACL files: each device publishes only as itself."""
+    """Write Mosquitto's dynamic security file: accounts bound to client ids, ACLs."""
     from energywatch.broker.acl import write_broker_files
 
     for path in write_broker_files(_settings(config), out):
         typer.echo(f"wrote {path}")
+    typer.echo("Mosquitto reads it at start only: restart the broker to apply it")
 
 
 @users_app.command("add")

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from energywatch.errors import SettingsError
+from energywatch.protocol.client_ids import derived_installation_id, ingest_client_id
 
 # Placeholders that are fine for a demo on one machine and refused anywhere else.
 DEMO_SECRET = "demo-secret-not-for-production"
@@ -64,7 +65,15 @@ class MqttSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    client_id: str = "energywatch-ingest-1"
+    client_id: str | None = Field(
+        default=None,
+        description="MQTT client id; None: ew-ingest-{installation}-{worker}",
+    )
+    worker: str = Field(
+        default="1",
+        pattern=r"^[A-Za-z0-9_.\-]{1,32}$",
+        description="tells the workers of one installation apart in the default client id",
+    )
     share_group: str = "ingest"
     batch_max_readings: int = Field(default=20000, ge=1, description="while the writers are busy")
     batch_max_age_ms: int = Field(default=100, ge=1, description="once a writer is free")
@@ -167,6 +176,12 @@ class Settings(BaseSettings):
     )
 
     demo: bool = Field(default=False, description="allows the built-in demo credentials")
+    installation_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.\-]{1,32}$",
+        description="part of the default MQTT client ids that keeps installations sharing a "
+        "broker apart; None: a hash of the database (host, port, name) and the topic prefix",
+    )
     log_level: str = "INFO"
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
@@ -191,6 +206,16 @@ class Settings(BaseSettings):
                     f"{name.upper().replace('.', '__')} (or run with ENERGYWATCH_DEMO=1)"
                 )
         return self
+
+    @property
+    def ingest_client_id(self) -> str:
+        """The ingest worker's MQTT client id: restart-stable, unique per installation."""
+        if self.ingest.client_id:
+            return self.ingest.client_id
+        installation = self.installation_id or derived_installation_id(
+            self.database.url, self.mqtt.topic_prefix
+        )
+        return ingest_client_id(installation, self.ingest.worker)
 
     @classmethod
     def settings_customise_sources(

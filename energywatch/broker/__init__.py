@@ -1,1 +1,1 @@
-"""Broker configuration generated from the registry: Mosquitto password and ACL files."""
+"""Broker configuration generated from the registry: Mosquitto's dynamic security file."""

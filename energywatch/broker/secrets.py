@@ -10,8 +10,10 @@ Mosquitto cannot check argon2, so the broker's own PBKDF2 hashes are made from t
     devices:
       TY-COKE-01/gw1: "..."          # MQTT username = "{site}/{device}"
 
-Roles: `ingest` reads every device's readings and status; `monitor` reads everything under
-the topic prefix.
+Roles: `ingest` reads every device's readings and status and writes their `ack` topics;
+`monitor` reads everything under the topic prefix. A service account may connect only with its
+`client_id` (a monitor's defaults to its username); an ingest account without one may use any
+client id, because each of its workers has its own (Settings.ingest_client_id).
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ class ServiceAccount(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     role: ServiceRole
     password: SecretStr = Field(min_length=8)
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$"
+    )
+
+    @property
+    def bound_client_id(self) -> str | None:
+        """The only client id the broker lets this account use; None: any."""
+        if self.client_id is None and self.role == "monitor":
+            return self.username
+        return self.client_id
 
 
 class BrokerSecrets(BaseModel):

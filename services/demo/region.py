@@ -140,7 +140,6 @@ def edge_config(
         "mqtt": {
             "host": mqtt_host,
             "port": mqtt_port,
-            "client_id": f"edge-{device.site}-{device.code}",
             "topic_prefix": topic_prefix,
         },
         "queue": {

@@ -29,6 +29,9 @@ from services.ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
 
+# MQTT 5 DISCONNECT reason: another connection with this client id took the session.
+SESSION_TAKEN_OVER = 142
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -173,6 +176,18 @@ class MqttConsumer:
             self._generation += 1
         self._metrics.connected.set(0)
         self.subscribed.clear()
+        if getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+            # paho reconnects at once and takes the session back: two clients then keep
+            # kicking each other, and each message is delivered to whichever holds it.
+            self._metrics.session_takeovers.inc()
+            log.error(
+                "session taken over: another client connected to %s:%s with this worker's "
+                "client id %r; give every worker and installation its own client id",
+                self._mqtt.host,
+                self._mqtt.port,
+                self._ingest.client_id,
+            )
+            return
         log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

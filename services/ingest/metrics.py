@@ -93,6 +93,11 @@ class IngestMetrics:
         self.connected = Gauge(
             "ingest_mqtt_connected", "1 when connected and subscribed to the broker", registry=r
         )
+        self.session_takeovers = Counter(
+            "ingest_session_takeovers",
+            "disconnections because a client connected with this client id (MQTT 5 reason 142)",
+            registry=r,
+        )
         self.db_up = Gauge("ingest_db_up", "1 when the last database write succeeded", registry=r)
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> Callable[[], None]:

@@ -51,7 +51,8 @@ def _refused_message(batch: Batch, error: Exception) -> Batch:
 class IngestService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.config = settings.ingest
+        # The client id resolved once: the consumer connects with it on every reconnect.
+        self.config = settings.ingest.model_copy(update={"client_id": settings.ingest_client_id})
         self.metrics = IngestMetrics()
         self.registry = RegistryCache(
             settings.database.url, self.config.registry_refresh_s, self.config.registry_max_age_s
@@ -82,7 +83,9 @@ class IngestService:
         for thread in self._threads:
             thread.start()
         self.consumer.start()
-        log.info("ingest started: %s", self.consumer.subscription)
+        log.info(
+            "ingest started: %s as client %s", self.consumer.subscription, self.config.client_id
+        )
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Unsubscribe, write and acknowledge what has been received, then disconnect.

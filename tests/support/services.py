@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -104,6 +105,18 @@ def start_mosquitto(binary: str = "mosquitto", port: int | None = None) -> Itera
         if proc.stderr:
             proc.stderr.close()
         shutil.rmtree(confdir, ignore_errors=True)
+
+
+def dynsec_plugin() -> Path | None:
+    """Mosquitto's dynamic security plugin: Debian's path, or the official image's."""
+    for candidate in (
+        "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+        "/usr/lib/mosquitto_dynamic_security.so",
+    ):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
 
 
 def _with_dbname(url: str, dbname: str) -> str:

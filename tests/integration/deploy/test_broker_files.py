@@ -1,14 +1,17 @@
-"""`energywatch mqtt acl` output, checked by the real Mosquitto: passwords and ACLs."""
+"""`energywatch mqtt acl` output, checked by the real Mosquitto with its dynamic security
+plugin: passwords, ACLs checked at SUBSCRIBE, client ids bound to their accounts."""
 
 from __future__ import annotations
 
 import getpass
+import json
+import logging
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -18,14 +21,20 @@ import yaml
 from energywatch.broker import passwd
 from energywatch.broker.acl import write_broker_files
 from energywatch.errors import SettingsError
+from energywatch.protocol.client_ids import edge_client_id
 from energywatch.settings import BrokerSettings, DatabaseSettings, MqttSettings, Settings
 from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
-from tests.support.services import free_port, port_answers
+from tests.integration.edge.support import edge_config, running_agent
+from tests.integration.ingest.harness import IngestProcess, count, stream, wait_for
+from tests.support.services import BrokerAddress, dynsec_plugin, free_port, port_answers
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd")
+PLUGIN = dynsec_plugin()
 PREFIX = "ew/v1"
+S1_ID, S2_ID = (edge_client_id(PREFIX, f"S{i}", "gw1") for i in (1, 2))
+INGEST_ID = "ew-ingest-test-1"
 
 REGISTRY = {
     "sites": [
@@ -55,7 +64,10 @@ REGISTRY = {
     ]
 }
 SECRETS = {
-    "services": [{"username": "ingest", "role": "ingest", "password": "ingest-secret"}],
+    "services": [
+        {"username": "ingest", "role": "ingest", "password": "ingest-secret"},
+        {"username": "grafana-live", "role": "monitor", "password": "monitor-secret"},
+    ],
     "devices": {"S1/gw1": "device-1-secret", "S2/gw1": "device-2-secret"},
 }
 
@@ -106,17 +118,18 @@ def broker_files(db_url: str, tmp_path: Path) -> tuple[Settings, Path]:
 @pytest.fixture
 def secured_broker(broker_files: tuple[Settings, Path]) -> Iterator[int]:
     settings, out = broker_files
-    passwd_path, acl_path = write_broker_files(settings, out)
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+    (dynsec_path,) = write_broker_files(settings, out)
+    if not Path(MOSQUITTO).exists() or PLUGIN is None:
+        pytest.skip("mosquitto or its dynamic security plugin is not installed")
     port = free_port()
     confdir = Path(tempfile.mkdtemp(prefix="ew-acl-"))
     conf = confdir / "mosquitto.conf"
     conf.write_text(
         # `user`: as root, Mosquitto would drop to user "mosquitto", which cannot read the
-        # owner-only files; keeping the invoking user mirrors `chown mosquitto` in production.
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
-        f"password_file {passwd_path}\nacl_file {acl_path}\n"
+        # owner-only file; keeping the invoking user mirrors `chown mosquitto` in production.
+        f"user {getpass.getuser()}\nper_listener_settings true\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+        f"plugin {PLUGIN}\nplugin_opt_config_file {dynsec_path}\n"
     )
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.PIPE)
     try:
@@ -134,19 +147,27 @@ def secured_broker(broker_files: tuple[Settings, Path]) -> Iterator[int]:
 
 
 class Client:
-    """A paho client that records its connect result and the messages it receives."""
+    """A paho client that records its connect result, disconnections, subscription results
+    and the messages it receives."""
 
-    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+    def __init__(
+        self, port: int, username: str | None, password: str | None, client_id: str = ""
+    ) -> None:
         self.connected = threading.Event()
         self.reason: mqtt.ReasonCode | None = None
+        self.disconnects: list[mqtt.ReasonCode] = []
         self.messages: list[tuple[str, bytes | bytearray]] = []
         self.subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.suback: list[mqtt.ReasonCode] = []
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda c, u, f, reason, p: self.disconnects.append(reason)
         self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
-        self.client.on_subscribe = lambda c, u, mid, codes, props: self.subscribed.set()
+        self.client.on_subscribe = self._on_subscribe
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
@@ -154,67 +175,211 @@ class Client:
         self.reason = reason_code
         self.connected.set()
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self.suback = list(reason_codes)
+        self.subscribed.set()
+
     def accepted(self) -> bool:
         assert self.connected.wait(5), "no CONNACK"
         assert self.reason is not None
         return not self.reason.is_failure
 
+    def subscribe(self, topic: str) -> bool:
+        """True if the broker granted the subscription."""
+        self.subscribed.clear()
+        self.client.subscribe(topic, qos=1)
+        assert self.subscribed.wait(5), "no SUBACK"
+        return not any(r.is_failure for r in self.suback)
+
     def publish(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def still_connected(self) -> bool:
+        """A QoS 1 round trip on this connection: True only if it is alive and never dropped."""
+        info = self.client.publish("$nothing/ping", b"", qos=1)
+        info.wait_for_publish(5)
+        return info.is_published() and self.client.is_connected() and not self.disconnects
 
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
 
 
-def test_mosquitto_enforces_generated_passwords_and_acls(secured_broker: int) -> None:
-    port = secured_broker
-    clients: list[Client] = []
+@pytest.fixture
+def clients(secured_broker: int) -> Iterator[Callable[..., Client]]:
+    made: list[Client] = []
 
-    def client(username: str | None, password: str | None) -> Client:
-        c = Client(port, username, password)
-        clients.append(c)
+    def client(username: str | None, password: str | None, client_id: str = "") -> Client:
+        c = Client(secured_broker, username, password, client_id)
+        made.append(c)
         return c
 
     try:
-        assert not client(None, None).accepted(), "anonymous client was let in"
-        assert not client("S1/gw1", "wrong-password").accepted()
-        assert not client("nobody", "device-1-secret").accepted()
-
-        ingest = client("ingest", "ingest-secret")
-        assert ingest.accepted()
-        ingest.client.subscribe(f"$share/ingest/{PREFIX}/+/+/readings", qos=1)
-        assert ingest.subscribed.wait(5)
-
-        device = client("S1/gw1", "device-1-secret")
-        assert device.accepted()
-        device.publish(f"{PREFIX}/S1/gw1/readings", b"own")
-        device.publish(f"{PREFIX}/S2/gw1/readings", b"spoofed")  # another device's topic
-        other = client("S2/gw1", "device-2-secret")
-        assert other.accepted()
-        other.publish(f"{PREFIX}/S2/gw1/readings", b"other-own")
-
-        deadline = time.monotonic() + 5
-        while len(ingest.messages) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # a spoofed message, if the ACL let it through, would arrive by now
-        payloads = sorted(p for _, p in ingest.messages)
-        assert payloads == [b"other-own", b"own"]
+        yield client
     finally:
-        for c in clients:
+        for c in made:
             c.close()
+
+
+def test_mosquitto_enforces_generated_passwords_and_acls(
+    clients: Callable[..., Client],
+) -> None:
+    assert not clients(None, None).accepted(), "anonymous client was let in"
+    assert not clients("S1/gw1", "wrong-password", S1_ID).accepted()
+    assert not clients("nobody", "device-1-secret", S1_ID).accepted()
+
+    ingest = clients("ingest", "ingest-secret", INGEST_ID)
+    assert ingest.accepted()
+    assert ingest.subscribe(f"$share/ingest/{PREFIX}/+/+/readings")
+
+    device = clients("S1/gw1", "device-1-secret", S1_ID)
+    assert device.accepted()
+    device.publish(f"{PREFIX}/S1/gw1/readings", b"own")
+    device.publish(f"{PREFIX}/S2/gw1/readings", b"spoofed")  # another device's topic
+    other = clients("S2/gw1", "device-2-secret", S2_ID)
+    assert other.accepted()
+    other.publish(f"{PREFIX}/S2/gw1/readings", b"other-own")
+
+    deadline = time.monotonic() + 5
+    while len(ingest.messages) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # A spoofed message, had the ACL let it through, was published before "other-own" on a
+    # connection the broker reads in order, so it would have arrived first.
+    assert ingest.still_connected()
+    payloads = sorted(p for _, p in ingest.messages)
+    assert payloads == [b"other-own", b"own"]
+
+
+def test_devices_read_only_their_own_cmd_and_ack_topics(clients: Callable[..., Client]) -> None:
+    ingest = clients("ingest", "ingest-secret", INGEST_ID)
+    device = clients("S1/gw1", "device-1-secret", S1_ID)
+    assert ingest.accepted() and device.accepted()
+    assert device.subscribe(f"{PREFIX}/S1/gw1/ack")
+    assert device.subscribe(f"{PREFIX}/S1/gw1/cmd")
+    for refused in (
+        f"$share/ingest/{PREFIX}/+/+/readings",
+        f"{PREFIX}/+/+/readings",
+        f"{PREFIX}/S2/gw1/ack",
+        f"{PREFIX}/S1/gw1/+",
+        f"{PREFIX}/#",
+    ):
+        assert not device.subscribe(refused), refused
+    # Only the server writes a device's ack and cmd topics: the device's own are refused (its
+    # PUBACK comes back before ingest publishes, so a forged ack would be delivered first).
+    device.publish(f"{PREFIX}/S1/gw1/ack", b"forged")
+    device.publish(f"{PREFIX}/S1/gw1/cmd", b"forged")
+    ingest.publish(f"{PREFIX}/S1/gw1/ack", b"committed")
+    wait_for(lambda: bool(device.messages), 5, "the ack to reach the device")
+    assert device.still_connected()
+    assert device.messages == [(f"{PREFIX}/S1/gw1/ack", b"committed")]
+
+
+def test_rogue_share_subscription_is_refused_and_ingest_stores_every_reading(
+    broker_files: tuple[Settings, Path], secured_broker: int, clients: Callable[..., Client]
+) -> None:
+    settings, _ = broker_files
+    rogue = clients("S2/gw1", "device-2-secret", S2_ID)
+    assert rogue.accepted()
+    assert not rogue.subscribe(f"$share/ingest/{PREFIX}/+/+/readings"), "SUBACK granted"
+    ingest = IngestProcess(
+        settings.database.url, BrokerAddress("127.0.0.1", secured_broker), PREFIX
+    )
+    ingest.env.update(
+        {"ENERGYWATCH_MQTT__USERNAME": "ingest", "ENERGYWATCH_MQTT__PASSWORD": "ingest-secret"}
+    )
+    ingest.start()
+    try:
+        device = clients("S1/gw1", "device-1-secret", S1_ID)
+        assert device.accepted()
+        for payload in stream(["CO2"], n_messages=40, per_message=1):
+            device.publish(f"{PREFIX}/S1/gw1/readings", payload)
+        wait_for(lambda: count(settings.database.url) >= 40, 30, "ingest to store 40 readings")
+        assert count(settings.database.url) == 40
+        assert rogue.messages == []
+    finally:
+        assert ingest.stop() == 0, ingest.output()
+
+
+def test_client_ids_are_bound_to_their_accounts(clients: Callable[..., Client]) -> None:
+    ingest = clients("ingest", "ingest-secret", INGEST_ID)
+    s1 = clients("S1/gw1", "device-1-secret", S1_ID)
+    assert ingest.accepted() and s1.accepted()
+
+    intruder = clients("S2/gw1", "device-2-secret", INGEST_ID)
+    assert not intruder.accepted(), "a device connected with ingest's client id"
+    assert intruder.reason is not None and intruder.reason.value == 135  # not authorized
+    assert ingest.still_connected(), "ingest lost its connection"
+
+    assert not clients("S2/gw1", "device-2-secret", S1_ID).accepted()
+    assert not clients("S2/gw1", "device-2-secret", "").accepted()  # a broker-assigned id
+    assert not clients("grafana-live", "monitor-secret", INGEST_ID).accepted()
+    assert s1.still_connected(), "a device lost its connection to another device"
+    assert clients("grafana-live", "monitor-secret", "grafana-live").accepted()
+
+
+SIMULATOR = {
+    "kind": "simulator",
+    "points": [{"point": "CO2", "profile": "electricity_kwh", "interval_s": 0.1}],
+}
+
+
+def test_edge_agents_connect_with_their_default_client_id_only(
+    tmp_path: Path,
+    secured_broker: int,
+    clients: Callable[..., Client],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    watcher = clients("ingest", "ingest-secret", INGEST_ID)
+    assert watcher.accepted() and watcher.subscribe(f"{PREFIX}/+/+/readings")
+    own = edge_config(
+        tmp_path / "s1",
+        "127.0.0.1",
+        secured_broker,
+        PREFIX,
+        [SIMULATOR],
+        mqtt={"username": "S1/gw1", "password": "device-1-secret"},
+    )
+    impostor = edge_config(
+        tmp_path / "s2",
+        "127.0.0.1",
+        secured_broker,
+        PREFIX,
+        [SIMULATOR],
+        site="S2",
+        mqtt={"username": "S2/gw1", "password": "device-2-secret", "client_id": S1_ID},
+    )
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s2").mkdir()
+    with (
+        caplog.at_level(logging.ERROR, logger="edge"),
+        running_agent(own) as agent,
+        running_agent(impostor) as other,
+    ):
+        wait_for(lambda: len(watcher.messages) >= 3, 15, "the agent's readings")
+        wait_for(lambda: other.metrics.connect_failures._value.get() >= 1, 15, "a refusal")
+        assert agent.publisher.connected.is_set()
+        assert not other.publisher.connected.is_set()
+        assert agent.metrics.connects._value.get() == 1, "the agent was kicked off"
+    assert {t for t, _ in watcher.messages} == {f"{PREFIX}/S1/gw1/readings"}
+    assert "broker refused the credentials (reason 135)" in caplog.text
 
 
 def test_regeneration_keeps_unchanged_hashes(broker_files: tuple[Settings, Path]) -> None:
     settings, out = broker_files
-    passwd_path, acl_path = write_broker_files(settings, out)
-    first = passwd_path.read_text()
-    assert oct(passwd_path.stat().st_mode & 0o777) == "0o600"
+    (path,) = write_broker_files(settings, out)
+    first = path.read_text()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
     write_broker_files(settings, out)
-    assert passwd_path.read_text() == first
-    acl = acl_path.read_text()
-    assert f"user S1/gw1\ntopic write {PREFIX}/S1/gw1/#\ntopic read {PREFIX}/S1/gw1/cmd" in acl
-    assert f"user ingest\ntopic read {PREFIX}/+/+/readings" in acl
+    assert path.read_text() == first
+    doc = json.loads(first)
+    by_name = {c["username"]: c for c in doc["clients"]}
+    assert by_name["S1/gw1"]["clientid"] == S1_ID
+    assert "clientid" not in by_name["ingest"]
+    assert by_name["grafana-live"]["clientid"] == "grafana-live"
+    hashed = by_name["S1/gw1"]
+    assert passwd.verify_password(
+        f"$7${hashed['iterations']}${hashed['salt']}${hashed['password']}", "device-1-secret"
+    )
 
 
 def test_missing_or_wrong_device_password_is_refused(
@@ -229,4 +394,4 @@ def test_missing_or_wrong_device_password_is_refused(
     message = str(exc.value)
     assert "S1/gw1: password differs from the registry's" in message
     assert "S2/gw1: no password" in message
-    assert not (out / "passwd").exists()
+    assert not out.exists()

@@ -19,7 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from energywatch.cli import app
-from energywatch.settings import Settings
+from energywatch.settings import IngestSettings, Settings
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
@@ -124,9 +124,14 @@ def test_environment_variables_are_settings() -> None:
 
 def test_two_ingest_workers_with_distinct_client_ids() -> None:
     services = _our_services()
+    envs = [services[n]["environment"] for n in ("ingest-1", "ingest-2")]
+    # A fixed client id would be the same in every installation on a broker.
+    assert not any("ENERGYWATCH_INGEST__CLIENT_ID" in env for env in envs)
     ids = {
-        services[n]["environment"]["ENERGYWATCH_INGEST__CLIENT_ID"]
-        for n in ("ingest-1", "ingest-2")
+        Settings(
+            demo=True, ingest=IngestSettings(worker=env["ENERGYWATCH_INGEST__WORKER"])
+        ).ingest_client_id
+        for env in envs
     }
     assert len(ids) == 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import re
 import shutil
 import subprocess
@@ -14,13 +15,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
+from energywatch.broker.dynsec import Account, dynsec_config, monitor_acls
 from energywatch.cli import app
-from tests.support.services import free_port, port_answers
+from tests.support.services import dynsec_plugin, free_port, port_answers
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 UNITS = DEPLOY / "systemd"
 INSTALLED = "/opt/energywatch/venv/bin/energywatch"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+PLUGIN = dynsec_plugin()
+PLUGIN_IN_IMAGE = "/usr/lib/mosquitto_dynamic_security.so"  # eclipse-mosquitto's path
 
 
 def _exec_starts() -> dict[str, list[str]]:
@@ -88,16 +92,22 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-@pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed")
+@pytest.mark.skipif(
+    not Path(MOSQUITTO).exists() or PLUGIN is None,
+    reason="mosquitto or its dynamic security plugin is not installed",
+)
 def test_mosquitto_conf_starts_refuses_anonymous_and_answers_health_check(tmp_path: Path) -> None:
     port, health = free_port(), free_port()
     (tmp_path / "broker").mkdir()
     (tmp_path / "data").mkdir()
-    (tmp_path / "broker" / "passwd").write_text("")
-    (tmp_path / "broker" / "acl").write_text("")
+    account = Account("watcher", "watcher-secret", "watcher", "monitor")
+    dynsec = dynsec_config([account], {"monitor": monitor_acls("ew/v1")}, iterations=101)
+    (tmp_path / "broker" / "dynamic-security.json").write_text(json.dumps(dynsec))
     conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+    assert PLUGIN_IN_IMAGE in conf
     conf = (
-        conf.replace("/broker/", f"{tmp_path}/broker/")
+        conf.replace(PLUGIN_IN_IMAGE, str(PLUGIN))
+        .replace("/broker/", f"{tmp_path}/broker/")
         .replace("/mosquitto/data/", f"{tmp_path}/data/")
         .replace("/mosquitto/config/health.acl", str(DEPLOY / "mosquitto" / "health.acl"))
         .replace("listener 1883\n", f"listener {port} 127.0.0.1\n")
@@ -117,6 +127,9 @@ def test_mosquitto_conf_starts_refuses_anonymous_and_answers_health_check(tmp_pa
             assert time.monotonic() < deadline, "mosquitto did not open both listeners"
             time.sleep(0.05)
         assert _connect_code(port) != 0, "anonymous client accepted on the device listener"
+        # The plugin runs with the generated file: its account gets in, with its client id only.
+        assert _connect_code(port, "watcher", "watcher-secret", "watcher") == 0
+        assert _connect_code(port, "watcher", "watcher-secret", "other") != 0
         assert _connect_code(health) == 0
         sub = shutil.which("mosquitto_sub")
         if sub:  # the Compose health check's own command
@@ -146,8 +159,12 @@ def test_mosquitto_conf_starts_refuses_anonymous_and_answers_health_check(tmp_pa
             proc.stdout.close()
 
 
-def _connect_code(port: int) -> int:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+def _connect_code(
+    port: int, username: str | None = None, password: str | None = None, client_id: str = ""
+) -> int:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if username is not None:
+        client.username_pw_set(username, password)
     result: list[int] = []
     client.on_connect = lambda c, u, f, rc, p: result.append(rc.value)
     client.connect("127.0.0.1", port)
