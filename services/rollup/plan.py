@@ -4,7 +4,8 @@ A reading that arrives late splits the interval between its neighbours (the last
 before it and the first after it), and that interval's consumption was spread over every bucket
 it overlapped. So the range recomputed for a run of dirty buckets is widened to the buckets
 touched by the intervals reaching into it: from the bucket holding the previous reading to the
-bucket that ends at or holds the next one. Ranges of one point that meet are merged.
+bucket that ends at or holds the next one; with no previous reading, from the bucket before the
+run, which a reading on the run's first edge closes. Ranges of one point that meet are merged.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def dirty_runs(buckets: Iterable[int], max_gap: int) -> list[tuple[int, int]]:
 
 
 def widen(lo: int, hi: int, prev_ts: int | None, next_ts: int | None) -> tuple[int, int]:
-    start = lo if prev_ts is None else min(lo, floor_bucket(prev_ts))
+    # Without a previous reading the range still starts a bucket early: a reading on the run's
+    # first edge closes the bucket before it (an interval meter's report at 00:15 is the use of
+    # 00:00-00:15), and ingest marks the bucket the timestamp opens.
+    start = lo - BUCKET_MS if prev_ts is None else min(lo, floor_bucket(prev_ts))
     end = hi if next_ts is None else max(hi, ceil_bucket(next_ts))
     return start, end
 

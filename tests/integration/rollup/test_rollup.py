@@ -165,3 +165,17 @@ def test_a_mark_renewed_during_a_pass_is_kept(conn: psycopg.Connection, db_url: 
     conn.commit()
     left = conn.execute("SELECT bucket FROM dirty_buckets").fetchall()
     assert [r[0] for r in left] == [START]
+
+
+def test_the_first_report_of_an_interval_meter_is_counted(conn: psycopg.Connection) -> None:
+    # A report at 00:15 is the use of 00:00-00:15: it belongs to the bucket it closes, which
+    # ingest's mark (the bucket starting at 00:15) does not name, and no earlier reading
+    # widens the range to it. It was lost when it was the meter's first.
+    site = make_site(conn)
+    p = make_point(conn, site, "G01", "natural_gas", "interval")
+    write_readings(conn, p, [(START + minutes(15), 5.0, 0)])
+    drain(conn, OPTIONS)
+    assert sum(r[1] for r in buckets_of(conn, p)) == pytest.approx(5.0)
+    write_readings(conn, p, [(START + minutes(30), 7.0, 0)])
+    drain(conn, OPTIONS)
+    assert sum(r[1] for r in buckets_of(conn, p)) == pytest.approx(12.0)

@@ -15,9 +15,10 @@ def test_runs_join_buckets_closer_than_the_gap() -> None:
 def test_widen_reaches_the_buckets_of_the_neighbouring_readings() -> None:
     # previous reading 20 min before the run, next one 1 min after its end
     assert widen(4 * B, 5 * B, 4 * B - 20 * 60_000, 5 * B + 60_000) == (2 * B, 6 * B)
-    # a next reading exactly on a bucket edge closes the bucket before it
-    assert widen(4 * B, 5 * B, None, 7 * B) == (4 * B, 7 * B)
-    assert widen(4 * B, 5 * B, None, None) == (4 * B, 5 * B)
+    # a reading exactly on a bucket edge closes the bucket before it: the next one's, and,
+    # with no previous reading, one on the run's first edge
+    assert widen(4 * B, 5 * B, None, 7 * B) == (3 * B, 7 * B)
+    assert widen(4 * B, 5 * B, None, None) == (3 * B, 5 * B)
 
 
 def test_merge_joins_overlapping_or_touching_spans_of_one_point() -> None:
