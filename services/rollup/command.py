@@ -1,8 +1,9 @@
 """`energywatch rollup`: run rollup passes until stopped (or once, with `--once`).
 
 Passes follow each other without pause while dirty buckets remain, then every
-`rollup.interval_s`. SIGINT/SIGTERM stop the loop after the current pass. Prometheus metrics on
-`rollup.metrics_port`.
+`rollup.interval_s`; between idle passes the outcome of TimescaleDB's background jobs is read
+into the metrics (services/rollup/job_metrics.py). SIGINT/SIGTERM stop the loop after the
+current pass. Prometheus metrics on `rollup.metrics_port`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from prometheus_client import Counter, Histogram
 
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url
+from energywatch.storage.jobs import job_statuses
 from services.rollup.compute import CounterRules
+from services.rollup.job_metrics import observe_jobs
 from services.rollup.worker import DAY_MS, Options, PassReport, drain, rebuild, run_pass
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,8 @@ def run(settings: Settings, once: bool = False) -> None:
                 if report.progressed:
                     log.debug("pass: %s", report)
                     continue  # more may be waiting
+                with conn.transaction():
+                    observe_jobs(job_statuses(conn))
             except psycopg.Error:
                 log.exception("rollup pass failed; reconnecting")
                 if conn is not None:
