@@ -40,10 +40,10 @@ def _failing_job(url: str, deadline_s: float = 60.0) -> int:
     raise AssertionError(f"the scheduler did not run job {job_id} within {deadline_s} s")
 
 
-def test_a_failing_job_shows_in_the_rollup_metrics_and_on_healthz(ts_url: str) -> None:
-    job_id = _failing_job(ts_url)
+def test_a_failing_job_shows_in_the_rollup_metrics_and_on_healthz(db_url: str) -> None:
+    job_id = _failing_job(db_url)
 
-    with psycopg.connect(ts_url) as conn:
+    with psycopg.connect(db_url) as conn:
         statuses = job_statuses(conn)
     broken = [j for j in statuses if j.job_id == job_id]
     assert len(broken) == 1 and broken[0].failing and broken[0].total_failures >= 1
@@ -56,7 +56,7 @@ def test_a_failing_job_shows_in_the_rollup_metrics_and_on_healthz(ts_url: str) -
     assert (REGISTRY.get_sample_value("energywatch_timescaledb_job_failures", labels) or 0) >= 1
     assert (REGISTRY.get_sample_value("energywatch_timescaledb_jobs_failing") or 0) >= 1
 
-    settings = Settings(demo=True, database=DatabaseSettings(url=ts_url))
+    settings = Settings(demo=True, database=DatabaseSettings(url=db_url))
     with TestClient(create_app(settings)) as client:
         health = client.get("/healthz")
     assert health.status_code == 200

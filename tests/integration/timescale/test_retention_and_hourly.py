@@ -22,13 +22,13 @@ from tests.integration.timescale.support import (
 
 
 @pytest.fixture
-def conn(ts_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(ts_url) as c:
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url) as c:
         yield c
 
 
 def test_late_reading_after_retention_dropped_its_day_leaves_the_day_alone(
-    ts_url: str, conn: psycopg.Connection
+    db_url: str, conn: psycopg.Connection
 ) -> None:
     site = make_site(conn)
     point = make_point(conn, site, "E01", "electricity", "cumulative")
@@ -39,7 +39,7 @@ def test_late_reading_after_retention_dropped_its_day_leaves_the_day_alone(
     drain(conn, Options())
     assert daily_quantity(conn, point, day) == pytest.approx(124.0)
 
-    upgrade(ts_url, use_timescaledb=True, retain_days=30)  # retention added to a database
+    upgrade(db_url, use_timescaledb=True, retain_days=30)  # retention added to a database
     run_policy(conn, "policy_retention", "readings")
     left = conn.execute("SELECT count(*) FROM readings WHERE ts < %s", (day + timedelta(days=1),))
     assert left.fetchone() == (0,)
@@ -54,9 +54,9 @@ def test_late_reading_after_retention_dropped_its_day_leaves_the_day_alone(
 
 
 def test_late_data_older_than_the_refresh_window_reaches_the_hourly_aggregate(
-    ts_url: str, conn: psycopg.Connection
+    db_url: str, conn: psycopg.Connection
 ) -> None:
-    upgrade(ts_url, use_timescaledb=True, hourly_refresh_days=30)
+    upgrade(db_url, use_timescaledb=True, hourly_refresh_days=30)
     site = make_site(conn)
     point = make_point(conn, site, "E01", "electricity", "cumulative")
     now = utc_now().replace(minute=0, second=0, microsecond=0)

@@ -27,8 +27,8 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def conn(ts_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(ts_url) as c:
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url) as c:
         yield c
 
 

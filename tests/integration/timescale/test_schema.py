@@ -28,9 +28,9 @@ def _relations(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_unset_choice_takes_timescaledb_on_a_server_that_preloads_it(ts_empty_url: str) -> None:
-    upgrade(ts_empty_url)  # database.use_timescaledb unset
-    with psycopg.connect(ts_empty_url) as conn:
+def test_unset_choice_takes_timescaledb_on_a_server_that_preloads_it(empty_db_url: str) -> None:
+    upgrade(empty_db_url)  # database.use_timescaledb unset
+    with psycopg.connect(empty_db_url) as conn:
         hypertables = {
             r[0]
             for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
@@ -39,19 +39,19 @@ def test_unset_choice_takes_timescaledb_on_a_server_that_preloads_it(ts_empty_ur
 
 
 def test_downgrade_to_base_drops_the_continuous_aggregate_and_upgrades_again(
-    ts_url: str,
+    db_url: str,
 ) -> None:
-    before = _relations(ts_url)
+    before = _relations(db_url)
     assert "consumption_hourly" in before
-    downgrade(ts_url, "base")
-    assert _relations(ts_url) <= {"alembic_version"}
-    assert current_heads(ts_url) == set()
-    upgrade(ts_url, use_timescaledb=True)
-    assert _relations(ts_url) == before
+    downgrade(db_url, "base")
+    assert _relations(db_url) <= {"alembic_version"}
+    assert current_heads(db_url) == set()
+    upgrade(db_url, use_timescaledb=True)
+    assert _relations(db_url) == before
 
 
-def test_policies_follow_the_settings_on_every_upgrade(ts_url: str) -> None:
-    first = _jobs(ts_url)
+def test_policies_follow_the_settings_on_every_upgrade(db_url: str) -> None:
+    first = _jobs(db_url)
     assert ("policy_retention", "readings") not in first  # retain_days unset: keep forever
     assert first[("policy_compression", "readings")]["compress_after"] == "7 days"
     assert (
@@ -61,7 +61,7 @@ def test_policies_follow_the_settings_on_every_upgrade(ts_url: str) -> None:
 
     def upgrade_with(retain_days: int | None) -> None:
         upgrade(
-            ts_url,
+            db_url,
             use_timescaledb=True,
             compress_after_days=14,
             compress_rollups_after_days=120,
@@ -70,7 +70,7 @@ def test_policies_follow_the_settings_on_every_upgrade(ts_url: str) -> None:
         )
 
     upgrade_with(400)
-    second = _jobs(ts_url)
+    second = _jobs(db_url)
     assert second[("policy_retention", "readings")]["drop_after"] == "400 days"
     assert second[("policy_compression", "readings")]["compress_after"] == "14 days"
     assert second[("policy_compression", "consumption_15min")]["compress_after"] == "120 days"
@@ -78,9 +78,9 @@ def test_policies_follow_the_settings_on_every_upgrade(ts_url: str) -> None:
     assert (hourly["start_offset"], hourly["end_offset"]) == ("30 days", "00:15:00")
 
     upgrade_with(400)  # nothing to change: same jobs
-    assert _jobs(ts_url) == second
+    assert _jobs(db_url) == second
 
     upgrade_with(None)
-    third = _jobs(ts_url)
+    third = _jobs(db_url)
     assert ("policy_retention", "readings") not in third
     assert third[("policy_compression", "readings")] == second[("policy_compression", "readings")]
