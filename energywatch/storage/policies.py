@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from energywatch.storage.timescale import is_continuous_aggregate, timescaledb_installed
+from energywatch.storage.timescale import (
+    add_compression_policy,
+    add_hourly_policy,
+    add_retention_policy,
+    is_continuous_aggregate,
+    timescaledb_installed,
+)
 
 log = logging.getLogger(__name__)
 
 HOURLY = "consumption_hourly"
-HOURLY_END_OFFSET = "15 minutes"
-HOURLY_SCHEDULE = "5 minutes"
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def _compression(table: str, days: int) -> _Policy:
         "compress_after",
         days,
         f"SELECT remove_compression_policy('{table}', if_exists => true)",
-        f"SELECT add_compression_policy('{table}', INTERVAL '{int(days)} days')",
+        add_compression_policy(table, days),
     )
 
 
@@ -78,7 +82,7 @@ def _wanted(conn: sa.Connection, policies: Policies) -> list[_Policy]:
                 "drop_after",
                 retain,
                 "SELECT remove_retention_policy('readings', if_exists => true)",
-                f"SELECT add_retention_policy('readings', INTERVAL '{int(retain or 0)} days')",
+                add_retention_policy(retain or 0),
             )
         )
     if is_continuous_aggregate(conn, HOURLY):
@@ -90,10 +94,7 @@ def _wanted(conn: sa.Connection, policies: Policies) -> list[_Policy]:
                 "start_offset",
                 days,
                 f"SELECT remove_continuous_aggregate_policy('{HOURLY}', if_exists => true)",
-                f"SELECT add_continuous_aggregate_policy('{HOURLY}',"
-                f" start_offset => INTERVAL '{int(days)} days',"
-                f" end_offset => INTERVAL '{HOURLY_END_OFFSET}',"
-                f" schedule_interval => INTERVAL '{HOURLY_SCHEDULE}')",
+                add_hourly_policy(days),
             )
         )
     return wanted

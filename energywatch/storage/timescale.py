@@ -108,6 +108,29 @@ def decide(conn: sa.Connection, wanted: bool | None) -> bool:
     return choice.use
 
 
+# The policies' statements, for the migrations that create them and for
+# energywatch/storage/policies.py, which makes them follow the settings on every upgrade.
+HOURLY_END_OFFSET = "15 minutes"
+HOURLY_SCHEDULE = "5 minutes"
+
+
+def add_compression_policy(table: str, days: int) -> str:
+    return f"SELECT add_compression_policy('{table}', INTERVAL '{int(days)} days')"
+
+
+def add_retention_policy(days: int) -> str:
+    return f"SELECT add_retention_policy('readings', INTERVAL '{int(days)} days')"
+
+
+def add_hourly_policy(days: int) -> str:
+    return (
+        "SELECT add_continuous_aggregate_policy('consumption_hourly',"
+        f" start_offset => INTERVAL '{int(days)} days',"
+        f" end_offset => INTERVAL '{HOURLY_END_OFFSET}',"
+        f" schedule_interval => INTERVAL '{HOURLY_SCHEDULE}')"
+    )
+
+
 def timescale_statements(compress_after_days: int, retain_days: int | None) -> list[str]:
     statements = [
         "CREATE EXTENSION IF NOT EXISTS timescaledb",
@@ -117,19 +140,15 @@ def timescale_statements(compress_after_days: int, retain_days: int | None) -> l
         " migrate_data => true)",
         "ALTER TABLE readings SET (timescaledb.compress,"
         " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'ts')",
-        f"SELECT add_compression_policy('readings', INTERVAL '{int(compress_after_days)} days')",
+        add_compression_policy("readings", compress_after_days),
         "CREATE MATERIALIZED VIEW consumption_hourly"
         " WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS"
         + HOURLY_SELECT.format(bucket_hour="time_bucket(INTERVAL '1 hour', bucket)")
         + " WITH NO DATA",
-        "SELECT add_continuous_aggregate_policy('consumption_hourly',"
-        " start_offset => INTERVAL '90 days', end_offset => INTERVAL '15 minutes',"
-        " schedule_interval => INTERVAL '5 minutes')",
+        add_hourly_policy(90),
     ]
     if retain_days is not None:
-        statements.append(
-            f"SELECT add_retention_policy('readings', INTERVAL '{int(retain_days)} days')"
-        )
+        statements.append(add_retention_policy(retain_days))
     return statements
 
 
@@ -140,8 +159,7 @@ def rollup_compression_statements(compress_after_days: int) -> list[str]:
     return [
         "ALTER TABLE consumption_15min SET (timescaledb.compress,"
         " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'bucket')",
-        "SELECT add_compression_policy('consumption_15min',"
-        f" INTERVAL '{int(compress_after_days)} days')",
+        add_compression_policy("consumption_15min", compress_after_days),
     ]
 
 
