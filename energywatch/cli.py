@@ -77,6 +77,7 @@ def db_upgrade(
         compress_after_days=s.database.compress_after_days,
         compress_rollups_after_days=s.database.compress_rollups_after_days,
         retain_days=s.database.retain_days,
+        hourly_refresh_days=s.database.hourly_refresh_days,
     )
     typer.echo(f"schema at {', '.join(sorted(current_heads(s.database.url)))}")
 

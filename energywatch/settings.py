@@ -44,6 +44,12 @@ class DatabaseSettings(BaseModel):
         " reaches further back rewrites compressed chunks, which is slower)",
     )
     retain_days: int | None = Field(default=None, ge=30, description="None keeps readings forever")
+    hourly_refresh_days: int = Field(
+        default=90,
+        ge=1,
+        description="TimescaleDB: the hourly aggregate's refresh policy covers this many days"
+        " back; the rollup refreshes older hours it rewrites itself",
+    )
 
     @field_validator("url")
     @classmethod

@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from energywatch.storage.engine import make_engine
+from energywatch.storage.policies import Policies, converge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,9 +45,11 @@ def upgrade(
     compress_after_days: int = 7,
     compress_rollups_after_days: int = 90,
     retain_days: int | None = None,
+    hourly_refresh_days: int = 90,
     seed: bool = True,
 ) -> None:
-    """Bring the schema to `revision` and (re)load the shipped reference data."""
+    """Bring the schema to `revision`, make the TimescaleDB policies match the settings and
+    (re)load the shipped reference data."""
     _run(
         url,
         lambda cfg: command.upgrade(cfg, revision),
@@ -55,15 +58,23 @@ def upgrade(
         compress_rollups_after_days=compress_rollups_after_days,
         retain_days=retain_days,
     )
-    if seed and revision == "heads":
-        from energywatch.storage.seed import seed_reference
+    policies = Policies(
+        compress_readings_after_days=compress_after_days,
+        compress_rollups_after_days=compress_rollups_after_days,
+        retain_days=retain_days,
+        hourly_refresh_days=hourly_refresh_days,
+    )
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            converge(conn, policies)
+        if seed and revision == "heads":
+            from energywatch.storage.seed import seed_reference
 
-        engine = make_engine(url, pool_size=1)
-        try:
             with engine.begin() as conn:
                 seed_reference(conn)
-        finally:
-            engine.dispose()
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

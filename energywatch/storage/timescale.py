@@ -6,7 +6,14 @@ Everything here is written against the documented TimescaleDB 2.x API (2.13 or n
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+
+from energywatch.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 HOURLY_SELECT = """
     SELECT point_id,
@@ -37,16 +44,91 @@ def timescaledb_installed(conn: sa.Connection) -> bool:
     )
 
 
-def decide(conn: sa.Connection, wanted: bool | None) -> bool:
-    """Whether to use TimescaleDB: `wanted` None means 'if installed on the server'."""
-    available = timescaledb_available(conn)
-    if wanted and not available:
-        from energywatch.errors import StorageError
+def timescaledb_preloaded(conn: sa.Connection) -> bool:
+    """Whether the server loaded TimescaleDB's loader at start (shared_preload_libraries).
+    The loader defines `timescaledb.max_background_workers`; pg_settings lists it only when
+    the library is loaded (an unloaded name set in postgresql.conf is a hidden placeholder),
+    and unlike shared_preload_libraries it is readable without superuser rights."""
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_settings WHERE name = 'timescaledb.max_background_workers'"
+            )
+        ).scalar()
+    )
 
-        raise StorageError(
-            "database.use_timescaledb is true but the server has no timescaledb extension"
+
+PRELOAD_HINT = (
+    "set shared_preload_libraries = 'timescaledb' in postgresql.conf and restart PostgreSQL"
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    use: bool
+    warning: str | None = None
+
+
+def choose(wanted: bool | None, available: bool, preloaded: bool) -> Choice:
+    """Whether to use TimescaleDB (pure). `wanted` None means 'if the server can'.
+
+    A server whose share directory has the extension but that does not preload the library
+    refuses `CREATE EXTENSION timescaledb` ("must be preloaded"). Required (True): stop with
+    what to set. Unset: take the plain path and say so, because a database migrated on plain
+    tables stays plain after the library is preloaded later."""
+    if wanted is False:
+        return Choice(use=False)
+    if not available:
+        if wanted:
+            raise StorageError(
+                "database.use_timescaledb is true but the server has no timescaledb extension"
+            )
+        return Choice(use=False)
+    if not preloaded:
+        if wanted:
+            raise StorageError(
+                "database.use_timescaledb is true but the server does not preload timescaledb: "
+                + PRELOAD_HINT
+            )
+        return Choice(
+            use=False,
+            warning="the server has the timescaledb extension but does not preload it, so the"
+            " schema uses plain PostgreSQL tables (they stay plain); to use TimescaleDB, "
+            + PRELOAD_HINT
+            + " before the first `energywatch db upgrade`",
         )
-    return available if wanted is None else wanted
+    return Choice(use=True)
+
+
+def decide(conn: sa.Connection, wanted: bool | None) -> bool:
+    """Whether to use TimescaleDB on this server; logs why not when it has the package."""
+    choice = choose(wanted, timescaledb_available(conn), timescaledb_preloaded(conn))
+    if choice.warning:
+        log.warning("%s", choice.warning)
+    return choice.use
+
+
+# The policies' statements, for the migrations that create them and for
+# energywatch/storage/policies.py, which makes them follow the settings on every upgrade.
+HOURLY_END_OFFSET = "15 minutes"
+HOURLY_SCHEDULE = "5 minutes"
+
+
+def add_compression_policy(table: str, days: int) -> str:
+    return f"SELECT add_compression_policy('{table}', INTERVAL '{int(days)} days')"
+
+
+def add_retention_policy(days: int) -> str:
+    return f"SELECT add_retention_policy('readings', INTERVAL '{int(days)} days')"
+
+
+def add_hourly_policy(days: int) -> str:
+    return (
+        "SELECT add_continuous_aggregate_policy('consumption_hourly',"
+        f" start_offset => INTERVAL '{int(days)} days',"
+        f" end_offset => INTERVAL '{HOURLY_END_OFFSET}',"
+        f" schedule_interval => INTERVAL '{HOURLY_SCHEDULE}')"
+    )
 
 
 def timescale_statements(compress_after_days: int, retain_days: int | None) -> list[str]:
@@ -58,19 +140,15 @@ def timescale_statements(compress_after_days: int, retain_days: int | None) -> l
         " migrate_data => true)",
         "ALTER TABLE readings SET (timescaledb.compress,"
         " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'ts')",
-        f"SELECT add_compression_policy('readings', INTERVAL '{int(compress_after_days)} days')",
+        add_compression_policy("readings", compress_after_days),
         "CREATE MATERIALIZED VIEW consumption_hourly"
         " WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS"
         + HOURLY_SELECT.format(bucket_hour="time_bucket(INTERVAL '1 hour', bucket)")
         + " WITH NO DATA",
-        "SELECT add_continuous_aggregate_policy('consumption_hourly',"
-        " start_offset => INTERVAL '90 days', end_offset => INTERVAL '15 minutes',"
-        " schedule_interval => INTERVAL '5 minutes')",
+        add_hourly_policy(90),
     ]
     if retain_days is not None:
-        statements.append(
-            f"SELECT add_retention_policy('readings', INTERVAL '{int(retain_days)} days')"
-        )
+        statements.append(add_retention_policy(retain_days))
     return statements
 
 
@@ -81,8 +159,7 @@ def rollup_compression_statements(compress_after_days: int) -> list[str]:
     return [
         "ALTER TABLE consumption_15min SET (timescaledb.compress,"
         " timescaledb.compress_segmentby = 'point_id', timescaledb.compress_orderby = 'bucket')",
-        "SELECT add_compression_policy('consumption_15min',"
-        f" INTERVAL '{int(compress_after_days)} days')",
+        add_compression_policy("consumption_15min", compress_after_days),
     ]
 
 
@@ -96,6 +173,22 @@ def is_hypertable(conn: sa.Connection, table: str) -> bool:
                 " WHERE hypertable_name = :t"
             ),
             {"t": table},
+        ).scalar()
+    )
+
+
+def is_continuous_aggregate(conn: sa.Connection, view: str) -> bool:
+    """A continuous aggregate is a plain view in pg_class (not in pg_matviews), yet only
+    DROP MATERIALIZED VIEW removes it."""
+    if not timescaledb_installed(conn):
+        return False
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT count(*) FROM timescaledb_information.continuous_aggregates"
+                " WHERE view_name = :v"
+            ),
+            {"v": view},
         ).scalar()
     )
 

@@ -97,6 +97,7 @@ def prepare_database(settings: Settings, db: Database, region: Region, data_dir:
         compress_after_days=settings.database.compress_after_days,
         compress_rollups_after_days=settings.database.compress_rollups_after_days,
         retain_days=settings.database.retain_days,
+        hourly_refresh_days=settings.database.hourly_refresh_days,
     )
     engine = make_engine(db.url, pool_size=1)
     try:

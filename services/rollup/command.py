@@ -1,8 +1,9 @@
 """`energywatch rollup`: run rollup passes until stopped (or once, with `--once`).
 
 Passes follow each other without pause while dirty buckets remain, then every
-`rollup.interval_s`. SIGINT/SIGTERM stop the loop after the current pass. Prometheus metrics on
-`rollup.metrics_port`.
+`rollup.interval_s`; between idle passes the outcome of TimescaleDB's background jobs is read
+into the metrics (services/rollup/job_metrics.py). SIGINT/SIGTERM stop the loop after the
+current pass. Prometheus metrics on `rollup.metrics_port`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from prometheus_client import Counter, Histogram
 
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url
+from energywatch.storage.jobs import job_statuses
 from services.rollup.compute import CounterRules
+from services.rollup.job_metrics import observe_jobs
 from services.rollup.worker import DAY_MS, Options, PassReport, drain, rebuild, run_pass
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,18 @@ PASSES = Counter("energywatch_rollup_passes_total", "Rollup passes that held the
 ROWS = Counter("energywatch_rollup_rows_total", "consumption_15min rows written")
 READINGS = Counter("energywatch_rollup_readings_total", "Readings read by the rollup")
 PASS_SECONDS = Histogram("energywatch_rollup_pass_seconds", "Duration of a rollup pass")
+FAILED = Counter(
+    "energywatch_rollup_failed_ranges_total",
+    "Ranges whose write failed (still dirty, retried in a later pass; the log says why)",
+)
+FROZEN = Counter(
+    "energywatch_rollup_beyond_retention_total",
+    "Dirty buckets older than the raw-data horizon, released without recomputing",
+)
+HOURLY_FAILED = Counter(
+    "energywatch_rollup_hourly_refresh_failed_total",
+    "Refreshes of old hours of the hourly aggregate that failed",
+)
 
 
 def options_from(settings: Settings) -> Options:
@@ -34,6 +49,9 @@ def options_from(settings: Settings) -> Options:
         lookback_ms=int(r.lookback_hours * 3_600_000),
         rules=CounterRules(reset_share=r.reset_share, wrap_share=r.wrap_share),
         max_span_ms=DAY_MS,
+        retain_ms=None
+        if settings.database.retain_days is None
+        else settings.database.retain_days * DAY_MS,
     )
 
 
@@ -43,6 +61,9 @@ def _observe(report: PassReport) -> None:
         ROWS.inc(report.rows)
         READINGS.inc(report.readings)
         PASS_SECONDS.observe(report.seconds)
+        FAILED.inc(report.failed)
+        FROZEN.inc(report.frozen)
+        HOURLY_FAILED.inc(report.hourly_failed)
 
 
 def rebuild_all(settings: Settings) -> None:
@@ -87,9 +108,11 @@ def run(settings: Settings, once: bool = False) -> None:
                     conn = psycopg.connect(url)
                 report = run_pass(conn, options)
                 _observe(report)
-                if report.locked and report.points:
+                if report.progressed:
                     log.debug("pass: %s", report)
                     continue  # more may be waiting
+                with conn.transaction():
+                    observe_jobs(job_statuses(conn))
             except psycopg.Error:
                 log.exception("rollup pass failed; reconnecting")
                 if conn is not None:

@@ -74,3 +74,33 @@ def merge(spans: Sequence[Span]) -> list[Span]:
         else:
             merged.append(s)
     return merged
+
+
+def overlaps(span: Span, ranges: Sequence[tuple[int, int]]) -> bool:
+    return any(lo < span.end and span.start < hi for lo, hi in ranges)
+
+
+def by_deletion(
+    spans: Sequence[Span], compressed: Sequence[tuple[int, int]]
+) -> tuple[list[Span], list[Span]]:
+    """(spans deleted by one statement for all, spans deleted one statement each).
+
+    A DELETE joined to a list of ranges cannot tell TimescaleDB which segments of a compressed
+    chunk it needs, so it decompresses every chunk it may reach, whole. So spans that reach a
+    compressed chunk (`compressed`: [start, end) ms of each) get a statement of their own that
+    names the point and the range as constants; the rest share one statement, bounded by
+    constants to their hull, unless that hull reaches a compressed chunk too."""
+    one_each = [s for s in spans if overlaps(s, compressed)]
+    shared = [s for s in spans if not overlaps(s, compressed)]
+    if shared:
+        hull = Span(0, min(s.start for s in shared), max(s.end for s in shared))
+        if overlaps(hull, compressed):
+            return [], list(spans)
+    return shared, one_each
+
+
+def clip(spans: Sequence[Span], horizon: int | None) -> list[Span]:
+    """The parts of the spans at or after `horizon` (ms; None: all of them)."""
+    if horizon is None:
+        return list(spans)
+    return [Span(s.point_id, max(s.start, horizon), s.end) for s in spans if s.end > horizon]

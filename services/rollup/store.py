@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 from energywatch.storage import daily
 from services.rollup.compute import Readings, Rows
 from services.rollup.conversions import PointInfo, ReferenceRows
-from services.rollup.plan import Span
+from services.rollup.plan import Span, by_deletion
 
 MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
@@ -65,6 +67,22 @@ def release(conn: psycopg.Connection, claim: Claim) -> None:
            AND d.xmin::text = c.version
         """,
         (claim.point_id, claim.bucket, claim.version),
+    )
+
+
+def defer(conn: psycopg.Connection, spans: Sequence[Span]) -> None:
+    """Renew the marks of spans that failed: `release` keeps them (new row version), and
+    marked now, they wait behind every other point's marks."""
+    if not spans:
+        return
+    conn.execute(
+        f"""
+        UPDATE dirty_buckets d SET marked_at = now()
+          FROM unnest(%s::int4[], %s::int8[], %s::int8[]) AS s(point_id, lo, hi)
+         WHERE d.point_id = s.point_id
+           AND d.bucket >= {FROM_MS.format(col="s.lo")} AND d.bucket < {FROM_MS.format(col="s.hi")}
+        """,
+        ([s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]),
     )
 
 
@@ -185,20 +203,75 @@ STAGE_DDL = """
 """
 
 
-def write(conn: psycopg.Connection, spans: Sequence[Span], rows: Rows) -> None:
+def compressed_ranges(conn: psycopg.Connection) -> list[tuple[int, int]]:
+    """[start, end) ms of the compressed chunks of consumption_15min; none on plain PostgreSQL."""
+    row = conn.execute("SELECT to_regclass('timescaledb_information.chunks')").fetchone()
+    if row is None or row[0] is None:
+        return []
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            f"""
+            SELECT {MS.format(col="range_start")}, {MS.format(col="range_end")}
+              FROM timescaledb_information.chunks
+             WHERE hypertable_name = 'consumption_15min' AND is_compressed
+            """
+        )
+    ]
+
+
+def _ts(ms: int) -> sql.Literal:
+    return sql.Literal(datetime.fromtimestamp(ms / 1000, UTC))
+
+
+def delete(
+    conn: psycopg.Connection, spans: Sequence[Span], compressed: Sequence[tuple[int, int]]
+) -> None:
+    """Delete the buckets of the spans. Points and bounds are sent as constants, not
+    parameters: TimescaleDB pushes only constants down to a compressed chunk, and then
+    decompresses only the segments (points) and batches (bucket ranges) they name."""
+    shared, one_each = by_deletion(spans, compressed)
+    if shared:
+        conn.execute(
+            sql.SQL(
+                """
+                DELETE FROM consumption_15min c
+                 USING unnest(%s::int4[], %s::int8[], %s::int8[]) AS s(point_id, lo, hi)
+                 WHERE c.point_id = s.point_id
+                   AND c.bucket >= {lo} AND c.bucket < {hi}
+                   AND c.bucket >= {from_lo} AND c.bucket < {from_hi}
+                """
+            ).format(
+                lo=_ts(min(s.start for s in shared)),
+                hi=_ts(max(s.end for s in shared)),
+                from_lo=sql.SQL(FROM_MS.format(col="s.lo")),
+                from_hi=sql.SQL(FROM_MS.format(col="s.hi")),
+            ),
+            ([s.point_id for s in shared], [s.start for s in shared], [s.end for s in shared]),
+        )
+    if one_each:
+        statement = sql.SQL(
+            "DELETE FROM consumption_15min WHERE point_id = {} AND bucket >= {} AND bucket < {}"
+        )
+        conn.execute(
+            sql.SQL("; ").join(
+                statement.format(sql.Literal(s.point_id), _ts(s.start), _ts(s.end))
+                for s in one_each
+            )
+        )
+
+
+def write(
+    conn: psycopg.Connection,
+    spans: Sequence[Span],
+    rows: Rows,
+    compressed: Sequence[tuple[int, int]] = (),
+) -> None:
     """Replace every bucket of the spans with `rows`, and the daily totals of the days they
-    touch (in the caller's transaction)."""
+    touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
     conn.execute(STAGE_DDL)
     conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
-    conn.execute(
-        f"""
-        DELETE FROM consumption_15min c
-         USING unnest(%s::int4[], %s::int8[], %s::int8[]) AS s(point_id, lo, hi)
-         WHERE c.point_id = s.point_id
-           AND c.bucket >= {FROM_MS.format(col="s.lo")} AND c.bucket < {FROM_MS.format(col="s.hi")}
-        """,
-        ([s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]),
-    )
+    delete(conn, spans, compressed)
     with conn.cursor() as cur:
         with cur.copy(
             "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"

@@ -6,21 +6,32 @@ plan the ranges to recompute (plan.py); load the readings reaching into them; co
 numba core (compute.py); replace those buckets in consumption_15min; delete the claimed marks
 that nobody renewed meanwhile. A transaction-scoped advisory lock keeps two workers from
 computing the same buckets at once; a worker that does not get it skips the pass.
+
+Two limits keep a pass from doing harm. Buckets older than the raw-data horizon
+(`Options.retain_ms`, from `database.retain_days`) are never recomputed: retention may have
+dropped some of their readings, and recomputing a day from what is left would replace its
+true total by a part of it; their marks are released and counted (`PassReport.frozen`). And
+each group of ranges is written in a savepoint: a group that fails is retried range by range,
+a range that still fails is logged, counted (`PassReport.failed`) and put back at the end of
+the queue (its marks stay), and the rest of the pass commits.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 
 from energywatch.storage import dirty_marks
-from services.rollup import store
-from services.rollup.compute import CounterRules, compute
+from services.rollup import hourly, store
+from services.rollup.compute import CounterRules, Rows, compute
 from services.rollup.conversions import ReferenceRows
-from services.rollup.plan import Span, dirty_runs, merge, split, widen
+from services.rollup.plan import Span, clip, dirty_runs, floor_bucket, merge, split, widen
+
+log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 
@@ -35,6 +46,17 @@ class Options:
     run_gap_ms: int = 3_600_000
     # total span length loaded and computed at once (bounds the readings held in memory)
     group_ms: int = 50 * DAY_MS
+    # how long raw readings are kept (database.retain_days), None: for good
+    retain_ms: int | None = None
+    clock: Callable[[], float] = time.time  # seconds since the epoch
+
+    def horizon(self, now_ms: int) -> int | None:
+        """The first bucket (ms) the rollup may recompute: retention drops readings a whole
+        day chunk at a time once they are `retain_ms` old, so one day of margin keeps every
+        recomputed bucket, and the lookback before it, clear of partly dropped days."""
+        if self.retain_ms is None:
+            return None
+        return floor_bucket(now_ms - self.retain_ms + DAY_MS)
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,15 @@ class PassReport:
     readings: int = 0
     rows: int = 0
     seconds: float = 0.0
+    failed: int = 0  # ranges whose write failed: still dirty, retried in a later pass
+    frozen: int = 0  # dirty buckets older than the raw-data horizon: released, not recomputed
+    hourly_refreshed: int = 0  # ranges of the hourly aggregate refreshed (older than its policy)
+    hourly_failed: int = 0
+
+    @property
+    def progressed(self) -> bool:
+        """Whether the pass cleared some dirty bucket (a next pass may find more to do)."""
+        return self.points > 0 and (self.spans == 0 or self.failed < self.spans)
 
 
 def plan_spans(
@@ -79,7 +110,8 @@ def groups(spans: Sequence[Span], limit_ms: int) -> Iterator[list[Span]]:
 def run_pass(
     conn: psycopg.Connection, options: Options, reference: ReferenceRows | None = None
 ) -> PassReport:
-    """One pass on `conn` (autocommit off or on: the pass runs in its own transaction)."""
+    """One pass on `conn` (autocommit off or on: the pass runs in its own transaction), then
+    the refresh of the hourly aggregate's hours it rewrote beyond the aggregate's policy."""
     t0 = time.perf_counter()
     with conn.transaction():
         if not dirty_marks.try_lock(conn):
@@ -90,19 +122,37 @@ def run_pass(
             return PassReport(locked=True)
         by_point = claim.by_point()
         points = store.load_points(conn, list(by_point))
+        now_ms = int(options.clock() * 1000)
+        horizon = options.horizon(now_ms)
+        frozen = 0 if horizon is None else sum(b < horizon for b in claim.bucket)
         rolled = {
-            p: b for p, b in by_point.items() if p in points and points[p].kind != "instantaneous"
+            p: [b for b in buckets if horizon is None or b >= horizon]
+            for p, buckets in by_point.items()
+            if p in points and points[p].kind != "instantaneous"
         }
         reference = reference or store.load_reference(conn)
-        spans = plan_spans(conn, rolled, options)
+        spans = clip(plan_spans(conn, {p: b for p, b in rolled.items() if b}, options), horizon)
+        compressed = store.compressed_ranges(conn)
         n_readings = n_rows = 0
+        failed: list[Span] = []
         for group in groups(spans, options.group_ms):
             readings = store.load_readings(conn, group, options.lookback_ms)
             rows = compute(group, points, readings, reference, options.rules)
-            store.write(conn, group, rows)
+            failed += _write(conn, group, rows, compressed)
             n_readings += int(readings.ts.shape[0])
             n_rows += len(rows)
+        store.defer(conn, failed)
         store.release(conn, claim)
+        written = sorted(set(spans) - set(failed))
+        reach = hourly.policy_reach_ms(conn) if written else None
+    stale = [] if reach is None else hourly.stale_ranges(written, now_ms - reach)
+    hourly_failed = hourly.refresh(conn, stale)
+    if frozen:
+        log.warning(
+            "%d dirty buckets older than the raw-data horizon were not recomputed"
+            " (retention may have dropped part of their readings)",
+            frozen,
+        )
     return PassReport(
         locked=True,
         points=len(by_point),
@@ -110,7 +160,54 @@ def run_pass(
         readings=n_readings,
         rows=n_rows,
         seconds=time.perf_counter() - t0,
+        failed=len(failed),
+        frozen=frozen,
+        hourly_refreshed=len(stale) - hourly_failed,
+        hourly_failed=hourly_failed,
     )
+
+
+def _rows_of(rows: Rows, span: Span) -> Rows:
+    keep = (rows.point_id == span.point_id) & (rows.bucket >= span.start) & (rows.bucket < span.end)
+    return Rows(
+        point_id=rows.point_id[keep],
+        bucket=rows.bucket[keep],
+        quantity=rows.quantity[keep],
+        tce=rows.tce[keep],
+        tco2=rows.tco2[keep],
+        completeness=rows.completeness[keep],
+    )
+
+
+def _write(
+    conn: psycopg.Connection,
+    group: Sequence[Span],
+    rows: Rows,
+    compressed: Sequence[tuple[int, int]],
+) -> list[Span]:
+    """Write a group in a savepoint; if that fails, each of its ranges in its own. Returns
+    the ranges that could not be written (their writes rolled back)."""
+    pieces = [(list(group), rows)]
+    if len(group) > 1:
+        try:
+            with conn.transaction():
+                store.write(conn, group, rows, compressed)
+            return []
+        except psycopg.Error:
+            if conn.broken:
+                raise
+            pieces = [([span], _rows_of(rows, span)) for span in group]
+    failed = []
+    for spans, piece in pieces:
+        try:
+            with conn.transaction():
+                store.write(conn, spans, piece, compressed)
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise
+            log.error("rollup of %s failed, retried later: %s", spans[0], exc)
+            failed.append(spans[0])
+    return failed
 
 
 def drain(conn: psycopg.Connection, options: Options, max_passes: int = 1_000_000) -> int:
@@ -121,7 +218,7 @@ def drain(conn: psycopg.Connection, options: Options, max_passes: int = 1_000_00
             with conn.transaction():
                 reference = store.load_reference(conn)
         report = run_pass(conn, options, reference)
-        if not report.locked or report.points == 0:
+        if not report.progressed:
             return n
     return max_passes
 

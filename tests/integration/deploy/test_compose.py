@@ -22,6 +22,7 @@ from energywatch.cli import app
 from energywatch.settings import IngestSettings, Settings
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+OPERATIONS = DEPLOY.parent / "docs" / "operations.md"
 COMPOSE = DEPLOY / "docker-compose.yml"
 OUR_IMAGE = "energywatch:"
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
@@ -146,7 +147,12 @@ def test_third_party_images_are_pinned_and_services_have_health_checks() -> None
     for name, svc in _compose()["services"].items():
         if svc.get("restart") != "no":
             assert "healthcheck" in svc, f"{name} has no health check"
-    assert _compose()["services"]["timescaledb"]["image"].startswith("timescale/timescaledb:")
+    # the TimescaleDB release that docs/operations.md reports as tested on a real server
+    tested = re.search(r"tested on\s+TimescaleDB\s+(\d+\.\d+\.\d+)", OPERATIONS.read_text())
+    assert tested is not None
+    assert _compose()["services"]["timescaledb"]["image"] == (
+        f"timescale/timescaledb:{tested[1]}-pg16"
+    )
     assert _compose()["services"]["mosquitto"]["image"].startswith("eclipse-mosquitto:2.")
 
 

@@ -1,4 +1,4 @@
-from services.rollup.plan import Span, dirty_runs, merge, split, widen
+from services.rollup.plan import Span, by_deletion, clip, dirty_runs, merge, split, widen
 
 B = 900_000
 
@@ -32,3 +32,25 @@ def test_split_cuts_adjacent_pieces() -> None:
         Span(1, 2 * B, 4 * B),
         Span(1, 4 * B, 5 * B),
     ]
+
+
+def test_spans_reaching_a_compressed_chunk_are_deleted_one_statement_each() -> None:
+    chunk = (1_000 * B, 2_000 * B)
+    old, live, later = (
+        Span(1, 1_500 * B, 1_510 * B),
+        Span(2, 3_000 * B, 3_004 * B),
+        Span(3, 3_100 * B, 3_101 * B),
+    )
+    assert by_deletion([live, later], [chunk]) == ([live, later], [])
+    assert by_deletion([old, live, later], []) == ([old, live, later], [])
+    # the live spans' hull stays clear of the chunk: they still share one statement
+    assert by_deletion([old, live, later], [chunk]) == ([live, later], [old])
+    # a hull that reaches over a compressed chunk would make the shared statement reach it
+    around = Span(4, 500 * B, 501 * B)
+    assert by_deletion([around, live], [chunk]) == ([], [around, live])
+
+
+def test_clip_keeps_only_buckets_from_the_horizon_on() -> None:
+    spans = [Span(1, 0, 10 * B), Span(2, 20 * B, 30 * B), Span(3, 0, 2 * B)]
+    assert clip(spans, None) == spans
+    assert clip(spans, 5 * B) == [Span(1, 5 * B, 10 * B), Span(2, 20 * B, 30 * B)]

@@ -15,6 +15,7 @@ from alembic import context, op
 from energywatch.storage.timescale import (
     CALENDAR_VIEWS,
     decide,
+    is_continuous_aggregate,
     plain_statements,
     timescale_statements,
 )
@@ -42,8 +43,5 @@ def downgrade() -> None:
     conn = op.get_bind()
     for view in ("consumption_monthly", "consumption_daily"):
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {view}"))
-    is_cagg = conn.execute(
-        sa.text("SELECT count(*) FROM pg_matviews WHERE matviewname = 'consumption_hourly'")
-    ).scalar()
-    kind = "MATERIALIZED VIEW" if is_cagg else "VIEW"
+    kind = "MATERIALIZED VIEW" if is_continuous_aggregate(conn, "consumption_hourly") else "VIEW"
     conn.execute(sa.text(f"DROP {kind} IF EXISTS consumption_hourly"))
