@@ -201,9 +201,9 @@ def _group_process(settings: Settings, group_index: int) -> None:
 
     threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
     group = groups(settings)[group_index]
-    if settings.alerting.metrics_port:
+    if settings.alerting.slow_metrics_port:
         from prometheus_client import start_http_server
 
-        # Each group process serves its own metrics: the slow group on metrics_port + index.
-        start_http_server(settings.alerting.metrics_port + group.index)
+        # The slow group's process has metrics of its own, on a port of its own.
+        start_http_server(settings.alerting.slow_metrics_port)
     _evaluate_loop(settings, RuleSource(rule_dirs(settings)), group, stop)

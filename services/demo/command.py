@@ -29,7 +29,14 @@ from energywatch.errors import EnergyWatchError, SettingsError
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url, make_engine
 from services.demo.breach import Breach
-from services.demo.broker import Broker, demo_broker, free_port, port_answers, speaks_mqtt5
+from services.demo.broker import (
+    Broker,
+    demo_broker,
+    free_port,
+    free_ports,
+    port_answers,
+    speaks_mqtt5,
+)
 from services.demo.fleet import FleetSpec
 from services.demo.history import backfill, has_readings
 from services.demo.postgres import Database, demo_database
@@ -249,6 +256,7 @@ def child_settings(
 ) -> Settings:
     """The services' settings: the demo's database and broker, free ports for the API and
     the metrics endpoints (another instance may hold the defaults), the demo rules."""
+    ingest_port, rollup_port, alerting_port, slow_port = free_ports(4)
     return settings.model_copy(
         update={
             "demo": True,
@@ -257,16 +265,20 @@ def child_settings(
             "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": api_port}),
             "ingest": settings.ingest.model_copy(
                 update={
-                    "metrics_port": free_port(),
+                    "metrics_port": ingest_port,
                     # Without shared subscriptions a plain one: the demo runs one worker.
                     "share_group": settings.ingest.share_group
                     if broker.shared_subscriptions
                     else "",
                 }
             ),
-            "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
+            "rollup": settings.rollup.model_copy(update={"metrics_port": rollup_port}),
             "alerting": settings.alerting.model_copy(
-                update={"metrics_port": free_port(), "rules_dir": data_dir / "rules"}
+                update={
+                    "metrics_port": alerting_port,
+                    "slow_metrics_port": slow_port,
+                    "rules_dir": data_dir / "rules",
+                }
             ),
         }
     )
