@@ -2,6 +2,8 @@
 
 EnergyWatchError
 ├── SettingsError        a setting is missing or wrong; the process stops with its message
+├── DependencyError      the database or the broker cannot be reached (names setting and fix)
+├── InputError           a command's argument is refused (a short password, an unknown role)
 ├── RegistryError        a registry file is refused (carries every problem found)
 └── StorageError         the database is missing something the service needs
 """
@@ -20,6 +22,14 @@ class SettingsError(EnergyWatchError):
 
 
 class StorageError(EnergyWatchError):
+    pass
+
+
+class DependencyError(EnergyWatchError):
+    pass
+
+
+class InputError(EnergyWatchError):
     pass
 
 

@@ -7,7 +7,7 @@ from types import FrameType
 
 import uvicorn
 
-from energywatch.settings import Settings
+from energywatch.settings import Settings, require_secrets
 from services.api.app import create_app
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -21,6 +21,7 @@ def _already_handled(sig: int, frame: FrameType | None) -> None:
 
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; open requests get 5 s to finish."""
+    require_secrets(settings, "api.secret_key")
     app = create_app(settings)
     previous = {sig: signal.signal(sig, _already_handled) for sig in _STOP_SIGNALS}
     try:

@@ -17,6 +17,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from energywatch.dependencies import dependency_gauge
+
 
 class ApiMetrics:
     def __init__(self) -> None:
@@ -40,6 +42,7 @@ class ApiMetrics:
         self.logins = Counter(
             "energywatch_api_logins_total", "login attempts", ["outcome"], registry=self.registry
         )
+        self.dependency_up = dependency_gauge(self.registry)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 import yaml
 
-from energywatch.errors import EnergyWatchError, SettingsError
+from energywatch.errors import EnergyWatchError, InputError, SettingsError
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url, make_engine
 from services.demo.breach import Breach
@@ -119,7 +119,7 @@ def ensure_users(child_settings: Settings) -> None:
     for username, password, role, scope in (OPERATOR, REGULATOR):
         try:
             add_user(child_settings, username, password, role, scope)
-        except ValueError as exc:
+        except InputError as exc:
             if "exists" not in str(exc):
                 raise
 
