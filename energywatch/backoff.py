@@ -40,5 +40,9 @@ class Backoff:
         """Count a failure and wait; True if `stop` was set meanwhile."""
         return stop.wait(self.failed())
 
+    def slowest(self) -> None:
+        """Wait the longest from now on, until `reset()`: when retrying fast cannot help."""
+        self.failures = max(self.failures, 64)
+
     def reset(self) -> None:
         self.failures = 0
