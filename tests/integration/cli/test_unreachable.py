@@ -177,3 +177,21 @@ def test_services_log_the_outage_once_and_report_it(service: str, tmp_path: Path
     finally:
         rest = _stop(proc)
     assert "Traceback" not in "".join(lines) + rest
+
+
+def test_db_upgrade_says_how_when_the_user_may_not_create_the_database(
+    pg_server_url: str,
+) -> None:
+    role = f"ew_nocreate_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+    try:
+        server = psycopg.conninfo.conninfo_to_dict(pg_server_url)
+        url = f"postgresql://{role}@{server['host']}:{server['port']}/ew_refused_{role[-8:]}"
+        done = run_energywatch("db", "upgrade", env=clean_env(ENERGYWATCH_DATABASE__URL=url))
+        line = _one_error_line(done)
+        assert f"database ew_refused_{role[-8:]} does not exist and cannot be created" in line
+        assert f'CREATE DATABASE "ew_refused_{role[-8:]}"' in line
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
