@@ -195,3 +195,30 @@ def test_db_upgrade_says_how_when_the_user_may_not_create_the_database(
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as conn:
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_rollup_reconnects_when_the_database_appears(pg_server_url: str) -> None:
+    from energywatch.storage.migrate import upgrade
+
+    url = pg_server_url.rsplit("/", 1)[0] + f"/ew_later_{uuid.uuid4().hex[:8]}"
+    metrics = free_port()
+    env = clean_env(
+        ENERGYWATCH_DEMO="1",
+        ENERGYWATCH_DATABASE__URL=url,
+        ENERGYWATCH_ROLLUP__METRICS_PORT=str(metrics),
+        ENERGYWATCH_ROLLUP__INTERVAL_S="0.1",
+    )
+    proc = start_energywatch("rollup", env=env)
+    try:
+        assert proc.stderr is not None
+        lines = read_until(proc.stderr, lambda seen: _count(seen, "does not exist") == 1)
+        assert _gauge(metrics) == {"database": 0.0}
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+        upgrade(url)
+        lines += read_until(proc.stderr, lambda seen: _count(seen, "answers again") == 1)
+        assert _gauge(metrics) == {"database": 1.0}
+    finally:
+        rest = _stop(proc)
+        drop_database(pg_server_url, url)
+    assert _count([*lines, *rest.splitlines()], "cannot reach the database") == 1
