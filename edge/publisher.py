@@ -19,7 +19,6 @@ weaker rule (delete on PUBACK) for a server that sends no confirmations.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from edge.config import EdgeConfig
 from edge.encoding import encode_readings
 from edge.metrics import EdgeMetrics
 from edge.queue import DurableQueue, QueuedReading
+from energywatch.backoff import Backoff
 from energywatch.protocol import CommitAck, DeviceTopics, StatusMessage
 from energywatch.protocol.client_ids import edge_client_id
 
@@ -103,19 +103,18 @@ class Publisher:
 
     def run(self) -> None:
         pub = self.config.publish
-        delay = pub.reconnect_min_s
+        backoff = Backoff(pub.reconnect_min_s, pub.reconnect_max_s, jitter=0.2)
         while not self._stop.is_set():
             session = self._connect()
             if session is None:
                 self.metrics.connect_failures.inc()
                 if self._auth_refused:
-                    delay = pub.reconnect_max_s  # retrying fast will not fix credentials
-                wait = delay * random.uniform(0.8, 1.2)
+                    backoff.slowest()  # retrying fast will not fix credentials
+                wait = backoff.failed()
                 log.info("reconnecting in %.1f s", wait)
                 self._stop.wait(wait)
-                delay = min(delay * 2, pub.reconnect_max_s)
                 continue
-            delay = pub.reconnect_min_s
+            backoff.reset()
             self.metrics.connects.inc()
             self.metrics.connected.set(1)
             self.connected.set()

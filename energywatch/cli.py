@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from energywatch.errors import EnergyWatchError, RegistryError
-from energywatch.settings import Settings, load_settings
+from energywatch.settings import Settings, load_settings, require_secrets
 
 app = typer.Typer(
     help="EnergyWatch: online monitoring of energy use and carbon emissions.",
@@ -40,14 +40,34 @@ ConfigOption = Annotated[
 OnceOption = Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")]
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"energywatch {version('energywatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """EnergyWatch: online monitoring of energy use and carbon emissions."""
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
-def _settings(config: Path | None) -> Settings:
+def _settings(config: Path | None, *secrets: str) -> Settings:
+    """The settings, with the `secrets` the command uses checked (every problem at once)."""
     try:
         settings = load_settings(config)
+        require_secrets(settings, *secrets)
     except EnergyWatchError as exc:
         _fail(str(exc))
     logging.basicConfig(
@@ -55,6 +75,19 @@ def _settings(config: Path | None) -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     return settings
+
+
+def check_database(url: str) -> None:
+    """Stop with one line naming the setting when the database does not answer."""
+    from energywatch.dependencies import check_database
+
+    check_database(url)
+
+
+def redact(url: str) -> str:
+    from energywatch.dependencies import redact
+
+    return redact(url)
 
 
 # --- database ----------------------------------------------------------------------------
@@ -66,10 +99,13 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "heads",
 ) -> None:
     """Create or migrate the schema, then load the reference data. Safe to run again."""
+    from energywatch.storage.create import ensure_database
     from energywatch.storage.migrate import current_heads, upgrade
 
     s = _settings(config)
-    typer.echo(f"migrating {_redact(s.database.url)} to {revision} ...")
+    if ensure_database(s.database.url):
+        typer.echo(f"created the database {redact(s.database.url)}")
+    typer.echo(f"migrating {redact(s.database.url)} to {revision} ...")
     upgrade(
         s.database.url,
         revision,
@@ -91,6 +127,7 @@ def db_downgrade(
     from energywatch.storage.migrate import current_heads, downgrade
 
     s = _settings(config)
+    check_database(s.database.url)
     downgrade(s.database.url, revision)
     typer.echo(f"schema at {', '.join(sorted(current_heads(s.database.url))) or 'base'}")
 
@@ -101,17 +138,12 @@ def db_current(config: ConfigOption = None) -> None:
     from energywatch.storage.migrate import current_heads, script_heads
 
     s = _settings(config)
+    check_database(s.database.url)
     at, latest = current_heads(s.database.url), script_heads()
     typer.echo(f"database: {', '.join(sorted(at)) or 'empty'}")
     typer.echo(f"latest:   {', '.join(sorted(latest))}")
     if at != latest:
         raise typer.Exit(1)
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 # --- registry ----------------------------------------------------------------------------
@@ -127,6 +159,7 @@ def registry_import(
     from energywatch.storage.registry import import_registry_file
 
     s = _settings(config)
+    check_database(s.database.url)
     engine = make_engine(s.database.url, pool_size=1)
     try:
         summary = import_registry_file(engine, file)
@@ -156,7 +189,10 @@ def rollup(config: ConfigOption = None, once: OnceOption = False) -> None:
     """Keep 15-minute consumption, tce and tCO2 up to date, recomputing late data."""
     from services.rollup.command import run
 
-    run(_settings(config), once=once)
+    s = _settings(config)
+    if once:  # a service outlives an outage; one pass reports it and stops
+        check_database(s.database.url)
+    run(s, once=once)
 
 
 @app.command()
@@ -164,7 +200,10 @@ def alerting(config: ConfigOption = None, once: OnceOption = False) -> None:
     """Evaluate alert rules over the fleet and send notifications."""
     from services.alerting.command import run
 
-    run(_settings(config), once=once)
+    s = _settings(config, "alerting.webhook_secret")
+    if once:
+        check_database(s.database.url)
+    run(s, once=once)
 
 
 @app.command()
@@ -172,7 +211,7 @@ def api(config: ConfigOption = None) -> None:
     """Serve the REST API, the live stream and the web dashboard."""
     from services.api.command import run
 
-    run(_settings(config))
+    run(_settings(config, "api.secret_key"))
 
 
 @app.command()
@@ -220,9 +259,16 @@ def mqtt_acl(
     """Write Mosquitto's dynamic security file: accounts bound to client ids, ACLs."""
     from energywatch.broker.acl import write_broker_files
 
-    for path in write_broker_files(_settings(config), out):
+    s = _settings(config)
+    check_database(s.database.url)
+    for path in write_broker_files(s, out):
         typer.echo(f"wrote {path}")
     typer.echo("Mosquitto reads it at start only: restart the broker to apply it")
+
+
+PasswordOption = Annotated[
+    str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+]
 
 
 @users_app.command("add")
@@ -234,15 +280,45 @@ def users_add(
         typer.Option(help="regulator: division code prefix(es); operator: site code."),
     ] = None,
     config: ConfigOption = None,
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
+    password: PasswordOption = "",
 ) -> None:
     """Add a user (the password is asked for, never shown)."""
     from services.api.users import add_user
 
     add_user(_settings(config), username, password, role, scope)
     typer.echo(f"added {role} {username}")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """List the users: name, role, scope, and whether they are disabled."""
+    from services.api.users import list_users
+
+    for user in list_users(_settings(config)):
+        state = "  disabled" if user.disabled else ""
+        typer.echo(f"{user.username}\t{user.role}\t{user.scope or '-'}{state}")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOption = None) -> None:
+    """Stop a user from signing in; their sessions and API keys stop working at once."""
+    from services.api.users import disable_user
+
+    disable_user(_settings(config), username)
+    typer.echo(f"disabled {username}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument()],
+    config: ConfigOption = None,
+    password: PasswordOption = "",
+) -> None:
+    """Set a user's password (asked for, never shown)."""
+    from services.api.users import set_password
+
+    set_password(_settings(config), username, password)
+    typer.echo(f"password of {username} changed")
 
 
 def main() -> None:

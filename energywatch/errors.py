@@ -2,6 +2,8 @@
 
 EnergyWatchError
 ├── SettingsError        a setting is missing or wrong; the process stops with its message
+├── DependencyError      the database or the broker cannot be reached (names setting and fix)
+├── InputError           a command's argument is refused (a short password, an unknown role)
 ├── RegistryError        a registry file is refused (carries every problem found)
 ├── StorageError         the database is missing something the service needs
 └── ServiceFailed        a part of a running service died; the process exits non-zero
@@ -26,6 +28,14 @@ class StorageError(EnergyWatchError):
 
 class ServiceFailed(EnergyWatchError):
     """Raised after an orderly stop, so that a supervisor (systemd, compose) restarts us."""
+
+
+class DependencyError(EnergyWatchError):
+    pass
+
+
+class InputError(EnergyWatchError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@ Built by `load_settings()` at start-up, never at import.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,11 +26,27 @@ from pydantic_settings import (
 from energywatch.errors import SettingsError
 from energywatch.protocol.client_ids import derived_installation_id, ingest_client_id
 
+log = logging.getLogger(__name__)
+
 # Placeholders that are fine for a demo on one machine and refused anywhere else.
 DEMO_SECRET = "demo-secret-not-for-production"
+# The placeholder of deploy/.env.example, refused everywhere.
+CHANGE_ME = "CHANGE-ME"
+MIN_SECRET_CHARS = 16
+
+ENV_PREFIX = "ENERGYWATCH_"
+# ENERGYWATCH_* variables that are not settings: read by other parts, or by tests and benchmarks.
+NOT_SETTINGS = {"ENERGYWATCH_CONFIG", "ENERGYWATCH_EDGE_MQTT_PASSWORD"}
+NOT_SETTINGS_PREFIXES = ("ENERGYWATCH_TEST_", "ENERGYWATCH_BENCH_", "ENERGYWATCH_SCHEMATHESIS_")
 
 
-class DatabaseSettings(BaseModel):
+class Section(BaseModel):
+    """A group of settings; an unknown key is refused, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
     url: str = Field(
         default="postgresql://postgres@127.0.0.1:5432/energywatch",
         description="libpq URL of the PostgreSQL/TimescaleDB database",
@@ -59,7 +79,7 @@ class DatabaseSettings(BaseModel):
         return url
 
 
-class MqttSettings(BaseModel):
+class MqttSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
@@ -70,7 +90,7 @@ class MqttSettings(BaseModel):
     keepalive_s: int = Field(default=30, ge=5)
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     client_id: str | None = Field(
         default=None,
         description="MQTT client id; None: ew-ingest-{installation}-{worker}",
@@ -109,7 +129,7 @@ class IngestSettings(BaseModel):
     )
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
@@ -137,7 +157,7 @@ class ApiSettings(BaseModel):
     )
 
 
-class AlertingSettings(BaseModel):
+class AlertingSettings(Section):
     interval_s: float = Field(default=5.0, gt=0)
     rules_dir: Path | None = None
     smtp_host: str = "127.0.0.1"
@@ -145,6 +165,9 @@ class AlertingSettings(BaseModel):
     smtp_sender: str = "alerts@energywatch.invalid"
     webhook_secret: SecretStr = SecretStr(DEMO_SECRET)
     metrics_port: int | None = Field(default=9102, ge=1, le=65535)
+    slow_metrics_port: int | None = Field(
+        default=9104, ge=1, le=65535, description="metrics of the slow evaluation group's process"
+    )
     default_rules: bool = Field(default=True, description="load the shipped rule set too")
     smtp_starttls: bool = False
     smtp_username: str | None = None
@@ -154,7 +177,7 @@ class AlertingSettings(BaseModel):
     retry_base_s: float = Field(default=2.0, gt=0)
 
 
-class RollupSettings(BaseModel):
+class RollupSettings(Section):
     interval_s: float = Field(default=5.0, gt=0, description="pause between passes when idle")
     batch_points: int = Field(default=500, ge=1, description="points recomputed per pass")
     lookback_hours: float = Field(
@@ -165,7 +188,7 @@ class RollupSettings(BaseModel):
     metrics_port: int | None = Field(default=9103, ge=1, le=65535)
 
 
-class BrokerSettings(BaseModel):
+class BrokerSettings(Section):
     passwords_file: Path | None = Field(
         default=None,
         description="secret YAML file with the MQTT passwords of devices and services, read by "
@@ -197,22 +220,6 @@ class Settings(BaseSettings):
     rollup: RollupSettings = RollupSettings()
     broker: BrokerSettings = BrokerSettings()
 
-    @model_validator(mode="after")
-    def _no_demo_secrets_in_production(self) -> Settings:
-        if self.demo:
-            return self
-        placeholders = {
-            "api.secret_key": self.api.secret_key,
-            "alerting.webhook_secret": self.alerting.webhook_secret,
-        }
-        for name, value in placeholders.items():
-            if value.get_secret_value() == DEMO_SECRET:
-                raise ValueError(
-                    f"{name} is the built-in demo secret; set ENERGYWATCH_"
-                    f"{name.upper().replace('.', '__')} (or run with ENERGYWATCH_DEMO=1)"
-                )
-        return self
-
     @property
     def ingest_client_id(self) -> str:
         """The ingest worker's MQTT client id: restart-stable, unique per installation."""
@@ -238,6 +245,95 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def env_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p) for p in loc).upper()
+
+
+def setting_names() -> dict[str, str]:
+    """Every setting, as its environment variable mapped to its dotted name."""
+    names: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names[env_name((name,))] = name  # a whole section as JSON
+            for sub in section.model_fields:
+                names[env_name((name, sub))] = f"{name}.{sub}"
+        else:
+            names[env_name((name,))] = name
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning per `ENERGYWATCH_*` variable that no setting reads, with the nearest name."""
+    known = setting_names()
+    sections = {n + "__" for n, dotted in known.items() if "." not in dotted}
+    warnings = []
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if (
+            not upper.startswith(ENV_PREFIX)
+            or upper in known
+            or upper in NOT_SETTINGS
+            or upper.startswith(NOT_SETTINGS_PREFIXES)
+            or upper.startswith(tuple(sections))  # an unknown key there is a settings error
+        ):
+            continue
+        message = f"{variable} is not a setting and is ignored"
+        if near := difflib.get_close_matches(upper, known, n=1, cutoff=0.6):
+            message += f"; did you mean {near[0]}?"
+        warnings.append(message)
+    return warnings
+
+
+def _nearest(loc: tuple[str | int, ...]) -> str:
+    """`; did you mean X?` for an unknown key at `loc`, or nothing."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        annotation = (
+            model.model_fields[str(part)].annotation if part in model.model_fields else None
+        )
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    near = difflib.get_close_matches(str(loc[-1]), model.model_fields, n=1, cutoff=0.6)
+    return f"; did you mean {'.'.join([*map(str, loc[:-1]), near[0]])}?" if near else ""
+
+
+def _problem(err: Any) -> str:
+    loc = tuple(err["loc"])
+    if not loc:
+        return str(err["msg"])
+    where = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        return f"{where} ({env_name(loc)}) is not a setting{_nearest(loc)}"
+    return f"{where} ({env_name(loc)}): {err['msg']}"
+
+
+def require_secrets(settings: Settings, *names: str) -> None:
+    """Refuse placeholder or short secrets among `names` (dotted), every problem in one error.
+
+    Only the commands that use a secret ask for it: `db upgrade` needs no API secret."""
+    if settings.demo:
+        return
+    problems = []
+    for name in names:
+        section, field = name.split(".")
+        value: SecretStr = getattr(getattr(settings, section), field)
+        secret = value.get_secret_value()
+        variable = env_name((section, field))
+        if secret == DEMO_SECRET:
+            problems.append(f"{name} ({variable}) is the built-in demo secret")
+        elif CHANGE_ME in secret:
+            problems.append(f"{name} ({variable}) is still the CHANGE-ME placeholder")
+        elif len(secret) < MIN_SECRET_CHARS:
+            problems.append(f"{name} ({variable}) is shorter than {MIN_SECRET_CHARS} characters")
+    if problems:
+        fix = "set a random value (python3 -c 'import secrets; print(secrets.token_urlsafe())')"
+        if any("demo secret" in p for p in problems):
+            fix += " (or run with ENERGYWATCH_DEMO=1 on a demo machine)"
+        raise SettingsError("; ".join(problems) + f" — {fix}")
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning validation errors into one readable message."""
     if config_file is None and (env_path := os.environ.get("ENERGYWATCH_CONFIG")):
@@ -248,15 +344,14 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             raise SettingsError(f"config file {config_file} does not exist")
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
         cls = type("Settings", (Settings,), {"model_config": config})
+    for warning in unknown_variables(os.environ):
+        log.warning(warning)
     try:
         return cls(**overrides)
+    except tomllib.TOMLDecodeError as exc:  # the message ends with "(at line L, column C)"
+        raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from exc
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            if not err["loc"]:
-                lines.append(f"  {err['msg']}")
-                continue
-            where = ".".join(str(p) for p in err["loc"])
-            env = "ENERGYWATCH_" + "__".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"  {where} ({env}): {err['msg']}")
-        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from exc
+        problems = [_problem(err) for err in exc.errors()]
+        if len(problems) == 1:
+            raise SettingsError(f"invalid setting {problems[0]}") from exc
+        raise SettingsError("invalid settings:\n" + "\n".join(f"  {p}" for p in problems)) from exc

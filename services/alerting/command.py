@@ -21,8 +21,10 @@ from pathlib import Path
 
 import psycopg
 
-from energywatch.settings import Settings
-from energywatch.storage.engine import libpq_url
+from energywatch.backoff import Backoff
+from energywatch.dependencies import Dependency, connect_database, database_problem
+from energywatch.errors import DependencyError
+from energywatch.settings import Settings, require_secrets
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator, RuleSource, try_lock
 from services.alerting.notify import OUTBOX_CHANNEL
@@ -54,17 +56,28 @@ def make_senders(settings: Settings) -> dict[str, Sender]:
     }
 
 
-def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
-    url = libpq_url(settings.database.url)
+def _lost(
+    database: Dependency, url: str, exc: DependencyError | psycopg.Error, backoff: Backoff
+) -> float:
+    """Report the outage (once, one line) and return how long to wait before reconnecting."""
+    database.down(str(exc) if isinstance(exc, DependencyError) else database_problem(url, exc))
+    return backoff.failed()
+
+
+def _deliver_loop(settings: Settings, stop: threading.Event, database: Dependency) -> None:
+    url = settings.database.url
     a = settings.alerting
     retry = RetryPolicy(max_attempts=a.retry_max_attempts, base_s=a.retry_base_s)
     senders = make_senders(settings)
+    backoff = Backoff(1.0, 30.0)
     while not stop.is_set():
         try:
             with (
-                psycopg.connect(url, autocommit=True) as conn,
-                psycopg.connect(url, autocommit=True) as listen,
+                connect_database(url, autocommit=True) as conn,
+                connect_database(url, autocommit=True) as listen,
             ):
+                database.up()
+                backoff.reset()
                 listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
                 deliverer = Deliverer(conn, senders, retry)
                 while not stop.is_set():
@@ -73,9 +86,11 @@ def _deliver_loop(settings: Settings, stop: threading.Event) -> None:
                     # Wake on the next NOTIFY, or after a second for retries that fall due.
                     for _ in listen.notifies(timeout=1.0, stop_after=1):
                         pass
+        except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            stop.wait(_lost(database, url, exc, backoff))
         except psycopg.Error:
-            log.exception("outbox worker lost the database; reconnecting")
-            stop.wait(2.0)
+            log.exception("outbox worker failed; reconnecting")
+            stop.wait(backoff.failed())
 
 
 @dataclass(frozen=True)
@@ -101,13 +116,20 @@ def groups(settings: Settings) -> list[Group]:
 
 
 def _evaluate_loop(
-    settings: Settings, rules: RuleSource, group: Group, stop: threading.Event
+    settings: Settings,
+    rules: RuleSource,
+    group: Group,
+    stop: threading.Event,
+    database: Dependency,
 ) -> None:
-    url = libpq_url(settings.database.url)
+    url = settings.database.url
     interval = settings.alerting.interval_s
+    backoff = Backoff(1.0, 30.0)
     while not stop.is_set():
         try:
-            with psycopg.connect(url, autocommit=True) as conn:
+            with connect_database(url, autocommit=True) as conn:
+                database.up()
+                backoff.reset()
                 evaluator = Evaluator(
                     conn, rules, group=group.accepts, group_name=group.name, retire=group.retire
                 )
@@ -128,21 +150,24 @@ def _evaluate_loop(
                         )
                     next_at = max(next_at + interval, time.monotonic())
                     stop.wait(next_at - time.monotonic())
+        except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            stop.wait(_lost(database, url, exc, backoff))
         except psycopg.Error:
-            log.exception("%s evaluation lost the database; reconnecting", group.name)
-            stop.wait(2.0)
+            log.exception("%s evaluation failed; reconnecting", group.name)
+            stop.wait(backoff.failed())
 
 
 def run(settings: Settings, once: bool = False) -> None:
+    require_secrets(settings, "alerting.webhook_secret")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    url = libpq_url(settings.database.url)
+    url = settings.database.url
     rules = RuleSource(rule_dirs(settings))
     rules.file_rules()  # a bad rules file stops the start, naming file and field
     if once:
         a = settings.alerting
-        with psycopg.connect(url, autocommit=True) as conn:
+        with connect_database(url, autocommit=True) as conn:
             report = Evaluator(conn, rules).cycle()
             log.info("cycle: %s", report)
             Deliverer(
@@ -169,12 +194,13 @@ def run(settings: Settings, once: bool = False) -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.alerting.metrics_port)
+    database = Dependency("database", log)
     outbox = threading.Thread(
-        target=_deliver_loop, args=(settings, stop), name="outbox", daemon=True
+        target=_deliver_loop, args=(settings, stop, database), name="outbox", daemon=True
     )
     outbox.start()
     try:
-        _evaluate_loop(settings, rules, fast, stop)
+        _evaluate_loop(settings, rules, fast, stop, database)
     finally:
         stop.set()
         for child in children:
@@ -201,9 +227,10 @@ def _group_process(settings: Settings, group_index: int) -> None:
 
     threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
     group = groups(settings)[group_index]
-    if settings.alerting.metrics_port:
+    if settings.alerting.slow_metrics_port:
         from prometheus_client import start_http_server
 
-        # Each group process serves its own metrics: the slow group on metrics_port + index.
-        start_http_server(settings.alerting.metrics_port + group.index)
-    _evaluate_loop(settings, RuleSource(rule_dirs(settings)), group, stop)
+        # The slow group's process has metrics of its own, on a port of its own.
+        start_http_server(settings.alerting.slow_metrics_port)
+    database = Dependency("database", log)
+    _evaluate_loop(settings, RuleSource(rule_dirs(settings)), group, stop, database)

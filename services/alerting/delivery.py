@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import psycopg
 
+from energywatch.backoff import backoff_s
 from services.alerting import metrics
 from services.alerting.senders import Outcome, Sender
 
@@ -32,7 +33,7 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> timedelta:
         """Exponential backoff after `attempts` failed attempts."""
-        return timedelta(seconds=min(self.max_s, self.base_s * 2 ** max(0, attempts - 1)))
+        return timedelta(seconds=backoff_s(self.base_s, self.max_s, attempts))
 
 
 class Deliverer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +12,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from energywatch.dependencies import Dependency, check_database
+from energywatch.errors import DependencyError
 from energywatch.settings import Settings
 from energywatch.storage.engine import sqlalchemy_url
 from services.api.docs_ui import install_docs
@@ -29,6 +33,8 @@ from services.api.routers import (
     rules,
     sites,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DASHBOARD = Path(__file__).parent / "dashboard"
 API_PREFIX = "/api/v1"
@@ -52,6 +58,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = api_engine(settings)
+        try:  # say at start when the database is wrong or away, not at the first request
+            await asyncio.to_thread(check_database, settings.database.url)
+        except DependencyError as exc:
+            app.state.database.down(str(exc))
         try:
             yield
         finally:
@@ -70,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
+    app.state.database = Dependency(
+        "database",
+        log,
+        app.state.metrics.dependency_up,
+        retry="serving 503 until it answers (see /healthz)",
+    )
     install_problem_handlers(app)
     install_metrics(app, app.state.metrics)
 

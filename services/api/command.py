@@ -9,7 +9,7 @@ from types import FrameType
 import uvicorn
 
 from energywatch.metrics_server import serve_metrics
-from energywatch.settings import Settings
+from energywatch.settings import Settings, require_secrets
 from services.api.app import create_app
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -23,6 +23,7 @@ def _already_handled(sig: int, frame: FrameType | None) -> None:
 
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; open requests get 5 s to finish."""
+    require_secrets(settings, "api.secret_key")
     app = create_app(settings)
     # Metrics on a port of their own, like every other service: the API's port faces the
     # users, the metrics port only the Prometheus network.

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from energywatch.dependencies import dependency_gauge
+
 
 class ApiMetrics:
     def __init__(self) -> None:
@@ -33,6 +35,7 @@ class ApiMetrics:
         self.logins = Counter(
             "energywatch_api_logins_total", "login attempts", ["outcome"], registry=self.registry
         )
+        self.dependency_up = dependency_gauge(self.registry)
 
 
 def route_template(scope: Scope) -> str:

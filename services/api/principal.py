@@ -49,7 +49,7 @@ def parse_scope(role: str, scope: str | None) -> tuple[str, ...]:
             raise ValueError("an admin has no scope")
         return ()
     if not scope or not scope.strip():
-        raise ValueError(f"a {role} needs a scope")
+        raise ValueError(f"{'an' if role == 'operator' else 'a'} {role} needs a scope")
     if role == "operator":
         code = scope.strip()
         if "," in code:

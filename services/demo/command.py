@@ -25,11 +25,18 @@ from typing import Any
 import psycopg
 import yaml
 
-from energywatch.errors import EnergyWatchError, SettingsError
+from energywatch.errors import EnergyWatchError, InputError, SettingsError
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url, make_engine
 from services.demo.breach import Breach
-from services.demo.broker import Broker, demo_broker, free_port, port_answers, speaks_mqtt5
+from services.demo.broker import (
+    Broker,
+    demo_broker,
+    free_port,
+    free_ports,
+    port_answers,
+    speaks_mqtt5,
+)
 from services.demo.fleet import FleetSpec
 from services.demo.history import backfill, has_readings
 from services.demo.postgres import Database, demo_database
@@ -113,7 +120,7 @@ def ensure_users(child_settings: Settings) -> None:
     for username, password, role, scope in (OPERATOR, REGULATOR):
         try:
             add_user(child_settings, username, password, role, scope)
-        except ValueError as exc:
+        except InputError as exc:
             if "exists" not in str(exc):
                 raise
 
@@ -250,6 +257,7 @@ def child_settings(
 ) -> Settings:
     """The services' settings: the demo's database and broker, free ports for the API and
     the metrics endpoints (another instance may hold the defaults), the demo rules."""
+    ingest_port, rollup_port, alerting_port, slow_port = free_ports(4)
     return settings.model_copy(
         update={
             "demo": True,
@@ -260,16 +268,20 @@ def child_settings(
             ),
             "ingest": settings.ingest.model_copy(
                 update={
-                    "metrics_port": free_port(),
+                    "metrics_port": ingest_port,
                     # Without shared subscriptions a plain one: the demo runs one worker.
                     "share_group": settings.ingest.share_group
                     if broker.shared_subscriptions
                     else "",
                 }
             ),
-            "rollup": settings.rollup.model_copy(update={"metrics_port": free_port()}),
+            "rollup": settings.rollup.model_copy(update={"metrics_port": rollup_port}),
             "alerting": settings.alerting.model_copy(
-                update={"metrics_port": free_port(), "rules_dir": data_dir / "rules"}
+                update={
+                    "metrics_port": alerting_port,
+                    "slow_metrics_port": slow_port,
+                    "rules_dir": data_dir / "rules",
+                }
             ),
         }
     )

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from energywatch.errors import SettingsError
-from energywatch.storage.engine import libpq_url
+from energywatch.storage.create import ensure_database, maintenance_url
 
 log = logging.getLogger("demo.postgres")
 
@@ -28,31 +27,12 @@ class Database:
     kind: str  # "configured" or "embedded"
 
 
-def _split(url: str) -> tuple[str, str]:
-    """(maintenance URL, database name) of a libpq URL."""
-    info = psycopg.conninfo.conninfo_to_dict(libpq_url(url))
-    name = str(info.get("dbname") or "energywatch")
-    info["dbname"] = "postgres"
-    return psycopg.conninfo.make_conninfo(**info), name  # type: ignore[arg-type]
-
-
 def server_answers(url: str) -> bool:
-    maintenance, _ = _split(url)
     try:
-        with psycopg.connect(maintenance, connect_timeout=2):
+        with psycopg.connect(maintenance_url(url), connect_timeout=2):
             return True
     except psycopg.Error:
         return False
-
-
-def ensure_database(url: str) -> None:
-    """Create the database of `url` on its server if it does not exist yet."""
-    maintenance, name = _split(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log.info("created database %s", name)
 
 
 @contextlib.contextmanager

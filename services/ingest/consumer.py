@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from energywatch.dependencies import Dependency, broker_problem
 from energywatch.protocol.topics import readings_subscription
 from energywatch.settings import IngestSettings, MqttSettings
 from services.ingest.batch import Delivery
@@ -48,8 +49,10 @@ class MqttConsumer:
         ingest: IngestSettings,
         deliver: Callable[[Inbound], None],
         metrics: IngestMetrics,
+        broker: Dependency,
     ) -> None:
         self._mqtt = mqtt_settings
+        self._broker = broker
         self._ingest = ingest
         self._deliver = deliver
         self._metrics = metrics
@@ -76,6 +79,7 @@ class MqttConsumer:
             max_delay=max(1, math.ceil(ingest.reconnect_max_s)),
         )
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_unsubscribe = self._on_unsubscribe
@@ -145,6 +149,7 @@ class MqttConsumer:
             return
         with self._lock:
             self._generation += 1
+        self._broker.up()
         log.info(
             "connected to %s:%s (session present: %s); subscribing to %s",
             self._mqtt.host,
@@ -153,6 +158,10 @@ class MqttConsumer:
             self.subscription,
         )
         client.subscribe(self.subscription, options=SubscribeOptions(qos=1))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho retries on its own, with its reconnect delay; the outage is logged once.
+        self._broker.down(broker_problem(self._mqtt, "no connection"))
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any

@@ -10,6 +10,7 @@ Three threads, each with one job:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from energywatch.backoff import Backoff
+from energywatch.dependencies import Dependency, database_problem, dependency_gauge
 from energywatch.protocol import CommitAck, DeviceTopics
 from energywatch.settings import Settings
 from services.ingest.batch import Batch, Confirmation
@@ -30,7 +33,7 @@ from services.ingest.reasons import Reason
 from services.ingest.registry import Registry, RegistryCache
 from services.ingest.validate import check_readings
 from services.ingest.writer import WriteResult
-from services.ingest.writers import Backoff, BatchWriter, InOrder, Refused
+from services.ingest.writers import BatchWriter, InOrder, Refused
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class IngestService:
         # The client id resolved once: the consumer connects with it on every reconnect.
         self.config = settings.ingest.model_copy(update={"client_id": settings.ingest_client_id})
         self.metrics = IngestMetrics()
+        gauge = dependency_gauge(self.metrics.registry)
+        self.database = Dependency("database", log, gauge)
+        self.broker = Dependency("broker", log, gauge)
         self.registry = RegistryCache(
             settings.database.url, self.config.registry_refresh_s, self.config.registry_max_age_s
         )
@@ -62,7 +68,9 @@ class IngestService:
         self._sealed = 0  # batches handed to the writers, numbering their turns to acknowledge
         self._turns = InOrder()
         self._abort = threading.Event()  # stop now, even with unwritten batches
-        self.consumer = MqttConsumer(settings.mqtt, self.config, self._receive, self.metrics)
+        self.consumer = MqttConsumer(
+            settings.mqtt, self.config, self._receive, self.metrics, self.broker
+        )
         self._threads = [
             threading.Thread(target=self._pipeline, name="ingest-pipeline", daemon=True),
             *(
@@ -139,6 +147,10 @@ class IngestService:
     # --- pipeline thread -------------------------------------------------------------------
 
     def _pipeline(self) -> None:
+        # Load the registry first: a wrong or absent database shows in the log at once, not
+        # with the first reading.
+        with contextlib.suppress(psycopg.Error):  # only when stopped while it is away
+            self._registry()
         max_age_s = self.config.batch_max_age_ms / 1000
         batch: Batch | None = None
         while True:
@@ -219,12 +231,15 @@ class IngestService:
         while True:
             try:
                 if after_miss:
-                    return self.registry.after_miss() or self.registry.current
-                return self.registry.get()
+                    fresh = self.registry.after_miss() or self.registry.current
+                else:
+                    fresh = self.registry.get()
+                self.database.up()
+                return fresh
             except psycopg.Error as exc:
                 if self.registry.loaded and not after_miss:
                     return self.registry.current  # stale is fine until the database is back
-                log.warning("cannot load the registry (%s); retrying", exc)
+                self.database.down(database_problem(self.settings.database.url, exc))
                 if self._abort.is_set():
                     raise
                 backoff.wait(self._abort)
@@ -237,6 +252,7 @@ class IngestService:
             self.metrics,
             self._abort,
             (self.config.reconnect_min_s, self.config.reconnect_max_s),
+            self.database,
         )
         folded_at = time.monotonic()
         try:

@@ -16,6 +16,8 @@ import time
 
 import psycopg
 
+from energywatch.backoff import Backoff
+from energywatch.dependencies import Dependency, database_problem
 from energywatch.storage.dirty_marks import fold
 from energywatch.storage.engine import libpq_url
 from services.ingest.batch import Batch
@@ -23,20 +25,6 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.writer import WriteResult, prepare, write_batch
 
 log = logging.getLogger(__name__)
-
-
-class Backoff:
-    def __init__(self, first_s: float, max_s: float) -> None:
-        self.first_s = first_s
-        self.max_s = max_s
-        self.next_s = first_s
-
-    def wait(self, stop: threading.Event) -> None:
-        stop.wait(self.next_s)
-        self.next_s = min(self.next_s * 2, self.max_s)
-
-    def reset(self) -> None:
-        self.next_s = self.first_s
 
 
 class Refused(Exception):
@@ -58,8 +46,10 @@ class BatchWriter:
         metrics: IngestMetrics,
         abort: threading.Event,
         backoff_s: tuple[float, float],
+        database: Dependency,
     ) -> None:
         self._url = libpq_url(url)
+        self._database = database
         self._metrics = metrics
         self._abort = abort
         self._backoff_s = backoff_s
@@ -76,6 +66,7 @@ class BatchWriter:
                 result = write_batch(conn, batch)
                 self._metrics.commit_seconds.observe(time.perf_counter() - started)
                 self._metrics.db_up.set(1)
+                self._database.up()
                 return result
             except UnicodeError as exc:  # client side: retrying cannot help
                 raise Refused(exc) from exc
@@ -83,15 +74,16 @@ class BatchWriter:
                 self._metrics.db_errors.inc()
                 transient = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
                 self._metrics.db_up.set(0 if transient else 1)
-                log.warning(
-                    "database write failed (%s: %s); retrying in %.1f s",
-                    type(exc).__name__,
-                    str(exc).strip(),
-                    backoff.next_s,
-                )
-                if transient:
+                if transient:  # an outage: logged once, however many retries it takes
+                    self._database.down(database_problem(self._url, exc))
                     self.close()
                 else:
+                    log.warning(
+                        "database write refused (%s: %s); retrying in %.1f s",
+                        type(exc).__name__,
+                        str(exc).strip(),
+                        backoff.next_s,
+                    )
                     refusals += 1
                     if refusals >= 3:
                         raise Refused(exc) from exc

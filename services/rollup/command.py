@@ -15,6 +15,9 @@ import threading
 import psycopg
 from prometheus_client import Counter, Histogram
 
+from energywatch.backoff import Backoff
+from energywatch.dependencies import Dependency, connect_database, database_problem
+from energywatch.errors import DependencyError
 from energywatch.settings import Settings
 from energywatch.storage.engine import libpq_url
 from energywatch.storage.jobs import job_statuses
@@ -100,19 +103,32 @@ def run(settings: Settings, once: bool = False) -> None:
     log.info(
         "rollup every %.1f s, %d points per pass", settings.rollup.interval_s, options.batch_points
     )
+    database = Dependency("database", log)
+    backoff = Backoff(settings.rollup.interval_s, max(60.0, settings.rollup.interval_s))
     conn: psycopg.Connection | None = None
     try:
         while not stop.is_set():
             try:
                 if conn is None or conn.closed:
-                    conn = psycopg.connect(url)
+                    conn = connect_database(url)
                 report = run_pass(conn, options)
+                database.up()
+                backoff.reset()
                 _observe(report)
                 if report.progressed:
                     log.debug("pass: %s", report)
                     continue  # more may be waiting
                 with conn.transaction():
                     observe_jobs(job_statuses(conn))
+            except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                # The database is away: one line when it goes, one when it is back.
+                problem = str(exc) if isinstance(exc, DependencyError) else None
+                database.down(problem or database_problem(url, exc))
+                if conn is not None:
+                    conn.close()
+                conn = None
+                stop.wait(backoff.failed())
+                continue
             except psycopg.Error:
                 log.exception("rollup pass failed; reconnecting")
                 if conn is not None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from energywatch.errors import InputError
 from energywatch.storage.api_tables import audit_log
 from energywatch.storage.engine import make_engine
 from services.api.users import add_user
@@ -120,7 +121,7 @@ def test_add_user_hashes_with_argon2_and_refuses_bad_scopes(
     ):
         try:
             add_user(api_settings, "bad", "long enough pw", role, scope)
-        except ValueError:
+        except InputError:
             continue
         raise AssertionError(f"{role} {scope} accepted")
 

@@ -23,6 +23,9 @@ COMMANDS = [
     "demo",
     "mqtt acl",
     "users add",
+    "users list",
+    "users disable",
+    "users passwd",
 ]
 
 
