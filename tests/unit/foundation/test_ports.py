@@ -18,6 +18,7 @@ def listening_ports(settings: Settings) -> dict[str, int | None]:
     """The ports the server processes bind: the API, and each service's metrics endpoint."""
     return {
         "api.port": settings.api.port,
+        "api.metrics_port": settings.api.metrics_port,
         "ingest.metrics_port": settings.ingest.metrics_port,
         "rollup.metrics_port": settings.rollup.metrics_port,
         "alerting.metrics_port": settings.alerting.metrics_port,
@@ -52,7 +53,10 @@ def test_prometheus_scrapes_each_default_metrics_port() -> None:
         for static in job["static_configs"]
         for target in static["targets"]
     }
-    assert set(listening_ports(load_settings(demo=True)).values()) <= scraped
+    ports = listening_ports(load_settings(demo=True))
+    # Every metrics port; the API's public port has no /metrics.
+    assert {port for name, port in ports.items() if name != "api.port"} <= scraped
+    assert ports["api.port"] not in scraped
 
 
 def test_demo_gives_each_process_its_own_port(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from paho.mqtt.client import DisconnectFlags
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from energywatch.dependencies import Dependency
 from energywatch.settings import IngestSettings, MqttSettings
 from services.ingest.consumer import MqttConsumer
 from services.ingest.metrics import IngestMetrics
@@ -27,7 +28,8 @@ def _disconnect(consumer: MqttConsumer, code: int) -> None:
 @pytest.fixture
 def consumer() -> MqttConsumer:
     ingest = IngestSettings(client_id="ew-ingest-abc-1")
-    return MqttConsumer(MqttSettings(), ingest, lambda inbound: None, IngestMetrics())
+    broker = Dependency("broker", logging.getLogger("test"))
+    return MqttConsumer(MqttSettings(), ingest, lambda inbound: None, IngestMetrics(), broker)
 
 
 def _takeovers(consumer: MqttConsumer) -> float:
