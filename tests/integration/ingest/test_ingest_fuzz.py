@@ -45,7 +45,7 @@ def test_fuzzed_payloads_are_each_stored_or_dead_lettered_without_a_crash(
         wait_for(
             lambda: (ingest.metric(acked) or 0) >= MESSAGES,
             60 + MESSAGES / 100,
-            f"every message committed (acknowledged: {ingest.metric(acked)})",
+            "every message committed",
         )
         assert ingest.running(), ingest.output()
         assert ingest.proc is not None
