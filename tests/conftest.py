@@ -23,6 +23,8 @@ from tests.support.services import (
     find_or_start_postgres,
 )
 
+pytest_plugins = ["tests.support.clock"]
+
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import uvicorn
@@ -16,11 +17,11 @@ from tests.support.services import free_port
 
 
 @pytest.fixture
-def world_db(db_url: str) -> tuple[str, World]:
+def world_db(db_url: str, clock: datetime) -> tuple[str, World]:
     engine = make_engine(db_url, pool_size=1)
     try:
         with engine.begin() as conn:
-            world = build_world(conn)
+            world = build_world(conn, clock)
     finally:
         engine.dispose()
     return db_url, world
