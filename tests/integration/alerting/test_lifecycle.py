@@ -25,6 +25,7 @@ from tests.integration.alerting.support import (
     webhook_receiver,
 )
 from tests.support.clock import SITE_TZ, at_instants, local_day
+from tests.support.waiting import wait_until
 
 S = timedelta(seconds=1)
 M = timedelta(minutes=1)
@@ -289,10 +290,8 @@ def test_failed_delivery_is_retried_with_the_same_key(conn, t0, make_evaluator):
             1,
         )
         hook.status = 200
-        import time
-
-        time.sleep(0.1)  # the backoff
-        worker.deliver_due()
+        # Not due before its backoff (0.05 s base) is over; then delivered on the next call.
+        wait_until(lambda: worker.deliver_due() > 0, 10, "the retry after its backoff", 0.01)
         assert conn.execute("SELECT status, attempts FROM notification_outbox").fetchone() == (
             "delivered",
             2,
@@ -336,12 +335,8 @@ def test_one_evaluator_per_database(db_url):
         assert try_lock(first)
         assert not try_lock(second)  # stands by
         first.close()  # the holder goes: its session lock goes with it (once the server
-        import time  # has ended that backend, which it does asynchronously)
-
-        deadline = time.monotonic() + 10
-        while not try_lock(second):
-            assert time.monotonic() < deadline, "the lock was never released"
-            time.sleep(0.05)
+        # has ended that backend, which it does asynchronously)
+        wait_until(lambda: try_lock(second), 10, "the lock to be released")
 
 
 def test_cycle_updates_metrics(conn, t0, make_evaluator):

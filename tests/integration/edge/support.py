@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig
 from energywatch.protocol import ReadingsMessage, StatusMessage
+from tests.support.waiting import wait_until
 
 
 @dataclass
@@ -48,11 +48,13 @@ class Collector:
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 20.0, poll_s: float = 0.05
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; have {len(self.readings())} readings")
-            time.sleep(poll_s)
+        wait_until(
+            predicate,
+            timeout,
+            "the subscriber's condition",
+            poll_s,
+            detail=lambda: f"have {len(self.readings())} readings",
+        )
 
 
 @contextmanager
@@ -148,7 +150,7 @@ def persistent_mosquitto(port: int, datadir: Path) -> Iterator[None]:
     import shutil
     import subprocess
 
-    from tests.support.services import port_answers
+    from tests.support.services import wait_listening
 
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     datadir.mkdir(parents=True, exist_ok=True)
@@ -165,11 +167,7 @@ def persistent_mosquitto(port: int, datadir: Path) -> Iterator[None]:
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 10
-        while not port_answers("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not start on port {port}")
-            time.sleep(0.05)
+        wait_listening(proc, port)
         yield
     finally:
         proc.terminate()

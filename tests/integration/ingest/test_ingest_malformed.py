@@ -10,9 +10,10 @@ import pytest
 
 from energywatch.protocol import MAX_MESSAGE_BYTES
 from energywatch.storage.engine import make_engine
-from tests.integration.ingest.harness import IngestProcess, Publisher, count, wait_for
+from tests.integration.ingest.harness import IngestProcess, Publisher, count
 from tests.integration.ingest.registry_rows import add_device, add_site
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -88,7 +89,7 @@ def test_each_bad_input_is_dead_lettered_with_its_reason_and_good_readings_store
     try:
         for topic, payload in corpus:  # one at a time, so that the conflict comes second
             publisher.publish(topic, [payload])
-        wait_for(
+        wait_until(
             lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= len(corpus),
             30,
             "every message acknowledged",
@@ -148,7 +149,7 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone(
                 msg(good("E01", 2), seq=3),
             ],
         )
-        wait_for(
+        wait_until(
             lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= 3,
             30,
             "every message acknowledged",
