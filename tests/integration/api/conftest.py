@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from energywatch.storage.engine import make_engine
 from services.api.app import create_app
 from tests.integration.api.world import PASSWORD, World, build_world
 from tests.support.services import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -61,10 +61,7 @@ def server(api_settings: Settings) -> Iterator[str]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    wait_until(lambda: srv.started, 10, "uvicorn to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
