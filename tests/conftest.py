@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.processes import end_open_trees
 from tests.support.services import (
     BrokerAddress,
     create_database,
@@ -22,6 +23,8 @@ from tests.support.services import (
     find_or_start_broker,
     find_or_start_postgres,
 )
+
+pytest_plugins = ["pytester", "tests.support.clock", "tests.support.skips"]
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +62,10 @@ def db_url(empty_db_url: str) -> str:
 @pytest.fixture
 def topic_prefix() -> str:
     return f"ewtest/{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _processes_end_with_their_test() -> Iterator[None]:
+    """Whatever a test started with tests.support.processes and did not end, ended here."""
+    yield
+    end_open_trees()

@@ -6,16 +6,18 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
-from tests.support.services import BrokerAddress, free_port
+from tests.support.processes import process_tree
+from tests.support.services import BrokerAddress, free_port, port_answers
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
+STARTUP_S = 30
 
 
 def service_env(db_url: str, **extra: str) -> dict[str, str]:
@@ -32,19 +34,33 @@ def service_env(db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+def _started(
+    process: subprocess.Popen[bytes], log: Path, what: str, ready: Callable[[], bool]
+) -> None:
+    """Wait until `ready()`; fail with the service's log if it exits or does not get there."""
+    wait_until(
+        lambda: process.poll() is not None or ready(),
+        STARTUP_S,
+        f"{what} to come up",
+        poll_s=0.2,
+        detail=lambda: f"its log:\n{log.read_text()[-4000:]}",
+    )
+    if process.poll() is not None:
+        raise RuntimeError(f"{what} exited on start; its log:\n{log.read_text()[-4000:]}")
 
 
-def _fail(process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    _stop(process, log)
-    raise RuntimeError(f"{what} did not come up; its log:\n{log.read_text()[-4000:]}")
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _text(url: str) -> str:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.HTTPError:
+        return ""
 
 
 @contextlib.contextmanager
@@ -53,43 +69,29 @@ def running_api(db_url: str, log_dir: Path, port: int | None = None, **env: str)
     ENERGYWATCH_* variables `env`; answers its base URL."""
     port = port or free_port()
     log = log_dir / "api.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [
-                str(VENV_BIN / "python"),
-                "-m",
-                "uvicorn",
-                "tests.e2e.serve_api:app_from_env",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--timeout-graceful-shutdown",
-                "2",
-            ],
-            cwd=REPO,
-            env=service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5", **env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                _fail(process, log, "the API")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                _fail(process, log, "the API")
-            time.sleep(0.2)
+    with _logged_tree(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "uvicorn",
+            "tests.e2e.serve_api:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        service_env(db_url, ENERGYWATCH_API__STREAM_POLL_S="0.5", **env),
+        log,
+        "ab",
+    ) as process:
+        _started(process, log, "the API", lambda: _answers(f"{base}/healthz"))
         yield base
-    finally:
-        _stop(process, log)
 
 
 @contextlib.contextmanager
@@ -98,16 +100,21 @@ def running_ingest(
 ) -> Iterator[None]:
     """The real ingest service (`energywatch ingest`) on the test's own topic prefix."""
     log = log_dir / "ingest.log"
+    metrics_port = free_port()
     env = service_env(
         db_url,
         ENERGYWATCH_MQTT__HOST=broker.host,
         ENERGYWATCH_MQTT__PORT=str(broker.port),
         ENERGYWATCH_MQTT__TOPIC_PREFIX=topic_prefix,
         ENERGYWATCH_INGEST__CLIENT_ID=f"e2e-ingest-{topic_prefix.rsplit('/', 1)[-1]}",
-        ENERGYWATCH_INGEST__METRICS_PORT=str(free_port()),
+        ENERGYWATCH_INGEST__METRICS_PORT=str(metrics_port),
         ENERGYWATCH_INGEST__BATCH_MAX_AGE_MS="50",
     )
-    with _running_command("ingest", env, log):
+    # Up once subscribed: a reading published before that would find no one to read it.
+    connected = f"http://127.0.0.1:{metrics_port}/metrics"
+    with _running_command(
+        "ingest", env, log, lambda: "ingest_mqtt_connected 1.0" in _text(connected)
+    ):
         yield
 
 
@@ -115,32 +122,35 @@ def running_ingest(
 def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[None]:
     """The real alerting service (`energywatch alerting`) with the test's rules only."""
     log = log_dir / "alerting.log"
+    metrics_port = free_port()
     env = service_env(
         db_url,
         ENERGYWATCH_ALERTING__RULES_DIR=str(rules_dir),
         ENERGYWATCH_ALERTING__DEFAULT_RULES="false",
         ENERGYWATCH_ALERTING__INTERVAL_S="1",
-        ENERGYWATCH_ALERTING__METRICS_PORT=str(free_port()),
+        ENERGYWATCH_ALERTING__METRICS_PORT=str(metrics_port),
     )
-    with _running_command("alerting", env, log):
+    with _running_command("alerting", env, log, lambda: port_answers("127.0.0.1", metrics_port)):
         yield
 
 
 @contextlib.contextmanager
-def _running_command(command: str, env: dict[str, str], log: Path) -> Iterator[None]:
-    """`energywatch COMMAND` as a child process, its output in `log`, stopped on exit."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "energywatch"), command],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        time.sleep(0.5)
-        if process.poll() is not None:
-            _fail(process, log, command)
+def _running_command(
+    command: str, env: dict[str, str], log: Path, ready: Callable[[], bool]
+) -> Iterator[None]:
+    """`energywatch COMMAND` as a child process, its output in `log`, up once `ready()`,
+    ended with all it started on exit."""
+    with _logged_tree([str(VENV_BIN / "energywatch"), command], env, log, "wb") as process:
+        _started(process, log, command, ready)
         yield
-    finally:
-        _stop(process, log)
+
+
+@contextlib.contextmanager
+def _logged_tree(
+    argv: list[str], env: dict[str, str], log: Path, mode: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    with (
+        log.open(mode) as out,
+        process_tree(argv, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT) as process,
+    ):
+        yield process

@@ -7,14 +7,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+
+from tests.support.waiting import wait_until
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -31,6 +33,18 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def wait_listening(
+    proc: subprocess.Popen[Any], *ports: int, what: str = "mosquitto", timeout: float = 10
+) -> None:
+    """Until `proc` listens on each of `ports` on 127.0.0.1; fails at once if it exits."""
+    wait_until(
+        lambda: proc.poll() is not None or all(port_answers("127.0.0.1", p) for p in ports),
+        timeout,
+        f"{what} to listen on {', '.join(map(str, ports))}",
+    )
+    assert proc.poll() is None, f"{what} exited with status {proc.returncode}"
 
 
 def free_port() -> int:
@@ -93,11 +107,7 @@ def start_mosquitto(binary: str = "mosquitto", port: int | None = None) -> Itera
         )
     proc = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 10
-        while not port_answers("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not start on port {port}")
-            time.sleep(0.05)
+        wait_listening(proc, port)
         yield BrokerAddress("127.0.0.1", port)
     finally:
         proc.terminate()

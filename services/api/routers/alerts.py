@@ -158,7 +158,8 @@ def list_silences(
 ) -> Page[SilencePublic]:
     query = sa.select(silences).order_by(silences.c.starts_at.desc(), silences.c.id.desc())
     if active:
-        query = query.where(silences.c.ends_at > sa.func.now())
+        # The API's clock, the one silences are checked against elsewhere, not the database's.
+        query = query.where(silences.c.ends_at > now_utc())
     rows = [dict(r) for r in conn.execute(query.limit(10_000)).mappings()]
     rows = [
         r

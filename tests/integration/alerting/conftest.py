@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -21,9 +21,9 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def t0() -> datetime:
+def t0(clock: datetime) -> datetime:
     """A bucket boundary a little in the past, so crafted data never lies in the future."""
-    return bucket_floor(datetime.now(UTC))
+    return bucket_floor(clock)
 
 
 def write_rules(directory: Path, rules: list[dict]) -> RuleSource:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +19,12 @@ from tests.integration.alerting.support import (
     add_site,
     webhook_receiver,
 )
+from tests.support.processes import end_tree, start_tree
 from tests.support.services import free_port
+from tests.support.waiting import holds_for, wait_until
 
 N_SITES = 24
+INTERVAL_S = 0.2
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -33,7 +35,7 @@ def start(db_url: str, rules_dir: Path) -> subprocess.Popen[bytes]:
         "ENERGYWATCH_DATABASE__URL": db_url,
         "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
         "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
-        "ENERGYWATCH_ALERTING__INTERVAL_S": "0.2",
+        "ENERGYWATCH_ALERTING__INTERVAL_S": str(INTERVAL_S),
         "ENERGYWATCH_ALERTING__METRICS_PORT": str(free_port()),
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
         "ENERGYWATCH_LOG_LEVEL": "WARNING",
@@ -42,7 +44,7 @@ def start(db_url: str, rules_dir: Path) -> subprocess.Popen[bytes]:
         "from energywatch.settings import load_settings;"
         "from services.alerting.command import run; run(load_settings())"
     )
-    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    return start_tree([sys.executable, "-c", code], env=env, cwd=ROOT)
 
 
 def children_of(pid: int) -> list[int]:
@@ -58,12 +60,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(condition, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
+def in_flight(hook) -> int:
+    """Deliveries received and not yet answered (the receiver holds each answer back)."""
+    with hook.lock:
+        return len(hook.raw) - len(hook.by_key)
 
 
 def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tmp_path):
@@ -88,17 +88,17 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
         )
         first = start(db_url, tmp_path / "rules")
         try:
-            wait_for(lambda: len(hook.raw) >= N_SITES // 3, 60)
+            wait_until(lambda: len(hook.raw) >= N_SITES // 3, 60, "a third of the deliveries")
             assert children_of(first.pid), "the slow group runs in a child process"
-            time.sleep(0.07)  # inside a delivery, before its answer
+            # Inside a delivery, before its answer: received, not yet acknowledged.
+            wait_until(lambda: in_flight(hook) > 0, 10, "a delivery in flight", poll_s=0.005)
             children = children_of(first.pid)  # the slow evaluation group's process
             first.send_signal(signal.SIGKILL)
             first.wait(10)
             # Orphaned, the group process notices and stops within a second or two.
-            wait_for(lambda: not any(alive(c) for c in children), 10)
+            wait_until(lambda: not any(alive(c) for c in children), 10, "the group to stop")
         finally:
-            if first.poll() is None:
-                first.kill()
+            end_tree(first)
         raw_at_kill = len(hook.raw)
         delivered_at_kill = conn.execute(
             "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'"
@@ -107,7 +107,7 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
 
         second = start(db_url, tmp_path / "rules")
         try:
-            wait_for(
+            wait_until(
                 lambda: (
                     conn.execute(
                         "SELECT count(*) FROM notification_outbox WHERE status = 'delivered'"
@@ -115,13 +115,16 @@ def test_kill_9_during_delivery_delivers_each_notification_once(conn, db_url, tm
                     == N_SITES
                 ),
                 60,
+                "every notification delivered",
             )
-            time.sleep(0.5)  # a few more cycles: nothing new may be sent
+            # Nothing new may be sent: five delivery cycles would each have sent anything
+            # still due (or wrongly due again).
+            sent = len(hook.raw)
+            holds_for(lambda: len(hook.raw) == sent, 5 * INTERVAL_S, "no delivery after the last")
             second.send_signal(signal.SIGTERM)
             assert second.wait(15) == 0  # stops cleanly
         finally:
-            if second.poll() is None:
-                second.kill()
+            end_tree(second)
 
     keys = [p["idempotency_key"] for p in hook.raw]
     assert len(hook.by_key) == N_SITES  # every notification arrived

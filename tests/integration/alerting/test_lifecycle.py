@@ -4,7 +4,7 @@ re-notify, silences, escalation, retries, and state that survives a new evaluato
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from services.alerting.actions import AlertNotFound, acknowledge, expire_silence
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator
 from services.alerting.senders import EmailSender, Sender, WebhookSender
+from services.alerting.silences import Silence
 from tests.integration.alerting.support import (
     SECRET,
     add_point,
@@ -23,6 +24,8 @@ from tests.integration.alerting.support import (
     smtp_server,
     webhook_receiver,
 )
+from tests.support.clock import SITE_TZ, at_instants, local_day
+from tests.support.waiting import wait_until
 
 S = timedelta(seconds=1)
 M = timedelta(minutes=1)
@@ -201,7 +204,7 @@ def test_silence_suppresses_until_it_ends(conn, engine, t0, make_evaluator):
         assert other != sid
 
 
-def test_expire_silence_and_maintenance_window(conn, engine, t0):
+def test_expire_silence(conn, engine, t0):
     power_site(conn)
     with engine.begin() as sconn:
         sid = silence(sconn, {"region": "14"}, t0 - M, t0 + 600 * M, "li.na")
@@ -216,16 +219,20 @@ def test_expire_silence_and_maintenance_window(conn, engine, t0):
                 "created_by) VALUES ('{}', now(), now(), 'x')"
             )
         )
-    from datetime import time
 
-    from services.alerting.silences import Silence
 
+@at_instants
+def test_maintenance_window_recurs_at_local_times(t0):
     window = Silence(
         1, {}, t0 - M, t0 + timedelta(days=30), time(2, 0), time(4, 0), "Asia/Shanghai"
     )
-    local_2_30 = t0.replace(hour=18, minute=30)  # 02:30 in Shanghai (UTC+8)
+    # The next 02:30 in Shanghai after t0, whatever t0's hour in UTC or in Shanghai.
+    tomorrow = local_day(t0) + timedelta(days=1)
+    local_2_30 = datetime.combine(tomorrow, time(2, 30), SITE_TZ).astimezone(UTC)
     assert window.active(local_2_30)
-    assert not window.active(local_2_30 + timedelta(hours=2))
+    assert window.active(local_2_30 + 24 * 60 * M)
+    assert not window.active(local_2_30 + 2 * 60 * M)
+    assert not window.active(local_2_30 - 60 * M)
 
 
 def test_escalation_to_the_regions_regulator(conn, engine, t0, make_evaluator):
@@ -283,10 +290,8 @@ def test_failed_delivery_is_retried_with_the_same_key(conn, t0, make_evaluator):
             1,
         )
         hook.status = 200
-        import time
-
-        time.sleep(0.1)  # the backoff
-        worker.deliver_due()
+        # Not due before its backoff (0.05 s base) is over; then delivered on the next call.
+        wait_until(lambda: worker.deliver_due() > 0, 10, "the retry after its backoff", 0.01)
         assert conn.execute("SELECT status, attempts FROM notification_outbox").fetchone() == (
             "delivered",
             2,
@@ -330,12 +335,8 @@ def test_one_evaluator_per_database(db_url):
         assert try_lock(first)
         assert not try_lock(second)  # stands by
         first.close()  # the holder goes: its session lock goes with it (once the server
-        import time  # has ended that backend, which it does asynchronously)
-
-        deadline = time.monotonic() + 10
-        while not try_lock(second):
-            assert time.monotonic() < deadline, "the lock was never released"
-            time.sleep(0.05)
+        # has ended that backend, which it does asynchronously)
+        wait_until(lambda: try_lock(second), 10, "the lock to be released")
 
 
 def test_cycle_updates_metrics(conn, t0, make_evaluator):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,9 @@ import numpy as np
 import psycopg
 import pytest
 
-from services.alerting.inputs import CycleInputs
+from energywatch.core.budget import DEFAULT_MIN_ELAPSED
+from energywatch.core.timegrid import from_ms, local_year_bounds
+from services.alerting.inputs import CycleInputs, bucket_floor
 from services.alerting.measure import measure
 from services.alerting.registry import load_registry
 from services.alerting.rollup_cache import RollupCache
@@ -24,6 +27,7 @@ from tests.integration.alerting.support import (
     add_site,
     open_state,
 )
+from tests.support.clock import SITE_TZ, at_upcoming_instants, local_day
 
 M = timedelta(minutes=1)
 Q = timedelta(minutes=15)
@@ -113,7 +117,8 @@ def _budget_setup(conn, t):
 
 def _budget_recover(conn, t):
     e = conn.execute("SELECT id FROM points WHERE code = 'E'").fetchone()[0]
-    add_buckets(conn, e, [(t - Q, 0, 10.0, 0, 1)])
+    # Small enough to be under pace even a day into the year (elapsed 1/365).
+    add_buckets(conn, e, [(t - Q, 0, 0.1, 0, 1)])
 
 
 def _instant_setup(code, measure, role, value, unit):
@@ -315,8 +320,32 @@ def same_values_from_ring_and_sql(conn, rule_doc, now):
     np.testing.assert_allclose(cached.value, plain.value, rtol=1e-12)
 
 
+BUDGET_KINDS = ("budget_pace", "budget_projection")
+
+
+def evaluated_at(kind: str, t0: datetime) -> datetime:
+    """t0, except for the budget kinds in the first 1/365 of the site's local year: pace and
+    projection mean nothing then and the product gives none (no alert), so those scenarios
+    are evaluated once that share of the year is gone."""
+    if kind not in BUDGET_KINDS:
+        return t0
+    y0, y1 = local_year_bounds(SITE_TZ.key, local_day(t0).year)
+    meaningful = from_ms(y0 + math.ceil((y1 - y0) * DEFAULT_MIN_ELAPSED))
+    return max(t0, bucket_floor(meaningful) + Q)
+
+
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))
 def test_rule_kind_fires_and_resolves(kind, conn, t0, make_evaluator):
+    fires_and_resolves(kind, conn, evaluated_at(kind, t0), make_evaluator)
+
+
+@at_upcoming_instants
+@pytest.mark.parametrize("kind", BUDGET_KINDS)
+def test_budget_kinds_fire_and_resolve_on_any_date(kind, conn, t0, make_evaluator):
+    fires_and_resolves(kind, conn, evaluated_at(kind, t0), make_evaluator)
+
+
+def fires_and_resolves(kind, conn, t0, make_evaluator):
     sc = SCENARIOS[kind]
     name = f"test.{kind}"
     evaluator = make_evaluator([{"name": name, **sc.rule}])

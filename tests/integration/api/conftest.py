@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import uvicorn
@@ -15,14 +15,15 @@ from energywatch.storage.engine import make_engine
 from services.api.app import create_app
 from tests.integration.api.world import PASSWORD, World, build_world
 from tests.support.services import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
-def world_db(db_url: str) -> tuple[str, World]:
+def world_db(db_url: str, clock: datetime) -> tuple[str, World]:
     engine = make_engine(db_url, pool_size=1)
     try:
         with engine.begin() as conn:
-            world = build_world(conn)
+            world = build_world(conn, clock)
     finally:
         engine.dispose()
     return db_url, world
@@ -78,10 +79,7 @@ def server(api_app: FastAPI) -> Iterator[str]:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    wait_until(lambda: srv.started, 10, "uvicorn to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

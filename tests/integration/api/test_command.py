@@ -8,13 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.services import free_port
+from tests.support.processes import process_tree
+from tests.support.services import free_port, port_answers
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -38,19 +39,17 @@ def _command(db_url: str, port: int, metrics_port: int) -> tuple[list[str], dict
 def test_api_command_serves_and_stops_on_a_signal(db_url: str, stop: signal.Signals) -> None:
     port, metrics_port = free_port(), free_port()
     command, env = _command(db_url, port, metrics_port)
-    proc = subprocess.Popen(
+    with process_tree(
         command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "the API exited"
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the API did not answer"
-                time.sleep(0.2)
+    ) as proc:
+        wait_until(
+            lambda: proc.poll() is not None or port_answers("127.0.0.1", port),
+            30,
+            "the API to listen",
+            poll_s=0.2,
+        )
+        assert proc.poll() is None, "the API exited"
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.json() == {"status": "ok", "database": "ok"}
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/sites").status_code == 401
 
@@ -69,10 +68,6 @@ def test_api_command_serves_and_stops_on_a_signal(db_url: str, stop: signal.Sign
         assert proc.wait(timeout=15) == 0  # drained and exited, not killed by the signal
         with pytest.raises(httpx.ConnectError):  # the metrics server stopped with the API
             httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_api_command_refuses_a_metrics_port_in_use(db_url: str) -> None:

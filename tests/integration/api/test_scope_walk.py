@@ -20,6 +20,7 @@ from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import sites
 from tests.integration.api.conftest import login
 from tests.integration.api.world import World
+from tests.support.clock import local_day
 
 # The victim is enterprise B1 in region 1402; the ghost names things that do not exist.
 VICTIM = {"site": "B1", "point": "E01", "division": "1402", "name": "energy.B1"}
@@ -41,7 +42,7 @@ class Call:
 
 
 def _query_for(path: str, method: str, world: World) -> dict[str, str]:
-    day = world.now.date()
+    day = local_day(world.now)  # reports and completeness count the sites' local days
     start = (world.now - timedelta(days=1)).isoformat()
     q: dict[str, str] = {}
     if path.endswith(("/readings", "/consumption")) and "/sites/" in path:

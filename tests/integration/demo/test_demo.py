@@ -8,14 +8,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from tests.support.processes import process_tree
 from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +30,7 @@ class Output:
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.lines: list[str] = []
         assert proc.stdout is not None
+        self._stream = proc.stdout
         self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
         self._thread.start()
 
@@ -37,15 +39,16 @@ class Output:
             self.lines.append(line.rstrip("\n"))
 
     def wait_for(self, text: str, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return True
-            time.sleep(0.2)
-        return False
+        try:
+            wait_until(lambda: any(text in line for line in self.lines), timeout_s, text)
+        except AssertionError:
+            return False
+        return True
 
-    def join(self) -> None:
+    def close(self) -> None:
+        """After the process tree has ended: the rest of the output, then the pipe closed."""
         self._thread.join(timeout=10)
+        self._stream.close()
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -70,56 +73,64 @@ def test_demo_runs_fires_the_scripted_breach_and_stops_on_ctrl_c(
         "ENERGYWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
         "ENERGYWATCH_API__PORT": str(api_port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "energywatch", "demo", "--data-dir", str(tmp_path / "demo")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    out = Output(proc)
+    out: Output | None = None
     try:
-        assert out.wait_for("EnergyWatch demo is running.", START_TIMEOUT_S), out.text()
-        assert f"http://127.0.0.1:{api_port}/" in out.text()
-        assert "operator / demo-operator" in out.text()
-        assert "regulator / demo-regulator" in out.text()
-        assert httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=5).status_code == 200
-
-        # The scripted breach: the stack's SO2 alert fires (readings flowed to get there).
-        fired = (
-            "SELECT count(*) FROM alerts WHERE rule = 'demo.so2_stack_trip' "
-            "AND subject = 'point:TY-CEMS-01/SO2' AND fired_at IS NOT NULL"
-        )
-        deadline = time.monotonic() + ALERT_TIMEOUT_S
-        while _count(empty_db_url, fired) == 0:
-            assert proc.poll() is None, out.text()
-            assert time.monotonic() < deadline, "no alert fired\n" + out.text()
-            time.sleep(1)
-        assert out.wait_for("ALERT critical: demo.so2_stack_trip on point:TY-CEMS-01/SO2", 10)
-
-        # Readings of every kind of site reached the database through MQTT and ingest.
-        sites_with_readings = _count(
-            empty_db_url,
-            "SELECT count(DISTINCT p.site_id) FROM readings r JOIN points p ON p.id = r.point_id",
-        )
-        assert sites_with_readings >= 20, f"only {sites_with_readings} sites have readings"
-        ambient = _count(
-            empty_db_url,
-            "SELECT count(*) FROM readings r JOIN points p ON p.id = r.point_id "
-            "WHERE p.role = 'ambient'",
-        )
-        assert ambient > 0, "no ambient GHG reading arrived over HJ 212"
-
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        assert proc.wait(timeout=40) == 0, out.text()
-        assert out.wait_for("EnergyWatch demo stopped.", 5), out.text()
+        # The demo starts its services in their own sessions: process_tree ends them all, even
+        # when a check below fails and the demo never gets its Ctrl-C.
+        with process_tree(
+            [sys.executable, "-m", "energywatch", "demo", "--data-dir", str(tmp_path / "demo")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as proc:
+            out = Output(proc)
+            _demo_runs_and_stops(proc, out, empty_db_url, api_port)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.join()
-        assert proc.stdout is not None
-        proc.stdout.close()
+        if out is not None:
+            out.close()
     # Nothing is left running: the API's port is free again.
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=2)
+
+
+def _demo_runs_and_stops(
+    proc: subprocess.Popen[str], out: Output, db_url: str, api_port: int
+) -> None:
+    assert out.wait_for("EnergyWatch demo is running.", START_TIMEOUT_S), out.text()
+    assert f"http://127.0.0.1:{api_port}/" in out.text()
+    assert "operator / demo-operator" in out.text()
+    assert "regulator / demo-regulator" in out.text()
+    assert httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=5).status_code == 200
+
+    # The scripted breach: the stack's SO2 alert fires (readings flowed to get there).
+    fired = (
+        "SELECT count(*) FROM alerts WHERE rule = 'demo.so2_stack_trip' "
+        "AND subject = 'point:TY-CEMS-01/SO2' AND fired_at IS NOT NULL"
+    )
+    wait_until(
+        lambda: _count(db_url, fired) > 0 or proc.poll() is not None,
+        ALERT_TIMEOUT_S,
+        "the scripted alert",
+        poll_s=1,
+        detail=out.text,
+    )
+    assert proc.poll() is None, out.text()
+    assert out.wait_for("ALERT critical: demo.so2_stack_trip on point:TY-CEMS-01/SO2", 10)
+
+    # Readings of every kind of site reached the database through MQTT and ingest.
+    sites_with_readings = _count(
+        db_url,
+        "SELECT count(DISTINCT p.site_id) FROM readings r JOIN points p ON p.id = r.point_id",
+    )
+    assert sites_with_readings >= 20, f"only {sites_with_readings} sites have readings"
+    ambient = _count(
+        db_url,
+        "SELECT count(*) FROM readings r JOIN points p ON p.id = r.point_id "
+        "WHERE p.role = 'ambient'",
+    )
+    assert ambient > 0, "no ambient GHG reading arrived over HJ 212"
+
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert proc.wait(timeout=40) == 0, out.text()
+    assert out.wait_for("EnergyWatch demo stopped.", 5), out.text()

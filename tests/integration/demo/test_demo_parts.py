@@ -31,7 +31,8 @@ from services.demo.breach import Breach
 from services.demo.command import alert_lines, settings_env
 from services.demo.hj212_logger import LoggerPoint, SimulatedLogger
 from services.demo.region import edge_config, load_region, write_registry
-from tests.support.services import free_port
+from tests.support.processes import process_tree
+from tests.support.services import free_port, wait_listening
 
 CST = timezone(timedelta(hours=8))
 
@@ -225,22 +226,14 @@ def test_the_mqtt5_check_refuses_a_broker_that_speaks_only_311(tmp_path: Path) -
     pytest.importorskip("amqtt")
     import subprocess
     import sys
-    import time
 
-    from services.demo.broker import port_answers, speaks_mqtt5
+    from services.demo.broker import speaks_mqtt5
 
     port = free_port()
-    proc = subprocess.Popen(
+    with process_tree(
         [sys.executable, "-m", "services.demo.embedded_broker", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while not port_answers("127.0.0.1", port):
-            assert proc.poll() is None and time.monotonic() < deadline, "amqtt did not start"
-            time.sleep(0.1)
+    ) as proc:
+        wait_listening(proc, port, what="amqtt", timeout=15)
         assert not speaks_mqtt5("127.0.0.1", port)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from energywatch.broker.dynsec import Account, dynsec_config, monitor_acls
 from energywatch.cli import app
-from tests.support.services import dynsec_plugin, free_port, port_answers
+from tests.support.services import dynsec_plugin, free_port, wait_listening
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 UNITS = DEPLOY / "systemd"
@@ -121,11 +121,7 @@ def test_mosquitto_conf_starts_refuses_anonymous_and_answers_health_check(tmp_pa
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 10
-        while not (port_answers("127.0.0.1", port) and port_answers("127.0.0.1", health)):
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "mosquitto did not open both listeners"
-            time.sleep(0.05)
+        wait_listening(proc, port, health)
         assert _connect_code(port) != 0, "anonymous client accepted on the device listener"
         # The plugin runs with the generated file: its account gets in, with its client id only.
         assert _connect_code(port, "watcher", "watcher-secret", "watcher") == 0

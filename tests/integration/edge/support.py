@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig
 from energywatch.protocol import CommitAck, ReadingsMessage, StatusMessage
+from tests.support.waiting import wait_until
 
 
 @dataclass
@@ -51,11 +51,13 @@ class Collector:
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 20.0, poll_s: float = 0.05
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; have {len(self.readings())} readings")
-            time.sleep(poll_s)
+        wait_until(
+            predicate,
+            timeout,
+            "the subscriber's condition",
+            poll_s,
+            detail=lambda: f"have {len(self.readings())} readings",
+        )
 
 
 @contextmanager
@@ -170,18 +172,14 @@ class PrivateBroker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrivateBroker:
-        from tests.support.services import port_answers
+        from tests.support.services import wait_listening
 
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while not port_answers("127.0.0.1", self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not start on port {self.port}")
-            time.sleep(0.05)
+        wait_listening(self.proc, self.port)
         return self
 
     def stop(self, kill: bool = False) -> None:

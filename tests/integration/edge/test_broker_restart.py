@@ -21,9 +21,10 @@ from tests.integration.edge.support import (
     write_yaml,
 )
 from tests.integration.edge.test_fault_tolerance import sim_driver, start_agent_process
-from tests.integration.ingest.harness import IngestProcess, count, wait_for
+from tests.integration.ingest.harness import IngestProcess, count
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["clean-restart", "kill-9"])
@@ -46,7 +47,7 @@ def test_broker_restart_with_ingest_down_stores_every_reading_once(
     try:
         ingest.start()  # its persistent session and shared subscription exist at the broker
         ingest.kill()  # ingest down: the broker queues the readings for its session
-        wait_for(lambda: queue_totals(config.queue.path)[0] >= 400, 30, "a backlog")
+        wait_until(lambda: queue_totals(config.queue.path)[0] >= 400, 30, "a backlog")
         broker.stop(kill=kill)
         broker.start()
         # The broker now acknowledges readings that no subscriber gets; a monitor sees them go.
@@ -55,7 +56,7 @@ def test_broker_restart_with_ingest_down_stores_every_reading_once(
         assert count(db_url) == 0
         ingest.start()
         appended_now = queue_totals(config.queue.path)[0]
-        wait_for(lambda: count(db_url) >= appended_now, 60, "the backlog stored")
+        wait_until(lambda: count(db_url) >= appended_now, 60, "the backlog stored")
     finally:
         agent.send_signal(signal.SIGTERM)  # drains what is queued, then exits
         agent_status = agent.wait(40)

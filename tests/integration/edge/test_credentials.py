@@ -6,7 +6,6 @@ import getpass
 import logging
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.edge.support import collecting_with, edge_config, running_agent
-from tests.support.services import free_port, port_answers
+from tests.support.services import free_port, wait_listening
+from tests.support.waiting import holds_for, wait_until
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("mosquitto_passwd") and shutil.which("openssl")),
@@ -104,10 +104,7 @@ def secure_broker(tmp_path: Path) -> Iterator[SecureBroker]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while not (port_answers("127.0.0.1", plain) and port_answers("127.0.0.1", tls)):
-            assert proc.poll() is None and time.monotonic() < deadline, "mosquitto did not start"
-            time.sleep(0.05)
+        wait_listening(proc, plain, tls)
         yield SecureBroker(plain, tls, d / "ca.crt")
     finally:
         proc.terminate()
@@ -159,9 +156,11 @@ def test_wrong_password_is_refused_logged_and_retried_slowly(
         publish={"reconnect_min_s": 0.1, "reconnect_max_s": 3.0},
     )
     with caplog.at_level(logging.ERROR, logger="edge"), running_agent(config) as agent:
-        time.sleep(2.0)
+        failures = agent.metrics.connect_failures._value.get
+        wait_until(lambda: failures() >= 1, 10, "the first refusal")
+        # After a refusal the agent waits the longest backoff (3 s), not the shortest (0.1 s):
+        # 2 s without a second attempt is twenty shortest backoffs.
+        holds_for(lambda: failures() == 1, 2.0, "no retry before the longest backoff")
         assert not agent.publisher.connected.is_set()
-        failures = agent.metrics.connect_failures._value.get()
-        assert 1 <= failures <= 2, "after a refusal the agent waits the longest backoff"
         assert agent.queue.depth > 0, "readings wait on disk meanwhile"
     assert any("refused the credentials" in r.getMessage() for r in caplog.records)

@@ -7,7 +7,6 @@ a subscriber saw first.
 from __future__ import annotations
 
 import signal
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -21,10 +20,16 @@ from tests.integration.edge.support import (
     queue_totals,
     write_yaml,
 )
-from tests.integration.edge.test_fault_tolerance import sim_driver, start_agent_process
-from tests.integration.ingest.harness import IngestProcess, count, wait_for
+from tests.integration.edge.test_fault_tolerance import (
+    NOTHING_MORE_S,
+    sim_driver,
+    start_agent_process,
+    wait_for_backlog,
+)
+from tests.integration.ingest.harness import IngestProcess, count
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import holds_for, wait_until
 
 
 def test_kill_9_and_restart_store_every_reading_exactly_once(
@@ -52,7 +57,7 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
         # Only ingest confirms: the agent deletes what the database holds.
         with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix, confirm=False) as col:
             agent = start_agent_process(offline)  # a backlog builds up, then kill -9
-            time.sleep(1.5)
+            wait_for_backlog(queue_path, 200)
             agent.send_signal(signal.SIGKILL)
             agent.wait(10)
             agent = start_agent_process(online)  # kill -9 again in the middle of the replay
@@ -73,8 +78,10 @@ def test_kill_9_and_restart_store_every_reading_exactly_once(
                 assert agent.wait(30) == 0
             appended, left = queue_totals(queue_path)
             assert left == 0
-            wait_for(lambda: count(db_url) >= appended, 30, "every reading stored")
-            time.sleep(0.5)
+            wait_until(lambda: count(db_url) >= appended, 30, "every reading stored")
+            # Nothing more may be stored: ingest writes a batch at most 100 ms after its first
+            # reading (batch_max_age_ms), so anything still on its way lands well within this.
+            holds_for(lambda: count(db_url) == appended, NOTHING_MORE_S, "no reading invented")
         assert count(db_url) == appended
         assert count(db_url, "SELECT count(*) FROM dead_letters") == 0
         assert_in_order_per_point(col)

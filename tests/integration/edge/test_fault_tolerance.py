@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +23,9 @@ from tests.integration.edge.support import (
     queue_totals,
     write_yaml,
 )
+from tests.support.processes import start_tree
 from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import holds_for, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 # The issue asks for 60 s; the suite uses a short outage (set this variable to run the long one).
@@ -41,12 +44,33 @@ def sim_driver(n_points: int, interval_s: float) -> dict[str, object]:
 
 
 def start_agent_process(config_path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """The agent as its own process (ended with the test at the latest)."""
+    return start_tree(
         [sys.executable, "-m", "edge", str(config_path)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for_backlog(queue_path: Path, readings: int) -> None:
+    """Until the agent's queue holds `readings` (it is read while the agent writes it)."""
+
+    def queued() -> int:
+        if not queue_path.exists():
+            return 0
+        try:
+            return queue_totals(queue_path)[1]
+        except sqlite3.Error:  # the agent has not created its tables yet
+            return 0
+
+    wait_until(lambda: queued() >= readings, 30, f"{readings} readings queued")
+
+
+# After a clean stop every reading the agent read has arrived; anything more (a reading
+# invented, or one sent again under a new timestamp) would come from the broker within
+# milliseconds on this host. A second leaves room for a loaded machine.
+NOTHING_MORE_S = 1.0
 
 
 def test_kill_9_while_publishing_then_restart_delivers_everything_once(
@@ -70,7 +94,7 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
     with collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col:
         # 1. No broker: a backlog builds up; killed while reading and committing.
         agent = start_agent_process(offline)
-        time.sleep(2.0)
+        wait_for_backlog(queue_path, 200)
         agent.send_signal(signal.SIGKILL)
         agent.wait(10)
         backlog = queue_totals(queue_path)[1]
@@ -96,7 +120,7 @@ def test_kill_9_while_publishing_then_restart_delivers_everything_once(
         appended, left = queue_totals(queue_path)
         assert left == 0
         col.wait_for(lambda: len(col.unique()) >= appended, timeout=20)
-        time.sleep(0.3)  # nothing more should come
+        holds_for(lambda: len(col.unique()) == appended, NOTHING_MORE_S, "no reading invented")
     unique = col.unique()
     assert len(unique) == appended, "every reading read arrives, none invented"
     assert_in_order_per_point(col)
@@ -128,10 +152,15 @@ def test_broker_outage_then_everything_arrives_marked_backfill(tmp_path: Path) -
             durable_collector("127.0.0.1", port, prefix, subscriber) as before,
         ):
             before.wait_for(lambda: len(before.readings()) >= 100)
-        # Broker down: the agent keeps reading into its queue.
+        # Broker down: the agent notices, and keeps reading into its queue for the outage
+        # (a duration the test sets, not a wait for something to happen).
+        wait_until(lambda: not agent.publisher.connected.is_set(), 10, "the agent to notice")
+        # Counted from the queue's own numbering: the queue also holds readings sent before the
+        # outage whose confirmation it cut off, and those arrived live the first time.
+        appended_before = queue_totals(config.queue.path)[0]
         time.sleep(OUTAGE_S)
         assert not agent.publisher.connected.is_set()
-        queued = agent.queue.depth
+        queued = queue_totals(config.queue.path)[0] - appended_before
         assert queued >= 100 * OUTAGE_S * 0.5, f"only {queued} readings queued in the outage"
         with (
             persistent_mosquitto(port, broker_dir),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 from tests.integration.edge.support import collecting, edge_config, running_agent
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 MN = "88888880000001"
 
@@ -72,9 +72,7 @@ def test_station_uploads_become_readings_and_bad_packets_are_refused(
         running_agent(config) as agent,
     ):
         hj = agent.drivers[0]
-        deadline = time.monotonic() + 5
-        while getattr(hj, "port", None) is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: getattr(hj, "port", None) is not None, 5, "the HJ 212 listener")
         with socket.create_connection(("127.0.0.1", hj.port), timeout=5) as conn:  # type: ignore[attr-defined]
             f = conn.makefile("rb")
             conn.sendall(packet(realtime))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.edge.support import collecting, edge_config, running_agent
 from tests.support.services import free_port, start_mosquitto
+from tests.support.waiting import wait_until
 
 
 def test_full_queue_drops_oldest_counts_and_reports(
@@ -30,9 +30,7 @@ def test_full_queue_drops_oldest_counts_and_reports(
         publish={"reconnect_min_s": 0.2, "reconnect_max_s": 0.5},
     )
     with caplog.at_level(logging.WARNING, logger="edge"), running_agent(config) as agent:
-        deadline = time.monotonic() + 10
-        while agent.queue.dropped < 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: agent.queue.dropped >= 200, 10, "200 readings dropped")
         q = agent.queue
         assert q.depth == 100 and q.fill == 1.0
         assert q.dropped >= 200

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,11 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.support.processes import end_tree, start_tree
 from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class IngestProcess:
@@ -64,14 +58,14 @@ class IngestProcess:
     def start(self) -> IngestProcess:
         """Start the process (again, with the same client id and so the same session)."""
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = start_tree(
                 [sys.executable, "-m", "services.ingest"],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(lambda: self.metric("ingest_mqtt_connected") == 1.0, 30, "ingest to subscribe")
+        wait_until(lambda: self.metric("ingest_mqtt_connected") == 1.0, 30, "ingest to subscribe")
         return self
 
     def running(self) -> bool:
@@ -81,6 +75,7 @@ class IngestProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        end_tree(self.proc)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -91,6 +86,7 @@ class IngestProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        end_tree(self.proc)  # whatever it left behind
         return int(self.proc.returncode)
 
     def output(self) -> str:

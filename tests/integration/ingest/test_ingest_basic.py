@@ -6,9 +6,10 @@ import psycopg
 import pytest
 
 from energywatch.storage.dirty_marks import fold
-from tests.integration.ingest.harness import IngestProcess, Publisher, count, stream, wait_for
+from tests.integration.ingest.harness import IngestProcess, Publisher, count, stream
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def test_stores_every_reading_once_even_when_published_twice(
         topic = f"{topic_prefix}/S1/D1/readings"
         publisher.publish(topic, messages)
         publisher.publish(topic, messages)
-        wait_for(
+        wait_until(
             lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= 80,
             30,
             "all 80 messages acknowledged",

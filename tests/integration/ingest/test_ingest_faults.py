@@ -14,10 +14,10 @@ from tests.integration.ingest.harness import (
     Publisher,
     count,
     stream,
-    wait_for,
 )
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 # The database outage of the fault test; the issue asks for 30 s, the default run is shorter.
 OUTAGE_S = float(os.environ.get("ENERGYWATCH_TEST_DB_OUTAGE_S", "8"))
@@ -41,14 +41,14 @@ def test_kill_9_mid_stream_then_restart_stores_exactly_n(
         pause_s=0.01,
     )
     try:
-        wait_for(lambda: count(db_url) >= n // 4, 30, "a quarter of the readings stored")
+        wait_until(lambda: count(db_url) >= n // 4, 30, "a quarter of the readings stored")
         ingest.kill()
         stored_at_kill = count(db_url)
         assert 0 < stored_at_kill < n
         feed.join()  # the rest reaches the broker while ingest is dead
         ingest.start()  # same client id: the persistent session is resumed
-        wait_for(lambda: count(db_url) >= n, 60, f"{n} readings stored")
-        wait_for(lambda: ingest.metric("ingest_inflight_messages") == 0, 30, "all acknowledged")
+        wait_until(lambda: count(db_url) >= n, 60, f"{n} readings stored")
+        wait_until(lambda: ingest.metric("ingest_inflight_messages") == 0, 30, "all acknowledged")
         assert count(db_url) == n
         assert count(db_url, "SELECT count(DISTINCT (point_id, ts)) FROM readings") == n
         assert count(db_url, "SELECT count(*) FROM dead_letters") == 0
@@ -86,7 +86,7 @@ def test_database_away_mid_stream_then_back_stores_exactly_n(
         pause_s=(OUTAGE_S + 4) / n_messages,
     )
     try:
-        wait_for(lambda: count(db_url) >= n // 10, 30, "a tenth of the readings stored")
+        wait_until(lambda: count(db_url) >= n // 10, 30, "a tenth of the readings stored")
         _block(db_url, allow=False)
         try:
             acked = ingest.metric('ingest_messages_total{outcome="acked"}')
@@ -104,8 +104,8 @@ def test_database_away_mid_stream_then_back_stores_exactly_n(
         finally:
             _block(db_url, allow=True)
         feed.join()
-        wait_for(lambda: count(db_url) >= n, 60, f"{n} readings stored after the outage")
-        wait_for(lambda: ingest.metric("ingest_inflight_messages") == 0, 30, "all acknowledged")
+        wait_until(lambda: count(db_url) >= n, 60, f"{n} readings stored after the outage")
+        wait_until(lambda: ingest.metric("ingest_inflight_messages") == 0, 30, "all acknowledged")
         assert count(db_url) == n
         assert ingest.metric("ingest_db_up") == 1
     finally:
@@ -136,7 +136,7 @@ def test_messages_in_flight_are_bounded_in_bytes_while_the_database_blocks(
             publisher.publish(f"{topic_prefix}/S1/D1/readings", messages)
         finally:
             publisher.close()
-        wait_for(lambda: ingest.metric(received) == admitted, 30, f"{admitted} messages in")
+        wait_until(lambda: ingest.metric(received) == admitted, 30, f"{admitted} messages in")
         # Negative check: unbounded, the broker hands over all 30 within milliseconds; 2 s
         # leaves a bound that only looked right at first no room to hide.
         deadline = time.monotonic() + 2.0
@@ -145,7 +145,7 @@ def test_messages_in_flight_are_bounded_in_bytes_while_the_database_blocks(
             assert (ingest.metric("ingest_inflight_bytes") or 0) <= limit
             time.sleep(0.1)
         blocker.rollback()
-        wait_for(lambda: count(db_url) == 30 * 2000, 60, "every reading stored")
+        wait_until(lambda: count(db_url) == 30 * 2000, 60, "every reading stored")
     finally:
         blocker.close()
         assert ingest.stop() == 0, ingest.output()

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.ingest.fuzz_payloads import payloads
-from tests.integration.ingest.harness import IngestProcess, Publisher, count, wait_for
+from tests.integration.ingest.harness import IngestProcess, Publisher, count
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 MESSAGES = int(os.environ.get("ENERGYWATCH_TEST_FUZZ_MESSAGES", "3000"))
 RSS_LIMIT_MB = 300
@@ -42,7 +43,7 @@ def test_fuzzed_payloads_are_each_stored_or_dead_lettered_without_a_crash(
                 publisher.publish(topic, batch)
                 batch = []
         publisher.publish(topic, batch)
-        wait_for(
+        wait_until(
             lambda: (ingest.metric(acked) or 0) >= MESSAGES,
             60 + MESSAGES / 100,
             "every message committed",

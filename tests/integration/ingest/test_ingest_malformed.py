@@ -10,9 +10,10 @@ import pytest
 
 from energywatch.protocol import MAX_MESSAGE_BYTES
 from energywatch.storage.engine import make_engine
-from tests.integration.ingest.harness import IngestProcess, Publisher, count, wait_for
+from tests.integration.ingest.harness import IngestProcess, Publisher, count
 from tests.integration.ingest.registry_rows import add_device, add_site
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -88,7 +89,7 @@ def test_each_bad_input_is_dead_lettered_with_its_reason_and_good_readings_store
     try:
         for topic, payload in corpus:  # one at a time, so that the conflict comes second
             publisher.publish(topic, [payload])
-        wait_for(
+        wait_until(
             lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= len(corpus),
             30,
             "every message acknowledged",
@@ -148,7 +149,7 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone(
                 msg(good("E01", 2), seq=3),
             ],
         )
-        wait_for(
+        wait_until(
             lambda: (ingest.metric('ingest_messages_total{outcome="acked"}') or 0) >= 3,
             30,
             "every message acknowledged",
@@ -187,8 +188,8 @@ def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_message_is_store
         for payload in poison:
             publisher.publish(topic, [payload])
         publisher.publish(topic, [msg(good("E02", 0, v=42.0), seq=5)])
-        wait_for(lambda: count(db_url) == 1, 30, "the good message after the poison stored")
-        wait_for(
+        wait_until(lambda: count(db_url) == 1, 30, "the good message after the poison stored")
+        wait_until(
             lambda: count(db_url, "SELECT count(*) FROM dead_letters") == len(poison),
             30,
             "every poison message dead-lettered",
@@ -212,7 +213,7 @@ def test_ingest_exits_non_zero_when_a_writer_dies(
     publisher = Publisher(mqtt_broker)
     try:
         publisher.publish(f"{topic_prefix}/S1/D1/readings", [msg(good("E01", 0, v=666.0))])
-        wait_for(lambda: not ingest.running(), 60, "ingest to stop")
+        wait_until(lambda: not ingest.running(), 60, "ingest to stop")
         assert ingest.stop() != 0, ingest.output()
         assert "an ingest thread died" in ingest.output()
         assert count(db_url) == 0

@@ -9,10 +9,10 @@ from tests.integration.ingest.harness import (
     IngestProcess,
     count,
     stream,
-    wait_for,
 )
 from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -34,12 +34,12 @@ def test_workers_split_the_stream_and_a_stopped_worker_leaves_nothing_behind(
         pause_s=0.01,
     )
     try:
-        wait_for(lambda: count(db_url) >= n // 3, 30, "a third of the readings stored")
+        wait_until(lambda: count(db_url) >= n // 3, 30, "a third of the readings stored")
         assert (first.metric('ingest_messages_total{outcome="received"}') or 0) > 0
         assert (second.metric('ingest_messages_total{outcome="received"}') or 0) > 0
         assert first.stop() == 0, first.output()  # SIGTERM: drains, acks, ends its session
         feed.join()
-        wait_for(lambda: count(db_url) >= n, 30, f"{n} readings stored by the remaining worker")
+        wait_until(lambda: count(db_url) >= n, 30, f"{n} readings stored by the remaining worker")
         assert count(db_url) == n
     finally:
         if first.running():
