@@ -134,9 +134,12 @@ def test_ingest_logs_each_outage_once_and_reports_it_on_metrics() -> None:
 
 
 def test_api_says_at_start_that_the_database_is_away() -> None:
-    url, port = _nothing_listens(), free_port()
+    url, port, metrics_port = _nothing_listens(), free_port(), free_port()
     env = clean_env(
-        ENERGYWATCH_DEMO="1", ENERGYWATCH_DATABASE__URL=url, ENERGYWATCH_API__PORT=str(port)
+        ENERGYWATCH_DEMO="1",
+        ENERGYWATCH_DATABASE__URL=url,
+        ENERGYWATCH_API__PORT=str(port),
+        ENERGYWATCH_API__METRICS_PORT=str(metrics_port),
     )
     proc = start_energywatch("api", env=env)
     try:
@@ -145,7 +148,7 @@ def test_api_says_at_start_that_the_database_is_away() -> None:
         assert _count(lines, f"cannot reach the database at {url} (database.url") == 1
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.status_code == 503
-        assert _gauge(port) == {"database": 0.0}
+        assert _gauge(metrics_port) == {"database": 0.0}
     finally:
         rest = _stop(proc)
     assert "Traceback" not in rest
