@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,6 +115,11 @@ class ApiSettings(BaseModel):
     dashboard_dir: Path | None = Field(
         default=None, description="static dashboard files; None: services/api/dashboard"
     )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For names the"
+        " client (login limits, audit log); empty: the header is ignored",
+    )
 
 
 class AlertingSettings(BaseModel):
@@ -122,6 +135,11 @@ class AlertingSettings(BaseModel):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="networks a webhook may reach although they are not public (loopback,"
+        " private, link-local, ...); empty: public addresses only",
+    )
     retry_max_attempts: int = Field(default=8, ge=1)
     retry_base_s: float = Field(default=2.0, gt=0)
 

@@ -15,6 +15,7 @@ from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator
 from services.alerting.senders import EmailSender, Sender, WebhookSender
 from tests.integration.alerting.support import (
+    LOCAL_RECEIVERS,
     SECRET,
     add_point,
     add_readings,
@@ -44,7 +45,7 @@ def power_rule(name, **extra):
 
 
 def deliverer(conn, mailbox=None, retry=None):
-    senders: dict[str, Sender] = {"webhook": WebhookSender(SECRET, timeout_s=5)}
+    senders: dict[str, Sender] = {"webhook": WebhookSender(SECRET, 5, LOCAL_RECEIVERS)}
     if mailbox is not None:
         senders["email"] = EmailSender(mailbox.host, mailbox.port, "alerts@example.org")
     return Deliverer(conn, senders, retry or RetryPolicy(max_attempts=3, base_s=0.05))
