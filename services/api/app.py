@@ -28,6 +28,7 @@ from services.api.routers import (
     rules,
     sites,
 )
+from services.api.security_headers import install_security_headers
 
 DEFAULT_DASHBOARD = Path(__file__).parent / "dashboard"
 API_PREFIX = "/api/v1"
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = ApiMetrics()
     install_problem_handlers(app)
     install_metrics(app, app.state.metrics)
+    install_security_headers(app)
 
     app.include_router(health.router)
     for module in (

@@ -40,6 +40,11 @@ class ApiMetrics:
         self.logins = Counter(
             "energywatch_api_logins_total", "login attempts", ["outcome"], registry=self.registry
         )
+        self.password_checks = Counter(
+            "energywatch_api_password_checks_total",
+            "passwords checked (Argon2) at login; limited attempts check none",
+            registry=self.registry,
+        )
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

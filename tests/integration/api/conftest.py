@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from energywatch.settings import ApiSettings, DatabaseSettings, Settings
@@ -39,8 +40,13 @@ def world(world_db: tuple[str, World]) -> World:
 
 
 @pytest.fixture
-def client(api_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings)) as c:
+def api_app(api_settings: Settings) -> FastAPI:
+    return create_app(api_settings)
+
+
+@pytest.fixture
+def client(api_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(api_app) as c:
         yield c
 
 
@@ -51,11 +57,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
 
 
 @pytest.fixture
-def server(api_settings: Settings) -> Iterator[str]:
+def server(api_app: FastAPI) -> Iterator[str]:
     """The app served by a real uvicorn on a free port, in a thread."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        api_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
