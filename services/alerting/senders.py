@@ -92,7 +92,7 @@ class WebhookSender:
             url.copy_with(host=checked.address),
             content=body,
             headers={**headers, "Host": url.netloc.decode("ascii")},
-            extensions={"sni_hostname": checked.host},
+            extensions={"sni_hostname": url.raw_host.decode("ascii")},
         )
 
     def close(self) -> None:

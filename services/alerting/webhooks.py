@@ -70,7 +70,6 @@ class Target:
     """A checked webhook: the URL as given, and the address to connect to."""
 
     url: str
-    host: str
     address: str
 
 
@@ -119,7 +118,7 @@ class WebhookPolicy:
             raise Unresolved(f"webhook host {host} resolves to no address")
         for text in addresses:
             self._check_address(url, host, text)
-        return Target(url, host, addresses[0])
+        return Target(url, addresses[0])
 
     def check_stored(self, url: str) -> None:
         """The check when a rule is stored: a host that does not resolve yet is let through
