@@ -97,7 +97,7 @@ def _wait_under_locks(
     when either limit is reached, or None. Concurrent logins of one user or client take their
     turn here, so each sees the attempts counted before it."""
     keys = sorted({_lock_key("user", username), _lock_key("client", client)})
-    for key in keys:  # one order everywhere: two logins never wait on each other's locks
+    for key in keys:  # always ascending, so two logins can never deadlock
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOGIN_LOCK_CLASS, key)))
     now = datetime.now(UTC)
     window = timedelta(seconds=limits.window_s)
