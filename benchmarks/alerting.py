@@ -369,6 +369,8 @@ def latency_run(url: str, duration_s: float, rate: float, rules_dir_for: Any) ->
                 "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
                 "ENERGYWATCH_ALERTING__INTERVAL_S": "0.25",
                 "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET,
+                # the benchmark's receiver listens on 127.0.0.1
+                "ENERGYWATCH_ALERTING__WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
             },
         )
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}")

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -155,6 +163,11 @@ class ApiSettings(Section):
         description="Prometheus metrics, on a port of their own and never on the public API port;"
         " None: not served",
     )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For names the"
+        " client (login limits, audit log); empty: the header is ignored",
+    )
 
 
 class AlertingSettings(Section):
@@ -173,6 +186,11 @@ class AlertingSettings(Section):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="networks a webhook may reach although they are not public (loopback,"
+        " private, link-local, ...); empty: public addresses only",
+    )
     retry_max_attempts: int = Field(default=8, ge=1)
     retry_base_s: float = Field(default=2.0, gt=0)
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from services.alerting.rules import Rule, parse_rule
 from services.alerting.silences import check_matchers
+from services.alerting.webhooks import WebhookPolicy
 
 
 class AlertNotFound(LookupError):
@@ -113,10 +114,16 @@ def expire_silence(conn: sa.Connection, silence_id: int) -> bool:
 
 
 def save_rule(
-    conn: sa.Connection, definition: dict[str, Any], user: str, *, enabled: bool = True
+    conn: sa.Connection,
+    definition: dict[str, Any],
+    user: str,
+    *,
+    enabled: bool = True,
+    webhooks: WebhookPolicy | None = None,
 ) -> Rule:
-    """Validate and upsert an API-managed rule (RuleError names the field)."""
-    rule = parse_rule(definition, "rule")
+    """Validate and upsert an API-managed rule (RuleError names the field, or the webhook that
+    `webhooks`, by default public addresses only, refuses)."""
+    rule = parse_rule(definition, "rule", webhooks or WebhookPolicy())
     conn.execute(
         sa.text(
             "INSERT INTO alert_rules (name, definition, enabled, created_by) "

@@ -30,6 +30,7 @@ from services.alerting.evaluator import Evaluator, RuleSource, try_lock
 from services.alerting.notify import OUTBOX_CHANNEL
 from services.alerting.rules import DEFAULT_RULES_DIR, Rule
 from services.alerting.senders import EmailSender, Sender, WebhookSender
+from services.alerting.webhooks import webhook_policy
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,18 @@ def rule_dirs(settings: Settings) -> list[Path]:
     return dirs
 
 
+def rule_source(settings: Settings) -> RuleSource:
+    return RuleSource(rule_dirs(settings), webhook_policy(settings))
+
+
 def make_senders(settings: Settings) -> dict[str, Sender]:
     a = settings.alerting
     return {
-        "webhook": WebhookSender(a.webhook_secret.get_secret_value().encode(), a.webhook_timeout_s),
+        "webhook": WebhookSender(
+            a.webhook_secret.get_secret_value().encode(),
+            a.webhook_timeout_s,
+            webhook_policy(settings),
+        ),
         "email": EmailSender(
             a.smtp_host,
             a.smtp_port,
@@ -163,7 +172,7 @@ def run(settings: Settings, once: bool = False) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     url = settings.database.url
-    rules = RuleSource(rule_dirs(settings))
+    rules = rule_source(settings)
     rules.file_rules()  # a bad rules file stops the start, naming file and field
     if once:
         a = settings.alerting
@@ -233,4 +242,4 @@ def _group_process(settings: Settings, group_index: int) -> None:
         # The slow group's process has metrics of its own, on a port of its own.
         start_http_server(settings.alerting.slow_metrics_port)
     database = Dependency("database", log)
-    _evaluate_loop(settings, RuleSource(rule_dirs(settings)), group, stop, database)
+    _evaluate_loop(settings, rule_source(settings), group, stop, database)

@@ -42,6 +42,7 @@ from services.alerting.registry import Registry, load_registry
 from services.alerting.rollup_cache import RollupCache
 from services.alerting.rules import SEVERITIES, Rule, RuleError, load_rules_dir, parse_rule
 from services.alerting.silences import Silence, first_covering
+from services.alerting.webhooks import WebhookPolicy
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,13 @@ StepFn = Callable[..., Step]
 
 
 class RuleSource:
-    """Rules from YAML directories (reloaded when a file changes) and the alert_rules table."""
+    """Rules from YAML directories (reloaded when a file changes) and the alert_rules table.
+    Webhooks of the files are checked against `webhooks` when they are loaded; the table's
+    were checked by the API when stored, and every delivery checks again."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[Path], webhooks: WebhookPolicy | None = None) -> None:
         self.dirs = dirs
+        self.webhooks = webhooks or WebhookPolicy()
         self._stamp: tuple[tuple[str, float], ...] = ()
         self._file_rules: list[Rule] = []
 
@@ -70,7 +74,7 @@ class RuleSource:
         if stamp != self._stamp:
             rules: list[Rule] = []
             for d in self.dirs:
-                rules.extend(load_rules_dir(d))
+                rules.extend(load_rules_dir(d, self.webhooks))
             names = [r.name for r in rules]
             if len(set(names)) != len(names):
                 raise RuleError(f"{', '.join(map(str, self.dirs))}: a rule name appears twice")

@@ -2,7 +2,8 @@
 
 Rules are data. They come from YAML files (a directory, each file `rules: [...]`) and from the
 `alert_rules` table (managed through the API, one rule per row as a JSON document of the same
-shape). `parse_rule(dict)` is the one validator for both.
+shape). `parse_rule(dict)` is the one validator for both; given a webhook policy, it also refuses
+webhooks that may not be reached (services/alerting/webhooks.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from energywatch.errors import EnergyWatchError
+from services.alerting.webhooks import WebhookPolicy, WebhookRefused
 
 
 class RuleError(EnergyWatchError):
@@ -230,6 +232,21 @@ class Rule(_Strict):
     def per_site(self) -> bool:
         return self.kind in SITE_KINDS
 
+    def webhooks(self) -> list[tuple[str, str]]:
+        """(field, URL) of every webhook the rule notifies, escalation included."""
+        found = [
+            (f"recipients[{i}].webhook", r.webhook)
+            for i, r in enumerate(self.recipients)
+            if r.webhook
+        ]
+        if self.escalation:
+            found += [
+                (f"escalation.recipients[{i}].webhook", r.webhook)
+                for i, r in enumerate(self.escalation.recipients)
+                if r.webhook
+            ]
+        return found
+
     def definition(self) -> dict[str, Any]:
         """The rule as a JSON-able document (what the alert_rules table stores)."""
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {
@@ -247,19 +264,29 @@ def _format_errors(exc: ValidationError, where: str) -> str:
     return "\n".join(lines)
 
 
-def parse_rule(data: Any, where: str = "rule") -> Rule:
-    """Validate one rule document; RuleError names `where` and the field."""
+def parse_rule(data: Any, where: str = "rule", webhooks: WebhookPolicy | None = None) -> Rule:
+    """Validate one rule document; RuleError names `where` and the field. With `webhooks`,
+    every webhook URL must pass that policy too."""
     if not isinstance(data, dict):
         raise RuleError(f"{where}: a rule is a mapping, not {type(data).__name__}")
+    name = data.get("name")
+    label = f"{where} ({name})" if isinstance(name, str) else where
     try:
-        return Rule.model_validate(data)
+        rule = Rule.model_validate(data)
     except ValidationError as exc:
-        name = data.get("name")
-        label = f"{where} ({name})" if isinstance(name, str) else where
         raise RuleError(_format_errors(exc, label)) from exc
+    if webhooks is not None:
+        for field, url in rule.webhooks():
+            try:
+                webhooks.check_stored(url)
+            except WebhookRefused as exc:
+                raise RuleError(f"{label}: {field}: {exc}") from exc
+    return rule
 
 
-def parse_rules_document(document: Any, where: str) -> list[Rule]:
+def parse_rules_document(
+    document: Any, where: str, webhooks: WebhookPolicy | None = None
+) -> list[Rule]:
     if document is None:
         return []
     if not isinstance(document, dict) or set(document) - {"rules"}:
@@ -267,28 +294,28 @@ def parse_rules_document(document: Any, where: str) -> list[Rule]:
     items = document.get("rules") or []
     if not isinstance(items, list):
         raise RuleError(f"{where}: rules: must be a list")
-    rules = [parse_rule(item, f"{where}: rules[{i}]") for i, item in enumerate(items)]
+    rules = [parse_rule(item, f"{where}: rules[{i}]", webhooks) for i, item in enumerate(items)]
     _no_duplicates(rules, where)
     return rules
 
 
-def load_rules_file(path: Path) -> list[Rule]:
+def load_rules_file(path: Path, webhooks: WebhookPolicy | None = None) -> list[Rule]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:
         raise RuleError(f"{path}: cannot read: {exc}") from exc
-    return parse_rules_document(document, str(path))
+    return parse_rules_document(document, str(path), webhooks)
 
 
-def load_rules_dir(path: Path) -> list[Rule]:
+def load_rules_dir(path: Path, webhooks: WebhookPolicy | None = None) -> list[Rule]:
     """Every *.yaml / *.yml file of a directory (sorted), refused whole if any rule is bad."""
     if not path.is_dir():
         raise RuleError(f"{path}: rules directory does not exist")
     rules: list[Rule] = []
     for file in sorted([*path.glob("*.yaml"), *path.glob("*.yml")]):
-        rules.extend(load_rules_file(file))
+        rules.extend(load_rules_file(file, webhooks))
     _no_duplicates(rules, str(path))
     return rules
 

@@ -4,7 +4,9 @@ Webhook: POST of the payload as JSON with
     Idempotency-Key: <key>            the same on every retry of one notification
     X-EnergyWatch-Timestamp: <unix s>
     X-EnergyWatch-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>
-A 2xx answer delivers; 408, 425, 429 and 5xx are retried; any other 4xx is final.
+A 2xx answer delivers; 408, 425, 429 and 5xx are retried; any other 4xx is final. A URL that
+the webhook policy refuses (services/alerting/webhooks.py) is final too, and nothing is sent; the
+request goes to the address that was checked, never to a second DNS answer.
 E-mail: the Message-ID derives from the idempotency key, so a mail system can drop a repeat.
 """
 
@@ -20,6 +22,8 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 import httpx
+
+from services.alerting.webhooks import Target, Unresolved, WebhookPolicy, WebhookRefused
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
@@ -47,11 +51,20 @@ def verify(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
 
 
 class WebhookSender:
-    def __init__(self, secret: bytes, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, secret: bytes, timeout_s: float = 5.0, policy: WebhookPolicy | None = None
+    ) -> None:
         self.secret = secret
+        self.policy = policy or WebhookPolicy()
         self.client = httpx.Client(timeout=timeout_s)
 
     def send(self, target: str, key: str, payload: dict[str, Any]) -> Outcome:
+        try:
+            checked = self.policy.target(target)
+        except WebhookRefused as exc:
+            return Outcome(False, None, str(exc), final=True)
+        except Unresolved as exc:
+            return Outcome(False, None, str(exc))
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {
@@ -62,7 +75,7 @@ class WebhookSender:
             "X-EnergyWatch-Signature": sign(self.secret, timestamp, body),
         }
         try:
-            response = self.client.post(target, content=body, headers=headers)
+            response = self._post_pinned(checked, body, headers)
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}")
         code = response.status_code
@@ -70,6 +83,17 @@ class WebhookSender:
             return Outcome(True, code)
         final = 400 <= code < 500 and code not in RETRYABLE_STATUS
         return Outcome(False, code, f"HTTP {code}: {response.text[:200]}", final)
+
+    def _post_pinned(self, checked: Target, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to the checked address; the Host header and the TLS server name (certificate
+        check included) stay those of the URL's host."""
+        url = httpx.URL(checked.url)
+        return self.client.post(
+            url.copy_with(host=checked.address),
+            content=body,
+            headers={**headers, "Host": url.netloc.decode("ascii")},
+            extensions={"sni_hostname": url.raw_host.decode("ascii")},
+        )
 
     def close(self) -> None:
         self.client.close()

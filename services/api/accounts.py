@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +57,17 @@ def create_user(
     return Principal(username, role, scope_parts)  # type: ignore[arg-type]
 
 
+# First key of the two-key advisory locks that serialise login bookkeeping (PostgreSQL keeps
+# two-key locks apart from the one-key locks other services take).
+LOGIN_LOCK_CLASS = 0x4C6F67  # "Log"
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A stable signed 32-bit key for one username or client address."""
+    digest = hashlib.sha256(f"{kind}\x00{value}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
 def _retry_after(
     conn: sa.Connection,
     column: sa.ColumnElement[str],
@@ -77,33 +90,71 @@ def _retry_after(
     return max(1, int((oldest_counted + window - now).total_seconds()) + 1)
 
 
-def login(
-    conn: sa.Connection, username: str, password: str, client: str, limits: LoginLimits
-) -> Principal:
-    """Check the password under the rate limit; record the attempt and audit it."""
+def _wait_under_locks(
+    conn: sa.Connection, username: str, client: str, limits: LoginLimits
+) -> int | None:
+    """Lock the username and the client address for this transaction, then the seconds to wait
+    when either limit is reached, or None. Concurrent logins of one user or client take their
+    turn here, so each sees the attempts counted before it."""
+    keys = sorted({_lock_key("user", username), _lock_key("client", client)})
+    for key in keys:  # always ascending, so two logins can never deadlock
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOGIN_LOCK_CLASS, key)))
     now = datetime.now(UTC)
     window = timedelta(seconds=limits.window_s)
-    wait = _retry_after(
+    user_wait = _retry_after(
         conn, login_attempts.c.username, username, limits.max_failures_per_user, window, now
     )
-    if wait is None:
-        wait = _retry_after(
-            conn, login_attempts.c.client, client, limits.max_failures_per_client, window, now
-        )
+    if user_wait is not None:
+        return user_wait
+    return _retry_after(
+        conn, login_attempts.c.client, client, limits.max_failures_per_client, window, now
+    )
+
+
+def login(
+    engine: sa.Engine,
+    username: str,
+    password: str,
+    client: str,
+    limits: LoginLimits,
+    on_check: Callable[[], None] = lambda: None,
+) -> Principal:
+    """Check the password under the rate limit; record the attempt and audit it.
+
+    The attempt is counted and committed, as a failure, before the password is checked, and
+    turned into a success after: however many requests arrive at once, at most
+    `max_failures_per_user` passwords of one user are checked in a window. `on_check` runs
+    once for every password checked."""
+    with engine.begin() as conn:
+        wait = _wait_under_locks(conn, username, client, limits)
+        if wait is not None:
+            audit.record(conn, "login.limited", username=username, client=client)
+        else:
+            attempt = conn.execute(
+                login_attempts.insert()
+                .values(username=username, client=client, ok=False)
+                .returning(login_attempts.c.id)
+            ).scalar_one()
+            row = conn.execute(sa.select(users).where(users.c.username == username)).first()
     if wait is not None:
-        audit.record(conn, "login.limited", username=username, client=client)
         raise LoginLimited(wait)
-    row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    on_check()
     ok = verify_password(row.password_hash if row else _DUMMY_HASH, password)
     ok = ok and row is not None and not row.disabled
-    conn.execute(login_attempts.insert().values(username=username, client=client, ok=ok))
-    audit.record(conn, "login.ok" if ok else "login.failed", username=username, client=client)
+    with engine.begin() as conn:
+        audit.record(conn, "login.ok" if ok else "login.failed", username=username, client=client)
+        if ok and row is not None:
+            conn.execute(
+                login_attempts.update().where(login_attempts.c.id == attempt).values(ok=True)
+            )
+            if needs_rehash(row.password_hash):  # made with older Argon2 parameters
+                conn.execute(
+                    users.update()
+                    .where(users.c.id == row.id)
+                    .values(password_hash=hash_password(password))
+                )
     if not ok or row is None:
         raise InvalidCredentials("wrong username or password")
-    if needs_rehash(row.password_hash):  # made with older Argon2 parameters
-        conn.execute(
-            users.update().where(users.c.id == row.id).values(password_hash=hash_password(password))
-        )
     return principal_of(row)
 
 

@@ -33,6 +33,7 @@ from services.api.routers import (
     rules,
     sites,
 )
+from services.api.security_headers import install_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_problem_handlers(app)
     install_metrics(app, app.state.metrics)
+    install_security_headers(app)
 
     app.include_router(health.router)
     for module in (

@@ -38,7 +38,10 @@ def run(settings: Settings) -> None:
             host=settings.api.host,
             port=settings.api.port,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            # X-Forwarded-For is read by the app, from api.trusted_proxies only
+            # (services/api/client_address.py); uvicorn's own reading would trust it from
+            # 127.0.0.1, and then from any local process.
+            proxy_headers=False,
             timeout_graceful_shutdown=5,
         )
     finally:

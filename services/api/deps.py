@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from energywatch.settings import Settings
 from energywatch.storage.tables import sites
 from services.api import accounts
+from services.api.client_address import client_address
 from services.api.principal import Principal
 from services.api.problems import forbidden, not_found, unauthorized
 from services.api.scope import site_in_scope
@@ -52,8 +53,12 @@ def get_conn(request: Request, engine: EngineDep) -> Iterator[sa.Connection]:
 ConnDep = Annotated[sa.Connection, Depends(get_conn, scope="function")]
 
 
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_of(request: Request, settings: SettingsDep) -> str:
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.api.trusted_proxies,
+    )
 
 
 ClientDep = Annotated[str, Depends(client_of)]

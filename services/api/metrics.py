@@ -36,6 +36,11 @@ class ApiMetrics:
             "energywatch_api_logins_total", "login attempts", ["outcome"], registry=self.registry
         )
         self.dependency_up = dependency_gauge(self.registry)
+        self.password_checks = Counter(
+            "energywatch_api_password_checks_total",
+            "passwords checked (Argon2) at login; limited attempts check none",
+            registry=self.registry,
+        )
 
 
 def route_template(scope: Scope) -> str:

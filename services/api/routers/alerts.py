@@ -86,7 +86,7 @@ def alert_stream(user: StreamUser, request: Request) -> StreamingResponse:
     return StreamingResponse(
         stream.events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"X-Accel-Buffering": "no"},  # Cache-Control: services/api/security_headers.py
     )
 
 

@@ -20,7 +20,13 @@ from services.api.deps import (
     PageDep,
     SettingsDep,
 )
-from services.api.problems import PROBLEM_RESPONSES, ProblemError, not_found, unauthorized
+from services.api.problems import (
+    PROBLEM_RESPONSES,
+    ProblemError,
+    forbidden,
+    not_found,
+    unauthorized,
+)
 from services.api.schemas.auth import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -60,17 +66,18 @@ def token(
         settings.api.login_max_failures_per_client,
         settings.api.login_window_s,
     )
+    metrics = request.app.state.metrics
     failure: ProblemError | None = None
-    # Own transaction: a failed attempt must be stored even though the request fails.
-    with engine.begin() as conn:
-        try:
-            principal = accounts.login(conn, form.username, form.password, client, limits)
-        except accounts.LoginLimited as exc:
-            failure = ProblemError(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
-        except InvalidCredentials as exc:
-            failure = unauthorized(str(exc))
+    try:
+        principal = accounts.login(
+            engine, form.username, form.password, client, limits, metrics.password_checks.inc
+        )
+    except accounts.LoginLimited as exc:
+        failure = ProblemError(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+    except InvalidCredentials as exc:
+        failure = unauthorized(str(exc))
     outcome = "ok" if failure is None else ("limited" if failure.status == 429 else "failed")
-    request.app.state.metrics.logins.labels(outcome).inc()
+    metrics.logins.labels(outcome).inc()
     if failure is not None:
         raise failure
     minutes = settings.api.token_minutes
@@ -110,10 +117,18 @@ def _user_id(conn: sa.Connection, username: str) -> int:
     return int(conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar_one())
 
 
-@router.post("/auth/api-keys", response_model=ApiKeyCreated, status_code=201)
+@router.post(
+    "/auth/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    responses={403: {"description": "the caller authenticated with an API key"}},
+)
 def create_api_key(
     body: ApiKeyCreate, user: CurrentUser, conn: ConnDep, client: ClientDep
 ) -> ApiKeyCreated:
+    if user.api_key_id is not None:
+        # A leaked key must not be able to outlive its revocation by minting others.
+        raise forbidden("an API key cannot create API keys; sign in as a person to create one")
     key_id = conn.execute(
         api_keys.insert()
         .values(user_id=_user_id(conn, user.username), name=body.name, secret_sha256="")

@@ -142,5 +142,5 @@ def stream(site: StreamSite, request: Request, conn: ConnDep) -> StreamingRespon
     return StreamingResponse(
         live.events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"X-Accel-Buffering": "no"},  # Cache-Control: services/api/security_headers.py
     )

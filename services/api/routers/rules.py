@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel
 
+from energywatch.settings import Settings
 from energywatch.storage.alerting_tables import alert_rules
 from energywatch.storage.tables import sites
 from services.alerting.rules import Rule, RuleError, parse_rule
+from services.alerting.webhooks import webhook_policy
 from services.api import audit
-from services.api.deps import ClientDep, ConnDep, CurrentUser, PageDep
+from services.api.deps import ClientDep, ConnDep, CurrentUser, PageDep, SettingsDep
 from services.api.principal import Principal
 from services.api.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
 from services.api.schemas.common import Page
@@ -98,9 +100,9 @@ def _public(row: Any) -> RulePublic:
     )
 
 
-def _validated(document: dict[str, Any]) -> Rule:
+def _validated(document: dict[str, Any], settings: Settings) -> Rule:
     try:
-        return parse_rule(document, "body")
+        return parse_rule(document, "body", webhook_policy(settings))
     except RuleError as exc:
         raise ProblemError(422, str(exc)) from exc
 
@@ -162,8 +164,10 @@ def get_rule(name: Annotated[str, RULE_NAME], user: CurrentUser, conn: ConnDep) 
     status_code=201,
     responses={409: {"description": "a rule of that name exists"}},
 )
-def create_rule(body: RuleBody, user: CurrentUser, conn: ConnDep, client: ClientDep) -> RulePublic:
-    rule = _validated(body)
+def create_rule(
+    body: RuleBody, user: CurrentUser, conn: ConnDep, client: ClientDep, settings: SettingsDep
+) -> RulePublic:
+    rule = _validated(body, settings)
     definition = rule.definition()
     _check_writable(conn, user, definition)
     exists = conn.execute(sa.select(alert_rules.c.name).where(alert_rules.c.name == rule.name))
@@ -201,9 +205,10 @@ def update_rule(
     user: CurrentUser,
     conn: ConnDep,
     client: ClientDep,
+    settings: SettingsDep,
 ) -> RulePublic:
     old = _visible_row(conn, user, name)
-    rule = _validated({**body, "name": name})
+    rule = _validated({**body, "name": name}, settings)
     definition = rule.definition()
     _check_writable(conn, user, old["definition"])
     _check_writable(conn, user, definition)

@@ -12,6 +12,7 @@ import yaml
 from energywatch.storage.engine import make_engine
 from services.alerting.evaluator import Evaluator, RuleSource
 from services.alerting.inputs import bucket_floor
+from tests.integration.alerting.support import LOCAL_RECEIVERS
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def t0(clock: datetime) -> datetime:
 def write_rules(directory: Path, rules: list[dict]) -> RuleSource:
     directory.mkdir(exist_ok=True)
     (directory / "rules.yaml").write_text(yaml.safe_dump({"rules": rules}))
-    return RuleSource([directory])
+    return RuleSource([directory], LOCAL_RECEIVERS)
 
 
 @pytest.fixture

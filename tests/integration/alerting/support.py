@@ -17,9 +17,14 @@ import psycopg
 from aiosmtpd.controller import Controller
 
 from services.alerting.senders import verify
+from services.alerting.webhooks import WebhookPolicy
 from tests.support.services import free_port
 
 SECRET = b"test-webhook-secret"
+# The receivers listen on 127.0.0.1, which webhooks may reach only when allowed.
+LOCAL_NETWORK = "127.0.0.0/8"
+LOCAL_RECEIVERS = WebhookPolicy.allowing([LOCAL_NETWORK])
+LOCAL_RECEIVERS_ENV = {"ENERGYWATCH_ALERTING__WEBHOOK_ALLOWED_NETWORKS": f'["{LOCAL_NETWORK}"]'}
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Receiver:
     raw: list[dict[str, Any]] = field(default_factory=list)
     by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     bad_signatures: int = 0
+    hosts: list[str] = field(default_factory=list)  # Host header of each delivery
     status: int = 200
     delay_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +63,7 @@ def webhook_receiver(secret: bytes = SECRET) -> Iterator[Receiver]:
             key = self.headers["Idempotency-Key"]
             with receiver.lock:
                 receiver.raw.append(payload)
+                receiver.hosts.append(self.headers["Host"])
                 if not ok:
                     receiver.bad_signatures += 1
                 status = receiver.status

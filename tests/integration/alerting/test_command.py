@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.integration.alerting.conftest import write_rules
 from tests.integration.alerting.support import (
+    LOCAL_RECEIVERS_ENV,
     SECRET,
     add_point,
     add_readings,
@@ -31,7 +32,14 @@ def env_for(db_url: str, rules_dir: Path, smtp_port: int = 25) -> dict[str, str]
         "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
         "ENERGYWATCH_ALERTING__SMTP_PORT": str(smtp_port),
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
+        **LOCAL_RECEIVERS_ENV,
     }
+
+
+def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "alerting", "--once"], cwd=ROOT, timeout=60, env=env, capture_output=True, text=True
+    )
 
 
 def test_once_evaluates_and_delivers(conn, db_url, tmp_path):
@@ -58,14 +66,7 @@ def test_once_evaluates_and_delivers(conn, db_url, tmp_path):
                 }
             ],
         )
-        done = subprocess.run(
-            [CLI, "alerting", "--once"],
-            cwd=ROOT,
-            timeout=60,
-            env=env_for(db_url, tmp_path / "rules", mailbox.port),
-            capture_output=True,
-            text=True,
-        )
+        done = run_once(env_for(db_url, tmp_path / "rules", mailbox.port))
         assert done.returncode == 0, done.stderr
         assert hook.events() == [("firing", "so2")]
         payload = next(iter(hook.by_key.values()))
@@ -79,13 +80,22 @@ def test_bad_rules_file_stops_the_start(db_url, tmp_path):
     (rules / "plant.yaml").write_text(
         "rules:\n  - {name: demand, kind: power, thresholds: {critical: 10}, for: soon}\n"
     )
-    done = subprocess.run(
-        [CLI, "alerting", "--once"],
-        cwd=ROOT,
-        timeout=60,
-        env=env_for(db_url, rules),
-        capture_output=True,
-        text=True,
-    )
+    done = run_once(env_for(db_url, rules))
     assert done.returncode != 0
     assert "plant.yaml: rules[0] (demand): for:" in done.stderr
+
+
+def test_a_rules_file_webhook_to_an_internal_address_stops_the_start(db_url, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "plant.yaml").write_text(
+        "rules:\n  - {name: meta, kind: power, thresholds: {critical: 10},\n"
+        "     recipients: [{webhook: 'http://169.254.169.254/latest/meta-data/'}]}\n"
+    )
+    done = run_once(env_for(db_url, rules))
+    assert done.returncode != 0
+    assert (
+        "plant.yaml: rules[0] (meta): recipients[0].webhook: webhook "
+        "'http://169.254.169.254/latest/meta-data/' refused: 169.254.169.254 is a link-local"
+        " address (allowed only in alerting.webhook_allowed_networks)"
+    ) in done.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tests.integration.alerting.conftest import write_rules
 from tests.integration.alerting.support import (
+    LOCAL_RECEIVERS_ENV,
     SECRET,
     add_point,
     add_readings,
@@ -38,6 +39,7 @@ def start(db_url: str, rules_dir: Path) -> subprocess.Popen[bytes]:
         "ENERGYWATCH_ALERTING__INTERVAL_S": str(INTERVAL_S),
         "ENERGYWATCH_ALERTING__METRICS_PORT": str(free_port()),
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
+        **LOCAL_RECEIVERS_ENV,
         "ENERGYWATCH_LOG_LEVEL": "WARNING",
     }
     code = (

@@ -16,6 +16,7 @@ from services.alerting.evaluator import Evaluator
 from services.alerting.senders import EmailSender, Sender, WebhookSender
 from services.alerting.silences import Silence
 from tests.integration.alerting.support import (
+    LOCAL_RECEIVERS,
     SECRET,
     add_point,
     add_readings,
@@ -47,7 +48,7 @@ def power_rule(name, **extra):
 
 
 def deliverer(conn, mailbox=None, retry=None):
-    senders: dict[str, Sender] = {"webhook": WebhookSender(SECRET, timeout_s=5)}
+    senders: dict[str, Sender] = {"webhook": WebhookSender(SECRET, 5, LOCAL_RECEIVERS)}
     if mailbox is not None:
         senders["email"] = EmailSender(mailbox.host, mailbox.port, "alerts@example.org")
     return Deliverer(conn, senders, retry or RetryPolicy(max_attempts=3, base_s=0.05))
