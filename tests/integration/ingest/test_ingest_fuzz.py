@@ -26,6 +26,10 @@ def _peak_rss_mb(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
+def _counts(ingest: IngestProcess) -> dict[str, float]:
+    return {k: v for k, v in ingest.metrics().items() if k.startswith("ingest_messages_total")}
+
+
 @pytest.mark.parametrize("seed", [1])
 def test_fuzzed_payloads_are_each_stored_or_dead_lettered_without_a_crash(
     db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, seed: int
@@ -47,6 +51,7 @@ def test_fuzzed_payloads_are_each_stored_or_dead_lettered_without_a_crash(
             lambda: (ingest.metric(acked) or 0) >= MESSAGES,
             60 + MESSAGES / 100,
             "every message committed",
+            detail=lambda: f"metrics {_counts(ingest)}; log tail {ingest.output()[-2000:]!r}",
         )
         assert ingest.running(), ingest.output()
         assert ingest.proc is not None
