@@ -223,6 +223,12 @@ class EdgeConfig(_Model):
     utc_offset: str = Field(
         default="+08:00", description="offset of published timestamps and of device clocks"
     )
+    device_clock_ahead_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="readings timestamped further ahead of this gateway's clock are refused"
+        " (as are readings before 2000-01-01)",
+    )
     mqtt: MqttConfig = MqttConfig()
     queue: QueueConfig = QueueConfig()
     publish: PublishConfig = PublishConfig()
