@@ -114,7 +114,7 @@ class Publisher:
                 if self._auth_refused:
                     delay = pub.reconnect_max_s  # retrying fast will not fix credentials
                 wait = delay * random.uniform(0.8, 1.2)
-                log.debug("reconnecting in %.1f s", wait)
+                log.info("reconnecting in %.1f s", wait)
                 self._stop.wait(wait)
                 delay = min(delay * 2, pub.reconnect_max_s)
                 continue

@@ -231,24 +231,29 @@ def find_frame(buf: bytes) -> tuple[Frame | None, int]:
     """
     keep = len(buf)
     damaged: FrameError | None = None
+    damaged_end = 0
     i = buf.find(START)
     while i >= 0:
         if len(buf) - i < HEADER_LEN + 2:
-            keep = min(keep, i)
+            if i >= damaged_end:
+                keep = min(keep, i)
             break
         if buf[i + 7] == START:
             end = i + HEADER_LEN + buf[i + 9] + 2
             if end > len(buf):
-                keep = min(keep, i)  # may be a frame still arriving; later ones may be whole
+                # May be a frame still arriving (unless it starts inside a damaged frame);
+                # later candidates may still be whole.
+                if i >= damaged_end:
+                    keep = min(keep, i)
             elif buf[end - 1] == END:
                 cs = checksum(buf[i : end - 2])
                 if cs == buf[end - 2]:
                     return decode_frame(buf[i:end]), end
-                damaged = damaged or FrameError(
-                    "checksum", f"CS is {buf[end - 2]:02X}, computed {cs:02X}"
-                )
+                if damaged is None:
+                    damaged = FrameError("checksum", f"CS is {buf[end - 2]:02X}, computed {cs:02X}")
+                    damaged_end = end
         i = buf.find(START, i + 1)
-    if damaged is not None and keep == len(buf):
+    if damaged is not None and keep >= damaged_end:
         raise damaged
     return None, keep
 

@@ -6,30 +6,9 @@ import socket
 import time
 from pathlib import Path
 
+from tests.integration.edge.hj212_packets import MN, crc16, packet, upload
 from tests.integration.edge.support import collecting, edge_config, running_agent
 from tests.support.services import BrokerAddress
-
-MN = "88888880000001"
-
-
-def crc16(data: bytes) -> int:
-    crc = 0xFFFF
-    for byte in data:
-        crc = (crc >> 8) ^ byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-def packet(segment: str, length: int | None = None, crc: int | None = None) -> bytes:
-    body = segment.encode()
-    n = len(body) if length is None else length
-    c = crc16(body) if crc is None else crc
-    return b"##" + f"{n:04d}".encode() + body + f"{c:04X}".encode() + b"\r\n"
-
-
-def upload(cn: int, qn: str, cp: str, flag: int = 5, pw: str = "123456") -> str:
-    return f"QN={qn};ST=22;CN={cn};PW={pw};MN={MN};Flag={flag};CP=&&{cp}&&"
 
 
 def test_station_uploads_become_readings_and_bad_packets_are_refused(
