@@ -49,7 +49,7 @@ class Dlt645Driver:
                 for interval, group in groups.items():
                     tg.create_task(every(interval, self._ticker(group)))
         finally:
-            await self._close()
+            await self.close()
 
     def _ticker(
         self, group: list[tuple[Dlt645MeterConfig, Dlt645PointConfig]]
@@ -84,7 +84,7 @@ class Dlt645Driver:
             return codec.decode_value(data, codec.value_format(di))
         except FrameError as exc:
             self.metrics.refuse(self.name, exc.reason, f"meter {address} {di:08X}: {exc.detail}")
-            await self._close()  # unknown bytes may still be on the line: start afresh
+            await self.close()  # unknown bytes may still be on the line: start afresh
         except codec.MeterError as exc:
             self._warn.warning(
                 f"{address}:{di:08X}:error", "%s: %s (identifier %08X)", self.name, exc, di
@@ -95,7 +95,7 @@ class Dlt645Driver:
                 f"{address}:silent", "%s: meter %s %08X: no reply (%r)", self.name, address, di, exc
             )
             self.metrics.device_errors.labels(driver=self.name).inc()
-            await self._close()
+            await self.close()
         return None
 
     async def _exchange(
@@ -159,7 +159,8 @@ class Dlt645Driver:
             return None
         return self._stream
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """Drop the connection (the next read opens a new one)."""
         if self._stream is None:
             return
         _, writer = self._stream
