@@ -39,7 +39,6 @@ QN_RTN = {
     "timestamp": 2,
     "value": 2,
     "not_finite": 2,
-    "no_points": 2,
     "format": 2,
     "split": 6,
 }
@@ -169,7 +168,11 @@ class Hj212Driver:
             packet = whole
         readings = self.readings(logger, packet)
         if not readings:
-            raise FrameError("no_points", f"CN={packet.cn}: no configured point in the upload")
+            # Nothing wrong with the packet (e.g. minute data where only real-time points are
+            # configured): counted so it shows, but answered as delivered, not re-sent for ever.
+            detail = f"MN={packet.mn} CN={packet.cn}: no configured point in the upload"
+            self.metrics.refuse(self.name, "no_points", detail)
+            return True
         for r in readings:
             refusal = self.checks.refusal(r)
             if refusal is not None:

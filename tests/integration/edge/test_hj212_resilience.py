@@ -35,10 +35,15 @@ def test_a_year_0_packet_is_refused_with_a_reason_and_the_next_one_arrives(
         assert b"CN=9011;" in reply and b"QnRtn=2&&" in reply  # refused, so no 9014
         conn.sendall(packet(realtime("20261120081500002", 2.5, ahead)))
         assert b"QnRtn=2&&" in f.readline()
+        # Minute data where only real-time points are configured: counted, answered as received.
+        minute = upload(2051, "20261120081500004", "DataTime=20261120081400;a21026-Avg=1.0")
+        conn.sendall(packet(minute))
+        assert b"CN=9014;" in f.readline()
         conn.sendall(packet(realtime("20261120081500003", 3.5)))
         assert b"CN=9014;" in f.readline()
         col.wait_for(lambda: any(v == 3.5 for _, _, v, _, _ in col.readings()))
         assert agent.metrics.refused("hj212", "timestamp") == 2
+        assert agent.metrics.refused("hj212", "no_points") == 1
         col.wait_for(lambda: agent.queue.depth == 0)
     assert [v for _, _, v, _, _ in col.readings()] == [3.5]
 
