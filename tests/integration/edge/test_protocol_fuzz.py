@@ -60,6 +60,15 @@ def test_mutated_hj212_packets_are_each_published_or_refused(
         m = agent.metrics
         read = m.readings_read.labels(driver="hj212")
         rss_early = 0.0
+        published = 0
+
+        def drain() -> int:
+            # The collector would otherwise hold every message and hide the agent's memory.
+            with col.lock:
+                n = sum(len(message.readings) for message in col.messages)
+                col.messages.clear()
+            return n
+
         for i, (expect, raw) in enumerate(hj212_packets(seed=1, n=FRAMES)):
             before = (read._value.get(), m.refused("hj212"))
             # One connection per packet: when the listener closes it, the packet is handled.
@@ -73,18 +82,21 @@ def test_mutated_hj212_packets_are_each_published_or_refused(
                 silent.append(i)
             if expect is not None and got != expect:
                 lost_intact.append(i)
+            if i % 1000 == 0:
+                published += drain()
             if i == FRAMES // 10:
                 rss_early = rss_mb()
         total = read._value.get()
-        col.wait_for(lambda: len(col.readings()) >= total, timeout=120)
-        col.wait_for(lambda: agent.queue.depth == 0)
+        col.wait_for(lambda: agent.queue.depth == 0, timeout=120)
         growth = rss_mb() - rss_early
+        published += drain()
         # Figures for docs/edge.md (shown with -s).
-        print(f"\nhj212: {FRAMES} packets, {total:.0f} readings published, RSS +{growth:.1f} MB")
+        print(f"\nhj212: {FRAMES} packets, {total:.0f} readings queued, {published} published,")
+        print(f"RSS +{growth:.1f} MB")
         print(f"hj212 refusals: {refusals(m, 'hj212')}")
     assert not silent, f"packets neither queued nor refused: {silent[:10]}"
     assert not lost_intact, f"intact packets lost: {lost_intact[:10]}"
-    assert total > FRAMES // 8  # the intact share at least
+    assert published >= total > FRAMES // 8  # all queued were published; intact ones at least
     assert growth < RSS_GROWTH_LIMIT_MB, f"RSS grew {growth:.1f} MB"
 
 
