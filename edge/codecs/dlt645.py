@@ -258,22 +258,6 @@ def find_frame(buf: bytes) -> tuple[Frame | None, int]:
     return None, keep
 
 
-def frame_length(buf: bytes) -> int | None:
-    """Bytes of the first frame in `buf` (after any FE wake-up bytes), or None if incomplete.
-
-    Raises FrameError if the buffer cannot start a frame.
-    """
-    start = _skip_wakeup(buf)
-    if len(buf) - start < HEADER_LEN:
-        return None
-    if buf[start] != START:
-        raise FrameError("start", f"byte {buf[start]:02X} where 68 was expected")
-    if buf[start + 7] != START:
-        raise FrameError("start", f"second start byte is {buf[start + 7]:02X}, not 68")
-    total = start + HEADER_LEN + buf[start + 9] + 2
-    return total if len(buf) >= total else None
-
-
 def decode_frame(buf: bytes) -> Frame:
     """One complete frame (FE wake-up bytes allowed in front) to a Frame; else FrameError."""
     start = _skip_wakeup(buf)

@@ -95,24 +95,13 @@ def test_reply_for_another_identifier_is_refused() -> None:
     assert info.value.reason == "identifier"
 
 
-def test_frame_length_finds_the_end_of_a_streamed_frame() -> None:
+def test_find_frame_finds_the_end_of_a_streamed_frame() -> None:
     frame = hexb("FE FE 68 12 90 78 56 34 12 68 91 06 33 34 34 35 34 55 76 16")
-    assert c.frame_length(frame[:8]) is None
-    assert c.frame_length(frame[:-1]) is None
-    assert c.frame_length(frame + b"\x00") == len(frame)
-    with pytest.raises(FrameError):
-        c.frame_length(hexb("12 34 56 78 9A BC DE F0 12 34 56"))
-
-
-def test_bcd_helpers() -> None:
-    assert c.int_to_bcd(12345678, 4) == hexb("78 56 34 12")
-    assert c.bcd_to_int(hexb("78 56 34 12")) == 12345678
-    with pytest.raises(ValueError):
-        c.int_to_bcd(100_000_000, 4)
-
-
-def test_wildcard_address() -> None:
-    assert c.encode_address("AAAAAAAAAAAA") == b"\xaa" * 6
+    assert c.find_frame(frame[:8]) == (None, 2)  # the wake-up bytes can go
+    assert c.find_frame(frame[:-1]) == (None, 2)
+    got, used = c.find_frame(frame + b"\x00")
+    assert got is not None and used == len(frame)
+    assert c.find_frame(hexb("12 34 56 78 9A BC DE F0 12 34 56")) == (None, 11)  # all noise
 
 
 def test_combined_energy_is_signed_and_forward_energy_is_not() -> None:
