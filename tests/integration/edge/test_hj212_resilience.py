@@ -22,8 +22,9 @@ def test_a_year_0_packet_is_refused_with_a_reason_and_the_next_one_arrives(
     tmp_path: Path, mqtt_broker: BrokerAddress, topic_prefix: str
 ) -> None:
     config = station_config(tmp_path, mqtt_broker.host, mqtt_broker.port, topic_prefix, [SO2])
-    # Ahead of the gateway's clock by two days: also refused (device_clock_ahead_s is 1 day).
-    ahead = time.strftime("%Y%m%d%H%M%S", time.localtime(time.time() + 2 * 86_400 + 8 * 3600))
+    # Two days ahead of the gateway's clock, as the logger's +08:00 wall clock: also refused
+    # (device_clock_ahead_s is one day).
+    ahead = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + 2 * 86_400 + 8 * 3600))
     with (
         collecting(mqtt_broker.host, mqtt_broker.port, topic_prefix) as col,
         running_agent(config) as agent,
