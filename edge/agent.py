@@ -22,6 +22,7 @@ from edge.drivers.base import Driver
 from edge.metrics import EdgeMetrics
 from edge.publisher import Publisher
 from edge.queue import DurableQueue
+from edge.reading_checks import ReadingChecks
 from edge.readings import EdgeReading
 
 log = logging.getLogger("edge.agent")
@@ -33,6 +34,7 @@ class EdgeAgent:
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
         self.metrics = EdgeMetrics()
+        self.checks = ReadingChecks(config.device_clock_ahead_s)
         q = config.queue
         self.queue = DurableQueue(q.path, q.capacity_readings, q.synchronous)
         self.publisher = Publisher(config, self.queue, self.metrics)
@@ -58,14 +60,19 @@ class EdgeAgent:
         if isinstance(d, Hj212DriverConfig):
             from edge.drivers.hj212 import Hj212Driver
 
-            return Hj212Driver(d, self.sink, self.metrics, tz)
+            return Hj212Driver(d, self.sink, self.metrics, tz, self.checks)
         raise TypeError(f"unknown driver config {d!r}")
 
     def sink(self, driver: str, readings: Sequence[EdgeReading]) -> None:
-        """Commit readings to disk as soon as they are read."""
-        good = [r for r in readings if math.isfinite(r.value)]
-        if len(good) < len(readings):
-            self.metrics.refuse(driver, "not_finite", f"{len(readings) - len(good)} values")
+        """Commit readings to disk as soon as they are read; a reading the publisher could not
+        send (a year-0 timestamp, a NaN) is refused here, before it can block the queue."""
+        good = []
+        for r in readings:
+            refusal = self.checks.refusal(r)
+            if refusal is None:
+                good.append(r)
+            else:
+                self.metrics.refuse(driver, *refusal)
         if not good:
             return
         result = self.queue.append(good)

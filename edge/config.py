@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from edge.codecs import dlt645
 from energywatch.errors import SettingsError
 from energywatch.protocol.topics import DEFAULT_PREFIX, check_code
 
@@ -157,7 +166,16 @@ class Dlt645PointConfig(PointBase):
     def _hex8(cls, v: str) -> str:
         if not re.fullmatch(r"[0-9A-Fa-f]{8}", v):
             raise ValueError("identifier must be 8 hex digits, e.g. 00010000")
+        dlt645.value_format(int(v, 16))  # an identifier the driver cannot decode fails here
         return v.upper()
+
+    @model_validator(mode="after")
+    def _unit_of_identifier(self) -> Dlt645PointConfig:
+        # Without scaling, the unit is the identifier's: kWh stated for a voltage is a typo.
+        own = dlt645.value_format(int(self.identifier, 16)).unit
+        if self.unit and own and self.scale == 1.0 and self.unit != own:
+            raise ValueError(f"identifier {self.identifier} is in {own}, not {self.unit}")
+        return self
 
 
 class Dlt645MeterConfig(_Model):
@@ -222,6 +240,12 @@ class EdgeConfig(_Model):
     device: str = Field(description="this gateway's device code: the topic it publishes under")
     utc_offset: str = Field(
         default="+08:00", description="offset of published timestamps and of device clocks"
+    )
+    device_clock_ahead_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="readings timestamped further ahead of this gateway's clock are refused"
+        " (as are readings before 2000-01-01)",
     )
     mqtt: MqttConfig = MqttConfig()
     queue: QueueConfig = QueueConfig()

@@ -35,3 +35,15 @@ def encode_readings(
         readings.append(item)
     message = {"seq": seq, "backfill": backfill, "readings": readings}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def unencodable(rows: Sequence[QueuedReading], tz: timezone) -> dict[int, str]:
+    """The rows `encode_readings` cannot encode, by id, with the reason (e.g. a year out of
+    range); found one row at a time, so call it only after a batch failed."""
+    bad: dict[int, str] = {}
+    for r in rows:
+        try:
+            encode_readings(0, False, [r], tz)
+        except (ValueError, OverflowError, OSError) as exc:
+            bad[r.id] = f"{type(exc).__name__}: {exc}"
+    return bad

@@ -9,11 +9,14 @@ import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from edge.log_limit import RateLimitedLog
+
 log = logging.getLogger("edge.metrics")
 
 
 class EdgeMetrics:
     def __init__(self) -> None:
+        self._refusals_log = RateLimitedLog(log)
         self.registry = CollectorRegistry()
         r = self.registry
         self.readings_read = Counter(
@@ -43,6 +46,12 @@ class EdgeMetrics:
             "Times the oldest message waited confirm_timeout_s and the window was re-sent",
             registry=r,
         )
+        self.dead_lettered = Counter(
+            "edge_readings_dead_lettered",
+            "Queued readings the publisher could not encode, moved to the dead_letters table",
+            ["reason"],
+            registry=r,
+        )
         self.connects = Counter("edge_mqtt_connects", "Successful connections", registry=r)
         self.connect_failures = Counter(
             "edge_mqtt_connect_failures", "Failed connection attempts", registry=r
@@ -54,9 +63,12 @@ class EdgeMetrics:
         )
 
     def refuse(self, driver: str, reason: str, detail: str) -> None:
-        """Count a refused frame and log why; the reason label is a short fixed word."""
+        """Count a refused frame and log why (once a minute per driver and reason: a device
+        sending garbage must not fill the disk); the reason label is a short fixed word."""
         self.frames_refused.labels(driver=driver, reason=reason).inc()
-        log.warning("%s: frame refused (%s): %s", driver, reason, detail)
+        self._refusals_log.warning(
+            f"{driver}:{reason}", "%s: frame refused (%s): %s", driver, reason, detail
+        )
 
     def refused(self, driver: str, reason: str | None = None) -> float:
         total = 0.0

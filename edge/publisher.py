@@ -30,7 +30,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge.config import EdgeConfig
-from edge.encoding import encode_readings
+from edge.encoding import encode_readings, unencodable
+from edge.log_limit import RateLimitedLog
 from edge.metrics import EdgeMetrics
 from edge.queue import DurableQueue, QueuedReading
 from energywatch.backoff import Backoff
@@ -95,6 +96,8 @@ class Publisher:
         self._last_status: tuple[list[str], int] | None = None
         self._last_status_at = 0.0
         self._auth_refused = False
+        # A broker away for hours must not write a line per reconnect attempt.
+        self._reconnect_log = RateLimitedLog(log)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -195,7 +198,9 @@ class Publisher:
         try:
             client.connect(m.host, m.port, keepalive=m.keepalive_s)
         except (OSError, ValueError) as exc:
-            log.warning("cannot connect to %s:%s: %s", m.host, m.port, exc)
+            self._reconnect_log.warning(
+                "connect", "cannot connect to %s:%s: %s", m.host, m.port, exc
+            )
             return None
         deadline = time.monotonic() + m.connect_timeout_s
         while session.connack is None and session.alive and time.monotonic() < deadline:
@@ -206,7 +211,9 @@ class Publisher:
             if self._auth_refused:
                 log.error("broker refused the credentials (reason %s)", session.connack)
             else:
-                log.warning("no CONNACK from %s:%s (reason %s)", m.host, m.port, session.connack)
+                self._reconnect_log.warning(
+                    "connack", "no CONNACK from %s:%s (reason %s)", m.host, m.port, session.connack
+                )
             self._close(session)
             return None
         if self.config.publish.confirm == "commit" and not self._subscribe_acks(session):
@@ -266,7 +273,9 @@ class Publisher:
                     exhausted = True
                     break
                 seq = self.queue.next_seq()
-                payload = encode_readings(seq, backfill, rows, self.tz, self.units)
+                payload, rows = self._encode(seq, backfill, rows)
+                if payload is None:
+                    continue  # every row went to the dead letters; fetch the next ones
                 info = client.publish(self.topics.readings, payload, qos=1)
                 if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     log.warning("publish failed (%s); reconnecting", info.rc)
@@ -295,6 +304,31 @@ class Publisher:
                     break
         if session.alive:
             self._say_goodbye(session)
+
+    def _encode(
+        self, seq: int, backfill: bool, rows: list[QueuedReading]
+    ) -> tuple[bytes | None, list[QueuedReading]]:
+        """The payload and the rows in it. A row that cannot be encoded would fail every
+        attempt and hold the queue for good: it moves to the dead letters, the rest goes on."""
+        try:
+            return encode_readings(seq, backfill, rows, self.tz, self.units), rows
+        except (ValueError, OverflowError, OSError):
+            bad = unencodable(rows, self.tz)
+            if not bad:
+                raise
+        for reason in set(bad.values()):
+            ids = [i for i, why in bad.items() if why == reason]
+            moved = self.queue.dead_letter(ids, reason)
+            self.metrics.dead_lettered.labels(reason=reason.split(":")[0]).inc(moved)
+            log.error(
+                "%d queued readings cannot be encoded (%s): moved to the dead letters",
+                moved,
+                reason,
+            )
+        rows = [r for r in rows if r.id not in bad]
+        if not rows:
+            return None, rows
+        return encode_readings(seq, backfill, rows, self.tz, self.units), rows
 
     def _next_batch(self, cursor: int, high_water: int) -> tuple[list[QueuedReading], bool]:
         limit = self.config.publish.batch_max_readings

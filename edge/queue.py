@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS readings (
     q INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    point INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    v REAL NOT NULL,
+    q INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 # A restarted agent continues from the reserved value, so seq never goes back after a crash;
@@ -144,6 +152,37 @@ class DurableQueue:
                 raise
             self._depth -= n
             return n
+
+    def dead_letter(self, ids: Sequence[int], reason: str) -> int:
+        """Move readings the publisher cannot send out of the queue, into `dead_letters` with
+        the reason (kept for inspection, never sent); the number moved."""
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO dead_letters (id, point, ts, v, q, reason) "
+                    f"SELECT id, point, ts, v, q, ? FROM readings WHERE id IN ({marks})",
+                    (reason, *ids),
+                )
+                n = self._db.execute(f"DELETE FROM readings WHERE id IN ({marks})", ids).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth -= n
+            return int(n)
+
+    def dead_letters(self) -> list[tuple[QueuedReading, str]]:
+        """The readings moved out by `dead_letter`, oldest first, with their reason."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, point, ts, v, q, reason FROM dead_letters ORDER BY id"
+            ).fetchall()
+            codes = self._point_codes
+            return [(QueuedReading(i, codes[p], ts, v, q), why) for i, p, ts, v, q, why in rows]
 
     def next_seq(self) -> int:
         """The next per-device message sequence number (increasing across restarts)."""

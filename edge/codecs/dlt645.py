@@ -5,7 +5,9 @@
 - Address: 12 decimal digits in BCD, low byte first (A0 holds the last two digits); AA is a
   wildcard byte.
 - C: 0x11 read data; a normal reply sets 0x80 (0x91, or 0xB1 when follow-up frames exist), an
-  error reply sets 0xC0 (0xD1) and carries one error byte.
+  error reply sets 0xC0 (0xD1) and carries one error byte. 0x12 reads follow-up data: DATA is
+  the identifier and a frame number SEQ (1, 2, ...); the reply (0x92, or 0xB2 while more
+  follow) carries the identifier, the next part of the data and SEQ last.
 - Every DATA byte is sent plus 0x33 (mod 256).
 - CS: sum of every byte from the first 68 to the last DATA byte, mod 256.
 - A read request's DATA is the data identifier DI0 DI1 DI2 DI3 (low byte first); a reply's is
@@ -25,6 +27,7 @@ WAKEUP = b"\xfe\xfe\xfe\xfe"
 OFFSET = 0x33
 
 READ = 0x11
+READ_FOLLOW_UP = 0x12
 REPLY_FLAG = 0x80
 ERROR_FLAG = 0x40
 FOLLOW_UP_FLAG = 0x20
@@ -50,6 +53,10 @@ class Frame:
     def function(self) -> int:
         return self.control & 0x1F
 
+    @property
+    def has_follow_up(self) -> bool:
+        return bool(self.control & FOLLOW_UP_FLAG) and not self.is_error
+
 
 @dataclass(frozen=True)
 class ValueFormat:
@@ -71,6 +78,10 @@ _FAMILIES: dict[tuple[int, int], ValueFormat] = {
     (0x02, 0x06): ValueFormat(2, 3, True, ""),  # power factor X.XXX
 }
 _ENERGY = ValueFormat(4, 2, False, "kWh")  # DI3 = 00: energy XXXXXX.XX
+# Combined active (DI2 = 00) and combined reactive 1 and 2 (03, 04) energies are sums with
+# configurable signs, so they can be negative: the top bit of the highest byte is the sign.
+_SIGNED_ENERGY = ValueFormat(4, 2, True, "kWh")
+_SIGNED_ENERGY_FAMILIES = frozenset({0x00, 0x03, 0x04})
 _FREQUENCY = ValueFormat(2, 2, False, "Hz")  # 02800002: grid frequency XX.XX
 
 ERROR_BITS = {
@@ -97,7 +108,7 @@ class MeterError(Exception):
 def value_format(di: int) -> ValueFormat:
     di3, di2 = (di >> 24) & 0xFF, (di >> 16) & 0xFF
     if di3 == 0x00:
-        return _ENERGY
+        return _SIGNED_ENERGY if di2 in _SIGNED_ENERGY_FAMILIES else _ENERGY
     if di == 0x02800002:
         return _FREQUENCY
     fmt = _FAMILIES.get((di3, di2))
@@ -204,20 +215,47 @@ def encode_reply(address: str, di: int, value: float) -> bytes:
     )
 
 
-def frame_length(buf: bytes) -> int | None:
-    """Bytes of the first frame in `buf` (after any FE wake-up bytes), or None if incomplete.
+def encode_read_follow_up(address: str, di: int, seq: int, wakeup: bool = True) -> bytes:
+    """A read-follow-up request (C = 0x12) for frame `seq` (1, 2, ...) of `di`'s data."""
+    return encode_frame(address, READ_FOLLOW_UP, di.to_bytes(4, "little") + bytes([seq]), wakeup)
 
-    Raises FrameError if the buffer cannot start a frame.
+
+def find_frame(buf: bytes) -> tuple[Frame | None, int]:
+    """The first valid frame in `buf` and the bytes up to its end; (None, n) if none is whole
+    yet, where the first n bytes can be dropped.
+
+    Each 68 is tried as a frame start: FE wake-up bytes, echoes, padding and stray 68s before
+    the real frame are skipped, and a candidate only counts when its second 68, length, end
+    byte and checksum all hold. A whole candidate that fails only its checksum raises
+    FrameError when no valid frame follows it (a reply damaged on the line).
     """
-    start = _skip_wakeup(buf)
-    if len(buf) - start < HEADER_LEN:
-        return None
-    if buf[start] != START:
-        raise FrameError("start", f"byte {buf[start]:02X} where 68 was expected")
-    if buf[start + 7] != START:
-        raise FrameError("start", f"second start byte is {buf[start + 7]:02X}, not 68")
-    total = start + HEADER_LEN + buf[start + 9] + 2
-    return total if len(buf) >= total else None
+    keep = len(buf)
+    damaged: FrameError | None = None
+    damaged_end = 0
+    i = buf.find(START)
+    while i >= 0:
+        if len(buf) - i < HEADER_LEN + 2:
+            if i >= damaged_end:
+                keep = min(keep, i)
+            break
+        if buf[i + 7] == START:
+            end = i + HEADER_LEN + buf[i + 9] + 2
+            if end > len(buf):
+                # May be a frame still arriving (unless it starts inside a damaged frame);
+                # later candidates may still be whole.
+                if i >= damaged_end:
+                    keep = min(keep, i)
+            elif buf[end - 1] == END:
+                cs = checksum(buf[i : end - 2])
+                if cs == buf[end - 2]:
+                    return decode_frame(buf[i:end]), end
+                if damaged is None:
+                    damaged = FrameError("checksum", f"CS is {buf[end - 2]:02X}, computed {cs:02X}")
+                    damaged_end = end
+        i = buf.find(START, i + 1)
+    if damaged is not None and keep >= damaged_end:
+        raise damaged
+    return None, keep
 
 
 def decode_frame(buf: bytes) -> Frame:
@@ -242,16 +280,25 @@ def decode_frame(buf: bytes) -> Frame:
 
 def parse_read_reply(frame: Frame, di: int) -> float:
     """The value in a reply to a read of `di`; MeterError for an error reply."""
-    if frame.function != READ or not frame.is_reply:
-        raise FrameError("control", f"C={frame.control:02X} is not a reply to a read")
+    return decode_value(reply_data(frame, di), value_format(di))
+
+
+def reply_data(frame: Frame, di: int, function: int = READ, seq: int | None = None) -> bytes:
+    """The data bytes after the identifier in a reply to a read (or, with `function` 0x12 and
+    `seq`, to a read of follow-up frame `seq`); MeterError for an error reply."""
+    if frame.function != function or not frame.is_reply:
+        raise FrameError("control", f"C={frame.control:02X} is not a reply to C={function:02X}")
     if frame.is_error:
         raise MeterError(frame.address, frame.data[0] if frame.data else 0)
-    if len(frame.data) < 4:
+    tail = 0 if seq is None else 1
+    if len(frame.data) < 4 + tail:
         raise FrameError("length", "reply shorter than its data identifier")
     got = int.from_bytes(frame.data[:4], "little")
     if got != di:
         raise FrameError("identifier", f"reply is for {got:08X}, asked {di:08X}")
-    return decode_value(frame.data[4:], value_format(di))
+    if seq is not None and frame.data[-1] != seq:
+        raise FrameError("sequence", f"follow-up frame {frame.data[-1]}, asked {seq}")
+    return frame.data[4 : len(frame.data) - tail]
 
 
 def _skip_wakeup(buf: bytes) -> int:

@@ -5,8 +5,9 @@
 - nnnn: the data segment's length in bytes, 4 decimal digits.
 - CRC over the data segment only: start 0xFFFF; per byte `crc = (crc >> 8) ^ byte`, then 8
   times shift right, XOR 0xA001 when the shifted-out bit was 1 (not the Modbus CRC).
-- Flag bits: bit 0 (A) asks for a reply, bit 1 (D) marks a split packet, bits 2-7 the protocol
-  version (000001 for 2017).
+- Flag bits: bit 0 (A) asks for a reply, bit 1 (D) marks a split packet (the header then
+  carries PNUM, the number of packets, and PNO, this packet's number from 1), bits 2-7 the
+  protocol version (000001 for 2017).
 - CP: `DataTime=YYYYMMDDhhmmss;a21026-Rtd=10.5,a21026-Flag=N;...` (`;` between groups, `,`
   inside a group).
 """
@@ -27,10 +28,12 @@ CN_REALTIME = 2011
 CN_MINUTE = 2051
 CN_HOURLY = 2061
 CN_DAILY = 2031
+CN_REQUEST_REPLY = 9011
 CN_DATA_REPLY = 9014
 DATA_CNS = frozenset({CN_REALTIME, CN_MINUTE, CN_HOURLY, CN_DAILY})
 
 FLAG_ACK = 0x01
+FLAG_SPLIT = 0x02
 FLAG_VERSION_2017 = 0x04
 
 _LENGTH = re.compile(rb"\d{4}")
@@ -63,6 +66,10 @@ class Packet:
     @property
     def wants_reply(self) -> bool:
         return bool(self.flag & FLAG_ACK)
+
+    @property
+    def is_split(self) -> bool:
+        return bool(self.flag & FLAG_SPLIT)
 
 
 def encode_packet(segment: str) -> bytes:
@@ -149,12 +156,7 @@ def parse_data_cp(cp: str) -> DataRecord:
             if not eq:
                 raise FrameError("format", f"CP item {item!r} has no '='")
             if key == "DataTime":
-                try:
-                    data_time = datetime.strptime(value, _TIME)
-                except ValueError:
-                    raise FrameError(
-                        "format", f"DataTime={value!r} is not YYYYMMDDhhmmss"
-                    ) from None
+                data_time = parse_time(key, value)
                 continue
             code, dash, name = key.partition("-")
             if not dash:
@@ -163,6 +165,32 @@ def parse_data_cp(cp: str) -> DataRecord:
     if data_time is None:
         raise FrameError("format", "data upload without DataTime")
     return DataRecord(data_time, values)
+
+
+def parse_time(key: str, value: str) -> datetime:
+    """A YYYYMMDDhhmmss field (DataTime, a factor's SampleTime) to a naive local time."""
+    try:
+        return datetime.strptime(value, _TIME)
+    except ValueError:
+        raise FrameError("format", f"{key}={value!r} is not YYYYMMDDhhmmss") from None
+
+
+def segment_of(raw: bytes) -> Packet | None:
+    """The header fields of a packet refused for its CRC or length, if they still parse: only
+    to address the answer that says so (nothing in it is taken as data)."""
+    raw = raw.removesuffix(TRAILER)
+    try:
+        return parse_segment(raw[6:-4].decode("ascii"))
+    except (FrameError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def request_reply(packet: Packet, qn_rtn: int) -> bytes:
+    """The request reply (CN 9011) with its QnRtn code, e.g. 3 for a wrong PW."""
+    return encode_packet(
+        f"QN={packet.qn};ST=91;CN={CN_REQUEST_REPLY};PW={packet.pw};MN={packet.mn};"
+        f"Flag={FLAG_VERSION_2017};CP=&&QnRtn={qn_rtn}&&"
+    )
 
 
 def data_reply(packet: Packet) -> bytes:

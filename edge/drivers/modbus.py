@@ -13,6 +13,7 @@ from pymodbus.exceptions import ModbusException
 from edge.codecs.modbus_registers import Block, decode_registers, plan_blocks, register_count
 from edge.config import ModbusDriverConfig, ModbusPointConfig
 from edge.drivers.base import Sink, every, group_by_interval
+from edge.log_limit import RateLimitedLog
 from edge.metrics import EdgeMetrics
 from edge.readings import EdgeReading, to_ms
 
@@ -27,6 +28,7 @@ class ModbusDriver:
         self.metrics = metrics
         self._lock = asyncio.Lock()  # one request at a time on the connection
         self._client: AsyncModbusTcpClient | None = None
+        self._warn = RateLimitedLog(log)  # a device away would log every tick otherwise
 
     async def run(self) -> None:
         groups = group_by_interval(self.config.points, lambda p: p.interval_s)
@@ -85,7 +87,7 @@ class ModbusDriver:
             c.host, port=c.port, timeout=c.timeout_s, retries=0, reconnect_delay=0
         )
         if not await self._client.connect():
-            log.warning("%s: cannot connect to %s:%s", self.name, c.host, c.port)
+            self._warn.warning("connect", "%s: cannot connect to %s:%s", self.name, c.host, c.port)
             self.metrics.device_errors.labels(driver=self.name).inc()
             return None
         return self._client
@@ -97,8 +99,14 @@ class ModbusDriver:
         try:
             response = await read(block.start, count=block.count, device_id=unit)
         except (TimeoutError, ModbusException, OSError) as exc:
-            log.warning(
-                "%s: read %s %d+%d failed: %s", self.name, table, block.start, block.count, exc
+            self._warn.warning(
+                f"read:{unit}:{table}:{block.start}",
+                "%s: read %s %d+%d failed: %s",
+                self.name,
+                table,
+                block.start,
+                block.count,
+                exc,
             )
             self.metrics.device_errors.labels(driver=self.name).inc()
             return None

@@ -6,18 +6,14 @@ does not trust the codec it checks.
 
 from __future__ import annotations
 
-import socketserver
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver, serving
 from tests.integration.edge.support import collecting, edge_config, running_agent
 from tests.support.services import BrokerAddress
-
-METER = "202611200001"
-ADDRESS_BYTES = bytes([0x01, 0x00, 0x20, 0x11, 0x26, 0x20])  # low byte first
 
 # DI (as sent, low byte first) -> value bytes as a meter sends them (BCD low byte first).
 VALUES: dict[bytes, bytes] = {
@@ -30,46 +26,21 @@ VALUES: dict[bytes, bytes] = {
 CORRUPT = bytes([0x00, 0x00, 0x02, 0x00])  # reverse energy: the meter answers with a bad CS
 
 
-def frame(control: int, data: bytes, corrupt: bool = False) -> bytes:
-    body = b"\x68" + ADDRESS_BYTES + bytes([0x68, control, len(data)])
-    body += bytes((b + 0x33) & 0xFF for b in data)
-    cs = sum(body) & 0xFF
-    return b"\xfe\xfe" + body + bytes([(cs + 1) & 0xFF if corrupt else cs, 0x16])
-
-
-class MeterHandler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        buf = b""
-        while True:
-            chunk = self.request.recv(256)
-            if not chunk:
-                return
-            buf += chunk
-            buf = buf.lstrip(b"\xfe")
-            while len(buf) >= 12 and len(buf) >= 12 + buf[9]:
-                request, buf = buf[: 12 + buf[9]], buf[12 + buf[9] :]
-                assert request[1:7] == ADDRESS_BYTES and request[8] == 0x11
-                di = bytes((b - 0x33) & 0xFF for b in request[10:14])
-                if di in VALUES:
-                    reply = frame(0x91, di + VALUES[di])
-                elif di == CORRUPT:
-                    reply = frame(0x91, di + bytes(4), corrupt=True)
-                else:
-                    reply = frame(0xD1, b"\x02")  # error: no such data
-                self.request.sendall(reply)
+class MeterHandler(MeterBase):
+    def answer(self, request: bytes, control: int, data: bytes) -> bytes:
+        assert control == 0x11
+        di = data[:4]
+        if di in VALUES:
+            return frame(0x91, di + VALUES[di])
+        if di == CORRUPT:
+            return frame(0x91, di + bytes(4), corrupt=True)
+        return frame(0xD1, b"\x02")  # error: no such data
 
 
 @pytest.fixture
 def meter_port() -> Iterator[int]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), MeterHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(MeterHandler) as port:
+        yield port
 
 
 def test_meter_values_reach_the_broker_and_bad_frames_are_counted(
@@ -84,20 +55,7 @@ def test_meter_values_reach_the_broker_and_bad_frames_are_counted(
         "E_REV": "00020000",  # corrupt reply
         "U_B": "02010200",  # the meter has no such data: error reply
     }
-    driver = {
-        "kind": "dlt645",
-        "host": "127.0.0.1",
-        "port": meter_port,
-        "timeout_s": 1.0,
-        "meters": [
-            {
-                "address": METER,
-                "points": [
-                    {"point": p, "identifier": di, "interval_s": 0.3} for p, di in ids.items()
-                ],
-            }
-        ],
-    }
+    driver = meter_driver(meter_port, ids)
     config = edge_config(tmp_path, mqtt_broker.host, mqtt_broker.port, topic_prefix, [driver])
     expected = {"E_FWD": 123456.78, "U_A": 220.1, "I_A": 1.234, "P_TOT": -2.345, "PF": 0.987}
     with (

@@ -41,6 +41,8 @@ def test_good_config_loads_with_password_from_the_environment(
     [
         (("site: SX-TY-0001", "site: bad/site"), "site"),
         (('identifier: "00010000"', 'identifier: "0001"'), "identifier"),
+        (('identifier: "00010000"', 'identifier: "04000101"'), "not supported"),
+        (('identifier: "00010000"', 'identifier: "02010100", unit: kWh'), "in V, not kWh"),
         (('address: "000000000001"', 'address: "12"'), "address"),
         (("point: E02", "point: E01"), "used twice"),
         (("kind: dlt645", "kind: bacnet"), "drivers"),

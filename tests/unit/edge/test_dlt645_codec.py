@@ -95,21 +95,39 @@ def test_reply_for_another_identifier_is_refused() -> None:
     assert info.value.reason == "identifier"
 
 
-def test_frame_length_finds_the_end_of_a_streamed_frame() -> None:
+def test_find_frame_finds_the_end_of_a_streamed_frame() -> None:
     frame = hexb("FE FE 68 12 90 78 56 34 12 68 91 06 33 34 34 35 34 55 76 16")
-    assert c.frame_length(frame[:8]) is None
-    assert c.frame_length(frame[:-1]) is None
-    assert c.frame_length(frame + b"\x00") == len(frame)
-    with pytest.raises(FrameError):
-        c.frame_length(hexb("12 34 56 78 9A BC DE F0 12 34 56"))
+    assert c.find_frame(frame[:8]) == (None, 2)  # the wake-up bytes can go
+    assert c.find_frame(frame[:-1]) == (None, 2)
+    got, used = c.find_frame(frame + b"\x00")
+    assert got is not None and used == len(frame)
+    assert c.find_frame(hexb("12 34 56 78 9A BC DE F0 12 34 56")) == (None, 11)  # all noise
 
 
-def test_bcd_helpers() -> None:
-    assert c.int_to_bcd(12345678, 4) == hexb("78 56 34 12")
-    assert c.bcd_to_int(hexb("78 56 34 12")) == 12345678
-    with pytest.raises(ValueError):
-        c.int_to_bcd(100_000_000, 4)
+def test_combined_energy_is_signed_and_forward_energy_is_not() -> None:
+    negative = bytes([0x34, 0x12, 0x00, 0x80])  # -12.34 kWh, sign in the top bit
+    assert c.decode_value(negative, c.value_format(0x00000000)) == pytest.approx(-12.34)
+    assert c.decode_value(negative, c.value_format(0x00030000)) == pytest.approx(-12.34)
+    # Forward active energy has no sign: the same bytes are a (large) reading.
+    assert c.decode_value(negative, c.value_format(0x00010000)) == pytest.approx(800012.34)
+    assert c.encode_value(-12.34, c.value_format(0x00000000)) == negative
 
 
-def test_wildcard_address() -> None:
-    assert c.encode_address("AAAAAAAAAAAA") == b"\xaa" * 6
+def test_find_frame_skips_echoes_noise_and_stray_start_bytes() -> None:
+    reply = c.encode_reply("202611200001", 0x02010100, 220.1)
+    echo = c.encode_read("202611200001", 0x02010100)
+    noise = b"\x68\x00\x68" + echo + b"\xfe\x68\x68"
+    frame, used = c.find_frame(noise + reply + b"\x68")
+    assert frame is not None and frame.control == 0x11  # the echo comes first ...
+    frame, _ = c.find_frame((noise + reply)[used:])
+    assert frame is not None and frame.is_reply  # ... then the reply
+    assert c.parse_read_reply(frame, 0x02010100) == pytest.approx(220.1)
+    assert c.find_frame(reply[:-3]) == (None, 0)  # incomplete: keep it
+
+
+def test_find_frame_refuses_a_whole_frame_with_a_bad_checksum() -> None:
+    reply = bytearray(c.encode_reply("202611200001", 0x02010100, 220.1))
+    reply[-2] ^= 0xFF
+    with pytest.raises(FrameError) as info:
+        c.find_frame(bytes(reply))
+    assert info.value.reason == "checksum"
