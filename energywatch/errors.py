@@ -4,6 +4,7 @@ EnergyWatchError
 ├── SettingsError        a setting is missing or wrong; the process stops with its message
 ├── RegistryError        a registry file is refused (carries every problem found)
 ├── StorageError         the database is missing something the service needs
+├── QueueError           the edge queue file can neither be used nor replaced
 └── ServiceFailed        a part of a running service died; the process exits non-zero
 """
 
@@ -21,6 +22,10 @@ class SettingsError(EnergyWatchError):
 
 
 class StorageError(EnergyWatchError):
+    pass
+
+
+class QueueError(EnergyWatchError):
     pass
 
 

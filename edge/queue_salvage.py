@@ -1,0 +1,173 @@
+"""A damaged queue file: move it aside and copy what SQLite can still read into a new one.
+
+SQLite reports a damaged page only when a query touches it, so the readings are read by
+ranges of row ids; a range that fails is split in two until the failing rows are isolated.
+Rows keep their ids (the publisher's cursor and the messages in flight stay valid) and rows
+that do not look like readings are left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from edge.queue_ranges import IdRanges
+
+log = logging.getLogger("edge.queue")
+
+_CHUNK = 4096  # ids read per query while the file reads cleanly
+_SUFFIXES = ("", "-wal", "-shm")
+
+Row = tuple[int, int, int, float, int]
+
+
+@dataclass
+class Salvaged:
+    readings: int = 0
+    max_id: int = 0
+    meta: dict[str, int] = field(default_factory=dict)
+
+
+def is_corruption(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def move_aside(path: Path, now: Callable[[], datetime]) -> Path:
+    """Rename the queue file and its -wal/-shm to `<name>.corrupt-<UTC time>`; the new name."""
+    stamp = now().strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while any(Path(f"{aside}{s}").exists() for s in _SUFFIXES):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    for suffix in _SUFFIXES:
+        src = Path(f"{path}{suffix}")
+        if src.exists():
+            src.rename(f"{aside}{suffix}")
+    return aside
+
+
+def salvage(
+    source: Path,
+    into: sqlite3.Connection,
+    known_points: dict[int, str],
+    skip: IdRanges,
+    id_hint: int,
+) -> Salvaged:
+    """Copy the readable readings of `source` (read-only) into the open queue `into`.
+
+    `known_points` supplements a damaged points table; ids in `skip` are not copied (their
+    delivery is already confirmed); `id_hint` bounds the id scan when the file cannot say.
+    """
+    out = Salvaged()
+    try:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        log.error("cannot open the damaged queue %s: %s", source, exc)
+        src = sqlite3.connect(":memory:")  # reads nothing; the known points still go in
+    with contextlib.closing(src):
+        # Lets SQLite read a file shorter than its header says (truncated) instead of refusing
+        # it whole; nothing is written through this read-only connection.
+        src.execute("PRAGMA writable_schema=ON")
+        points = {**_read_points(src), **known_points}
+        out.meta = _read_meta(src)
+        lo, hi = _id_bounds(src, id_hint) if _readings_readable(src) else (1, 0)
+        into.execute("BEGIN IMMEDIATE")
+        try:
+            # Known codes go in even if no reading is readable: later rows may refer to them.
+            into.executemany(
+                "INSERT OR IGNORE INTO points (id, code) VALUES (?, ?)", sorted(points.items())
+            )
+            for start in range(lo, hi + 1, _CHUNK):
+                rows: list[Row] = []
+                _read_range(src, start, min(hi, start + _CHUNK - 1), rows)
+                good = [r for r in rows if _is_reading(r, points) and r[0] not in skip]
+                into.executemany(
+                    "INSERT INTO readings (id, point, ts, v, q) VALUES (?, ?, ?, ?, ?)", good
+                )
+                out.readings += len(good)
+                if rows:
+                    out.max_id = max(out.max_id, rows[-1][0])
+            into.execute("COMMIT")
+        except BaseException:
+            if into.in_transaction:
+                into.execute("ROLLBACK")
+            raise
+    return out
+
+
+def _read_range(db: sqlite3.Connection, lo: int, hi: int, out: list[Row]) -> None:
+    try:
+        out.extend(
+            db.execute(
+                "SELECT id, point, ts, v, q FROM readings WHERE id BETWEEN ? AND ? ORDER BY id",
+                (lo, hi),
+            ).fetchall()
+        )
+    except sqlite3.DatabaseError:
+        if lo == hi:
+            return  # this row is on a damaged page: lost
+        mid = (lo + hi) // 2
+        _read_range(db, lo, mid, out)
+        _read_range(db, mid + 1, hi, out)
+
+
+def _readings_readable(db: sqlite3.Connection) -> bool:
+    """False if not even the table can be found (header or schema page destroyed): then
+    splitting ranges would only fail row by row."""
+    try:
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'readings'").fetchall()
+    except sqlite3.DatabaseError as exc:
+        log.error("no reading can be read from the damaged queue: %s", exc)
+        return False
+    return bool(found)
+
+
+def _is_reading(row: Row, points: dict[int, str]) -> bool:
+    _, point, ts, v, q = row
+    return (
+        isinstance(point, int)
+        and point in points
+        and isinstance(ts, int)
+        and ts > 0  # a row stamped at the epoch is zeroed bytes (a truncated page), not a reading
+        and isinstance(v, float)
+        and math.isfinite(v)
+        and isinstance(q, int)
+    )
+
+
+def _id_bounds(db: sqlite3.Connection, id_hint: int) -> tuple[int, int]:
+    lo, hi = 1, id_hint
+    with contextlib.suppress(sqlite3.DatabaseError):
+        first = db.execute("SELECT min(id) FROM readings").fetchone()[0]
+        lo = int(first) if first is not None else lo
+    for sql in (
+        "SELECT max(id) FROM readings",
+        "SELECT seq FROM sqlite_sequence WHERE name = 'readings'",
+    ):
+        with contextlib.suppress(sqlite3.DatabaseError, TypeError):
+            value = db.execute(sql).fetchone()
+            if value and value[0] is not None:
+                hi = max(hi, int(value[0]))
+    return max(1, lo), hi
+
+
+def _read_points(db: sqlite3.Connection) -> dict[int, str]:
+    rows: list[tuple[int, str]] = []
+    with contextlib.suppress(sqlite3.DatabaseError):
+        rows = db.execute("SELECT id, code FROM points").fetchall()
+    return {pid: code for pid, code in rows if isinstance(pid, int) and isinstance(code, str)}
+
+
+def _read_meta(db: sqlite3.Connection) -> dict[str, int]:
+    rows: list[tuple[str, int]] = []
+    with contextlib.suppress(sqlite3.DatabaseError):
+        rows = db.execute("SELECT key, value FROM meta").fetchall()
+    return {k: v for k, v in rows if isinstance(k, str) and isinstance(v, int)}
