@@ -317,19 +317,22 @@ class DurableQueue:
             sql += " AND id <= ?"
         sql += " ORDER BY id LIMIT ?"
         codes = self._point_codes
+        confirmed = self._confirmed
         out: list[QueuedReading] = []
         cursor = after_id
         while len(out) < limit:
-            cursor = self._confirmed.skip(cursor)
+            cursor = confirmed.skip(cursor)
             want = limit - len(out)
             args = (cursor, want) if max_id is None else (cursor, max_id, want)
             rows = self._db.execute(sql, args).fetchall()
+            if not confirmed:  # the usual case: one query, no filtering (replay speed)
+                return [QueuedReading(i, codes[p], ts, v, q) for i, p, ts, v, q in rows]
             out += [
                 QueuedReading(i, codes[p], ts, v, q)
                 for i, p, ts, v, q in rows
-                if i not in self._confirmed
+                if i not in confirmed
             ]
-            if len(rows) < want or not self._confirmed:
+            if len(rows) < want:
                 break
             cursor = rows[-1][0]
         return out

@@ -1,20 +1,20 @@
 """A damaged queue file: move it aside and copy what SQLite can still read into a new one.
 
 SQLite reports a damaged page only when a query touches it, so the readings are read by
-ranges of row ids; a range that fails is split in two until the failing rows are isolated.
-Rows keep their ids (the publisher's cursor and the messages in flight stay valid) and rows
-that do not look like readings are left behind.
+ranges of row ids, stepping over the ranges that fail (see `_scan`).
+Rows keep their ids (the publisher's cursor and the messages in flight stay valid); rows that
+do not look like readings are left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from edge.queue_ranges import IdRanges
@@ -85,17 +85,16 @@ def salvage(
             into.executemany(
                 "INSERT OR IGNORE INTO points (id, code) VALUES (?, ?)", sorted(points.items())
             )
-            for start in range(lo, hi + 1, _CHUNK):
-                rows: list[Row] = []
-                _read_range(src, start, min(hi, start + _CHUNK - 1), rows)
-                good = [r for r in rows if _is_reading(r, points) and r[0] not in skip]
+            for rows in _scan(src, lo, hi):
+                good = [r for r in rows if r[1] in points]
+                if skip:
+                    good = [r for r in good if r[0] not in skip]
                 into.executemany(
                     "INSERT INTO readings (id, point, ts, v, q) VALUES (?, ?, ?, ?, ?)", good
                 )
                 out.readings += len(good)
-                if rows:
-                    out.max_id = max(out.max_id, rows[-1][0])
             into.execute("COMMIT")
+            out.max_id = hi
         except BaseException:
             if into.in_transaction:
                 into.execute("ROLLBACK")
@@ -103,20 +102,73 @@ def salvage(
     return out
 
 
-def _read_range(db: sqlite3.Connection, lo: int, hi: int, out: list[Row]) -> None:
+def _scan(db: sqlite3.Connection, lo: int, hi: int) -> Iterator[list[Row]]:
+    """Every row of ids lo..hi that SQLite can read, in id order, a chunk at a time.
+
+    Chunks that read cleanly cost one query. In a chunk that fails, the readable prefix is
+    found by bisection and the end of the damaged run by galloping, so a run of n lost ids
+    costs O(log n) queries, not n (a truncated file can lose millions).
+    """
+    cursor = lo
+    while cursor <= hi:
+        end = min(hi, cursor + _CHUNK - 1)
+        rows = _try_read(db, cursor, end)
+        if rows is not None:
+            yield rows
+            cursor = end + 1
+            continue
+        # [cursor, good] reads, [cursor, bad] does not
+        good, bad = _edge(cursor - 1, end, partial(_reads_from, db, cursor))
+        if good >= cursor:
+            yield _try_read(db, cursor, good) or []
+        cursor = _after_damage(db, bad, hi)
+
+
+def _after_damage(db: sqlite3.Connection, bad: int, hi: int) -> int:
+    """An id after the unreadable id `bad` that reads again (hi + 1 if none is found)."""
+    step = 1
+    while bad + step <= hi and _try_read(db, bad + step, bad + step) is None:
+        bad += step
+        step *= 2
+    if bad + step > hi:
+        if _try_read(db, hi, hi) is None:
+            return hi + 1
+        step = hi - bad
+    return _edge(bad, bad + step, lambda m: _try_read(db, m, m) is None)[1]
+
+
+def _reads_from(db: sqlite3.Connection, first: int, last: int) -> bool:
+    return _try_read(db, first, last) is not None
+
+
+def _edge(a: int, b: int, like_a: Callable[[int], bool]) -> tuple[int, int]:
+    """Bisect a..b (like_a holds at a, not at b) down to neighbours where it changes."""
+    while b - a > 1:
+        mid = (a + b) // 2
+        if like_a(mid):
+            a = mid
+        else:
+            b = mid
+    return a, b
+
+
+# Rows that do not look like readings are garbage that happened to parse; a row stamped at
+# the epoch is zeroed bytes (the tail of a truncated page). Checked here, not in Python: the
+# copy runs at SQLite's speed.
+_READ = """
+SELECT id, point, ts, v, q FROM readings
+WHERE id BETWEEN ? AND ?
+  AND typeof(point) = 'integer' AND typeof(ts) = 'integer' AND ts > 0
+  AND typeof(v) = 'real' AND abs(v) <= 1.7976931348623157e308 AND typeof(q) = 'integer'
+ORDER BY id
+"""
+
+
+def _try_read(db: sqlite3.Connection, lo: int, hi: int) -> list[Row] | None:
     try:
-        out.extend(
-            db.execute(
-                "SELECT id, point, ts, v, q FROM readings WHERE id BETWEEN ? AND ? ORDER BY id",
-                (lo, hi),
-            ).fetchall()
-        )
+        return db.execute(_READ, (lo, hi)).fetchall()
     except sqlite3.DatabaseError:
-        if lo == hi:
-            return  # this row is on a damaged page: lost
-        mid = (lo + hi) // 2
-        _read_range(db, lo, mid, out)
-        _read_range(db, mid + 1, hi, out)
+        return None
 
 
 def _readings_readable(db: sqlite3.Connection) -> bool:
@@ -128,19 +180,6 @@ def _readings_readable(db: sqlite3.Connection) -> bool:
         log.error("no reading can be read from the damaged queue: %s", exc)
         return False
     return bool(found)
-
-
-def _is_reading(row: Row, points: dict[int, str]) -> bool:
-    _, point, ts, v, q = row
-    return (
-        isinstance(point, int)
-        and point in points
-        and isinstance(ts, int)
-        and ts > 0  # a row stamped at the epoch is zeroed bytes (a truncated page), not a reading
-        and isinstance(v, float)
-        and math.isfinite(v)
-        and isinstance(q, int)
-    )
 
 
 def _id_bounds(db: sqlite3.Connection, id_hint: int) -> tuple[int, int]:

@@ -48,11 +48,21 @@ class Collector:
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 20.0, poll_s: float = 0.05
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; have {len(self.readings())} readings")
-            time.sleep(poll_s)
+        wait_until(predicate, timeout, lambda: f"have {len(self.readings())} readings", poll_s)
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float = 20.0,
+    what: Callable[[], str] = lambda: "",
+    poll_s: float = 0.05,
+) -> None:
+    """Poll `predicate` until it holds; fail after `timeout` seconds, saying `what()`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; {what()}")
+        time.sleep(poll_s)
 
 
 @contextmanager
