@@ -60,6 +60,14 @@ INCIDENT_KINDS: tuple[IncidentKind, ...] = ("corrupt", "wal_missing", "file_empt
 
 T = TypeVar("T")
 
+# What opening a WAL database on a full disk fails with (the -shm index cannot be sized).
+_NO_ROOM_FOR_INDEX = (
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR_SHMSIZE,
+    sqlite3.SQLITE_IOERR_SHMOPEN,
+    sqlite3.SQLITE_IOERR_SHMMAP,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedReading:
@@ -111,7 +119,7 @@ class DurableQueue:
         self.capacity = capacity
         self._synchronous = synchronous
         self._now = now
-        # Re-entrant: a corruption found inside an operation is recovered from inside it.
+        # Re-entrant: next_seq runs a guarded write inside its own critical section.
         self._lock = threading.RLock()
         self._sidecar = QueueSidecar(path)
         self.incidents: list[QueueIncident] = []
@@ -367,8 +375,21 @@ class DurableQueue:
                 return op()
 
     def _connect(self) -> sqlite3.Connection:
+        try:
+            return self._configure(exclusive=False)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in _NO_ROOM_FOR_INDEX:
+                raise
+            # In exclusive mode the WAL index lives in memory: the queue opens on a full disk
+            # (and counts what it cannot store) instead of the agent failing at every start.
+            log.error("cannot create the queue's WAL index (%s); opening it exclusively", exc)
+            return self._configure(exclusive=True)
+
+    def _configure(self, exclusive: bool) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
+            if exclusive:
+                db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is synced at each commit, so an appended reading survives power
             # loss; NORMAL survives a crash of the agent but may lose the last commits then.

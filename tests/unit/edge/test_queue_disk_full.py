@@ -72,3 +72,22 @@ def test_delivered_readings_whose_delete_a_full_disk_refuses_are_not_sent_again(
         assert q.pending_deletes == 0 and not q.disk_full
         assert stored_rows(path) == q.depth == depth - 1000 + 10
         q.close()
+
+
+def test_the_queue_opens_on_a_full_disk_and_resumes_when_space_is_back(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        path = disk / "q.sqlite"
+        q = DurableQueue(path, capacity=1_000_000)
+        q.append(readings(1000))
+        q.close()  # clean stop: SQLite removes the WAL and its index
+        filler = fill(disk)
+
+        q = DurableQueue(path, capacity=1_000_000)  # an agent restarted on the full disk
+
+        assert q.depth == 1000 and q.incidents == []
+        assert q.append(readings(40, start=5000)) == AppendResult(0, 0, 40)
+        filler.unlink()
+        assert q.append(readings(40, start=6000)).stored == 40
+        assert q.depth == 1040 and q.dropped_by_reason["disk_full"] == 40
+        q.close()
+        assert DurableQueue(path, capacity=1_000_000).dropped_by_reason["disk_full"] == 40
