@@ -70,9 +70,11 @@ def test_full_disk_counts_what_it_refuses_sends_each_reading_once_and_recovers(
                 persistent_mosquitto(port, broker_dir),
                 durable_collector("127.0.0.1", port, topic_prefix, subscriber) as first,
             ):
-                # The backlog goes out and the disk refuses its delete.
+                # The backlog goes out. The disk refuses its delete in nearly every run (the
+                # unit test makes sure of it); rarely SQLite finds room for it.
                 first.wait_for(lambda: len(first.unique()) >= backlog)
-                assert q.pending_deletes > 0 and q.depth < backlog
+                wait_until(lambda: q.depth < backlog)
+                refused_delete = q.pending_deletes > 0
                 assert len(first.readings()) == len(first.unique())
             # The broker restarts: the agent reconnects and must not send the backlog again.
             with (
@@ -89,6 +91,8 @@ def test_full_disk_counts_what_it_refuses_sends_each_reading_once_and_recovers(
                 assert refused > 0 and status.queue_dropped == refused
                 assert any("readings could not be stored" in w for w in status.warnings)
                 assert any("disk full now" in w for w in status.warnings)
+                if refused_delete:
+                    assert any("delivered readings wait" in w for w in status.warnings)
                 assert metric(agent.metrics, "edge_queue_disk_full") == 1
                 assert metric(agent.metrics, "edge_queue_dropped", reason="disk_full") > 0
 
