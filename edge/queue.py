@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from edge.queue_ranges import IdRanges
-from edge.queue_salvage import is_corruption, move_aside, salvage
+from edge.queue_salvage import Salvaged, is_corruption, move_aside, rebuild_from_wal, salvage
 from edge.queue_sidecar import QueueSidecar, SidecarState
 from edge.readings import EdgeReading
 from energywatch.errors import QueueError
@@ -135,10 +135,13 @@ class DurableQueue:
         self._seq_reserved = 0
         self._last_id = 0
         saved = self._sidecar.load()
+        report = None
         if saved is not None:
-            self._check_files(saved)
+            report = self._check_files(saved)
             self._seq_reserved, self._last_id = saved.seq_reserved, saved.last_id
         self._db = self._open_checked()
+        if report is not None:
+            report()
         self._load()
         self._seq = self._seq_reserved
         self.queue_id = self._meta("queue_id") or (
@@ -431,15 +434,7 @@ class DurableQueue:
         except OSError as exc:
             raise QueueError(f"cannot move the damaged queue file {self.path} aside") from exc
         db = self._connect()
-        result = salvage(aside, db, dict(self._point_codes), self._confirmed, self._last_id)
-        for reason in DROP_REASONS:
-            self._dropped[reason] = max(
-                self._dropped[reason], result.meta.get(_DROP_KEYS[reason], 0)
-            )
-        self._seq_reserved = max(self._seq_reserved, result.meta.get("seq_reserved", 0))
-        self._last_id = max(self._last_id, result.max_id)
-        self._drops_unsaved = True
-        self.salvaged += result.readings
+        result = self._salvage(aside, db)
         self._incident(
             "corrupt",
             f"queue file damaged ({problem}): moved aside to {aside.name}; "
@@ -448,28 +443,55 @@ class DurableQueue:
         )
         return db
 
-    def _check_files(self, saved: SidecarState) -> None:
-        """A queue existed (the side file says so): is its file still whole?"""
+    def _check_files(self, saved: SidecarState) -> Callable[[], None] | None:
+        """A queue existed (the side file says so): is its file still whole?
+
+        Returns what to do once the new file is open: report, after copying out what an
+        orphaned WAL still holds.
+        """
         wal = Path(f"{self.path}-wal")
-        ident = f"queue {saved.queue_id:016x}"
-        lost = f"its readings are lost; seq continues from {saved.seq_reserved}"
         size = self.path.stat().st_size if self.path.exists() else None
-        if size is None or size == 0:
-            kept = ""
-            if wal.exists() and wal.stat().st_size:
-                # SQLite deletes the WAL of a missing or empty file: keep it for inspection.
-                kept = f" (write-ahead log kept as {move_aside(self.path, self._now).name}-wal)"
-            what = "is missing" if size is None else "is empty (zero length)"
+        if size is not None and size > 0:
+            if saved.open and not wal.exists():
+                self._incident(
+                    "wal_missing",
+                    f"queue write-ahead log {wal.name} is missing after an unclean stop: "
+                    "readings committed since the last checkpoint are lost",
+                )
+            return None
+        kind: IncidentKind = "file_missing" if size is None else "file_empty"
+        head = (
+            f"queue file {self.path.name} of queue {saved.queue_id:016x} "
+            f"{'is missing' if size is None else 'is empty (zero length)'}"
+        )
+        seq = f"seq continues from {saved.seq_reserved}"
+        # SQLite would delete the WAL of a missing or empty file: move it aside and read it.
+        aside = move_aside(self.path, self._now) if wal.exists() and wal.stat().st_size else None
+
+        def report() -> None:
+            if aside is None or not rebuild_from_wal(aside):
+                self._incident(kind, f"{head}: its readings are lost; {seq}")
+                return
+            result = self._salvage(aside, self._db)
             self._incident(
-                "file_missing" if size is None else "file_empty",
-                f"queue file {self.path.name} of {ident} {what}: {lost}{kept}",
+                kind,
+                f"{head}: {result.readings} readings recovered from its write-ahead log "
+                f"(kept as {aside.name}-wal), older ones are lost; {seq}",
             )
-        elif saved.open and not wal.exists():
-            self._incident(
-                "wal_missing",
-                f"queue write-ahead log {wal.name} is missing after an unclean stop: "
-                "readings committed since the last checkpoint are lost",
-            )
+
+        return report
+
+    def _salvage(self, aside: Path, db: sqlite3.Connection) -> Salvaged:
+        """Copy what `aside` still holds into db; take over its counts (the larger ones)."""
+        result = salvage(aside, db, dict(self._point_codes), self._confirmed, self._last_id)
+        for reason in DROP_REASONS:
+            key = _DROP_KEYS[reason]
+            self._dropped[reason] = max(self._dropped[reason], result.meta.get(key, 0))
+        self._seq_reserved = max(self._seq_reserved, result.meta.get("seq_reserved", 0))
+        self._last_id = max(self._last_id, result.max_id)
+        self._drops_unsaved = True
+        self.salvaged += result.readings
+        return result
 
     def _incident(self, kind: IncidentKind, message: str) -> None:
         log.error("%s", message)

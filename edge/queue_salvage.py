@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +54,40 @@ def move_aside(path: Path, now: Callable[[], datetime]) -> Path:
         if src.exists():
             src.rename(f"{aside}{suffix}")
     return aside
+
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+_WAL_HEADER, _FRAME_HEADER = 32, 24
+
+
+def rebuild_from_wal(aside: Path) -> bool:
+    """Give a WAL whose database file was lost or emptied a file to belong to.
+
+    The file is made as long as the WAL's last commit says, all zeros (sparse): SQLite then
+    reads every page the WAL holds, and the pages it does not hold read as damaged, which
+    `salvage` steps over. False if the WAL is not one.
+    """
+    wal = Path(f"{aside}-wal")
+    try:
+        with open(wal, "rb") as f:
+            header = f.read(_WAL_HEADER)
+            magic, _, page_size = struct.unpack(">III", header[:12])
+            if magic not in _WAL_MAGIC or page_size & (page_size - 1) or page_size < 512:
+                return False
+            pages = 0
+            while len(frame := f.read(_FRAME_HEADER)) == _FRAME_HEADER:
+                if frame[8:16] != header[16:24]:
+                    break  # a frame left from before the WAL was last restarted
+                pages = struct.unpack(">I", frame[4:8])[0] or pages  # set on commit frames
+                f.seek(page_size, os.SEEK_CUR)
+        if pages == 0:
+            return False
+        with open(aside, "ab") as f:
+            f.truncate(pages * page_size)
+    except (OSError, struct.error) as exc:
+        log.error("cannot read the orphaned write-ahead log %s: %s", wal, exc)
+        return False
+    return True
 
 
 def salvage(

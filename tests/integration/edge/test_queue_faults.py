@@ -175,5 +175,11 @@ def test_lost_wal_or_emptied_file_after_kill_is_reported_and_seq_goes_on(
             kind = "wal_missing" if loss == "wal_deleted" else "file_empty"
             assert metric(agent.metrics, "edge_queue_incidents", kind=kind) == 1
             col.wait_for(lambda: bool(col.statuses) and col.statuses[-1].state == "online")
-            words = "write-ahead log" if loss == "wal_deleted" else "is empty (zero length)"
-            assert any(words in w for w in col.statuses[-1].warnings)
+            words = (
+                "write-ahead log queue.sqlite-wal is missing"
+                if loss == "wal_deleted"
+                else "is empty (zero length): "  # and what its WAL held was read back
+            )
+            [warning] = [w for w in col.statuses[-1].warnings if words in w]
+            if loss == "file_emptied":
+                assert "readings recovered from its write-ahead log" in warning

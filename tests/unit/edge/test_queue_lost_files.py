@@ -72,13 +72,33 @@ def test_an_emptied_or_deleted_queue_file_is_reported_and_seq_goes_on(
 
     q = DurableQueue(path, capacity=1_000_000)
 
-    assert q.depth == 0
+    # SQLite would have deleted the orphaned WAL; it was kept aside and read instead.
+    assert q.depth == q.salvaged == 8000
     [incident] = q.incidents
     assert incident.kind == {"empty": "file_empty", "missing": "file_missing"}[how]
-    assert "its readings are lost" in incident.message
+    assert "8000 readings recovered from its write-ahead log" in incident.message
+    [aside] = tmp_path.glob("q.sqlite.corrupt-*-wal")
+    assert aside.name in incident.message
+    assert [r.ts_ms for r in q.fetch_after(0, 10_000)] == [
+        1_700_000_000_000 + i * 1000 for i in range(8000)
+    ]
     assert q.next_seq() > last_seq
-    # SQLite would delete the WAL of an empty file: it is kept aside for inspection.
-    assert list(tmp_path.glob("q.sqlite.corrupt-*-wal")), sorted(p.name for p in tmp_path.iterdir())
+    q.close()
+
+
+def test_an_emptied_file_without_its_wal_is_reported_and_seq_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    last_seq = killed_writer(path)
+    os.truncate(path, 0)
+    remove(path, "-wal", "-shm")
+
+    q = DurableQueue(path, capacity=1_000_000)
+
+    assert q.depth == 0
+    [incident] = q.incidents
+    assert incident.kind == "file_empty"
+    assert "is empty (zero length): its readings are lost" in incident.message
+    assert q.next_seq() > last_seq
     q.close()
 
 
