@@ -66,7 +66,7 @@ class EdgeMetrics:
         )
         self.queue_salvaged = Gauge(
             "edge_queue_salvaged",
-            "Readings salvaged from damaged queue files since start",
+            "Readings copied out of damaged queue files or orphaned WALs since start",
             registry=r,
         )
 
