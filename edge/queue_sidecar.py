@@ -9,6 +9,7 @@ atomically (temporary file, fsync, rename).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -62,5 +63,7 @@ class QueueSidecar:
                 os.close(fd)
         except OSError as exc:
             log.warning("cannot write queue side file %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)  # a full disk must not keep a half-written copy
             return False
         return True
