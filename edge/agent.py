@@ -37,6 +37,7 @@ class EdgeAgent:
         self.checks = ReadingChecks(config.device_clock_ahead_s)
         q = config.queue
         self.queue = DurableQueue(q.path, q.capacity_readings, q.synchronous)
+        self.metrics.watch_queue(self.queue)
         self.publisher = Publisher(config, self.queue, self.metrics)
         self.drivers: list[Driver] = [self._build(d) for d in config.drivers]
         self._thread: threading.Thread | None = None
@@ -77,13 +78,22 @@ class EdgeAgent:
             return
         result = self.queue.append(good)
         self.metrics.readings_read.labels(driver=driver).inc(result.stored)
-        if result.dropped and time.monotonic() - self._drop_logged_at > 60:
+        if not (result.dropped or result.disk_full):
+            return
+        if time.monotonic() - self._drop_logged_at > 60:
             self._drop_logged_at = time.monotonic()
-            log.warning(
-                "queue full (%d readings): dropping the oldest; %d dropped so far",
-                self.queue.capacity,
-                self.queue.dropped,
-            )
+            dropped = self.queue.dropped_by_reason
+            if result.disk_full:
+                log.error(
+                    "disk full: readings are not stored; %d dropped so far",
+                    dropped["disk_full"],
+                )
+            else:
+                log.warning(
+                    "queue full (%d readings): dropping the oldest; %d dropped so far",
+                    self.queue.capacity,
+                    dropped["capacity"],
+                )
 
     def start_publisher(self) -> None:
         self._thread = threading.Thread(

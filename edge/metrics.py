@@ -6,10 +6,12 @@ Each agent has its own registry, so several agents (tests, benchmarks) live in o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from edge.log_limit import RateLimitedLog
+from edge.queue import DROP_REASONS, INCIDENT_KINDS, DropReason, DurableQueue, IncidentKind
 
 log = logging.getLogger("edge.metrics")
 
@@ -57,10 +59,43 @@ class EdgeMetrics:
             "edge_mqtt_connect_failures", "Failed connection attempts", registry=r
         )
         self.connected = Gauge("edge_mqtt_connected", "1 while connected", registry=r)
-        self.queue_depth = Gauge("edge_queue_depth", "Readings on disk", registry=r)
+        # Queue figures are read from the queue when scraped (see watch_queue).
+        self.queue_depth = Gauge("edge_queue_depth", "Readings waiting on disk", registry=r)
         self.queue_dropped = Gauge(
-            "edge_queue_dropped", "Readings dropped by the full policy (total)", registry=r
+            "edge_queue_dropped",
+            "Readings dropped (total): reason capacity (full policy) or disk_full",
+            ["reason"],
+            registry=r,
         )
+        self.queue_disk_full = Gauge(
+            "edge_queue_disk_full", "1 while the disk refuses the queue's writes", registry=r
+        )
+        self.queue_pending_deletes = Gauge(
+            "edge_queue_pending_deletes",
+            "Delivered readings not yet deleted because the disk is full",
+            registry=r,
+        )
+        self.queue_incidents = Gauge(
+            "edge_queue_incidents",
+            "Queue files found damaged, missing, empty or without their WAL since start",
+            ["kind"],
+            registry=r,
+        )
+        self.queue_salvaged = Gauge(
+            "edge_queue_salvaged",
+            "Readings copied out of damaged queue files or orphaned WALs since start",
+            registry=r,
+        )
+
+    def watch_queue(self, queue: DurableQueue) -> None:
+        self.queue_depth.set_function(lambda: queue.depth)
+        for reason in DROP_REASONS:
+            self.queue_dropped.labels(reason=reason).set_function(_dropped(queue, reason))
+        self.queue_disk_full.set_function(lambda: queue.disk_full)
+        self.queue_pending_deletes.set_function(lambda: queue.pending_deletes)
+        for kind in INCIDENT_KINDS:
+            self.queue_incidents.labels(kind=kind).set_function(_incidents(queue, kind))
+        self.queue_salvaged.set_function(lambda: queue.salvaged)
 
     def refuse(self, driver: str, reason: str, detail: str) -> None:
         """Count a refused frame and log why (once a minute per driver and reason: a device
@@ -79,3 +114,11 @@ class EdgeMetrics:
                 if reason is None or s.labels.get("reason") == reason:
                     total += s.value
         return total
+
+
+def _dropped(queue: DurableQueue, reason: DropReason) -> Callable[[], float]:
+    return lambda: queue.dropped_by_reason[reason]
+
+
+def _incidents(queue: DurableQueue, kind: IncidentKind) -> Callable[[], float]:
+    return lambda: sum(i.kind == kind for i in queue.incidents)

@@ -34,6 +34,7 @@ from edge.encoding import encode_readings, unencodable
 from edge.log_limit import RateLimitedLog
 from edge.metrics import EdgeMetrics
 from edge.queue import DurableQueue, QueuedReading
+from edge.status import queue_warnings
 from energywatch.backoff import Backoff
 from energywatch.protocol import CommitAck, DeviceTopics, StatusMessage
 from energywatch.protocol.client_ids import edge_client_id
@@ -355,7 +356,6 @@ class Publisher:
             self.queue.delete_ranges((f.first_id, f.last_id) for f in done)
             self.metrics.messages_published.inc(len(done))
             self.metrics.readings_published.inc(sum(f.count for f in done))
-            self.metrics.queue_depth.set(self.queue.depth)
 
     def _confirmation_overdue(self, window: _Window) -> bool:
         """True when the oldest unconfirmed message has waited too long: ingest is away, or the
@@ -386,13 +386,7 @@ class Publisher:
     # -- status ---------------------------------------------------------------------------
 
     def warnings(self) -> list[str]:
-        q = self.queue
-        out = []
-        if q.fill >= self.config.queue.warn_fill:
-            out.append(f"queue {q.fill:.0%} full (capacity {q.capacity} readings)")
-        if q.dropped:
-            out.append(f"queue full: {q.dropped} oldest readings dropped")
-        return out
+        return queue_warnings(self.queue, self.config.queue.warn_fill)
 
     def _publish_status(self, client: mqtt.Client, force: bool = False) -> None:
         now = time.monotonic()
@@ -405,8 +399,6 @@ class Publisher:
             return
         if changed and warnings:
             log.warning("edge status: %s", "; ".join(warnings))
-        self.metrics.queue_dropped.set(self.queue.dropped)
-        self.metrics.queue_depth.set(self.queue.depth)
         status = StatusMessage(
             state="online",
             ts=datetime.now(self.tz),
@@ -414,6 +406,7 @@ class Publisher:
             queue_depth=self.queue.depth,
             queue_fill=round(self.queue.fill, 4),
             queue_dropped=self.queue.dropped,
+            queue_dropped_by_reason=dict(self.queue.dropped_by_reason),
             warnings=warnings,
         )
         client.publish(self.topics.status, status.model_dump_json(), qos=1, retain=True)

@@ -6,6 +6,7 @@ EnergyWatchError
 ├── InputError           a command's argument is refused (a short password, an unknown role)
 ├── RegistryError        a registry file is refused (carries every problem found)
 ├── StorageError         the database is missing something the service needs
+├── QueueError           the edge queue file can neither be used nor replaced
 └── ServiceFailed        a part of a running service died; the process exits non-zero
 """
 
@@ -23,6 +24,10 @@ class SettingsError(EnergyWatchError):
 
 
 class StorageError(EnergyWatchError):
+    pass
+
+
+class QueueError(EnergyWatchError):
     pass
 
 

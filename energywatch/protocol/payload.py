@@ -76,6 +76,9 @@ class StatusMessage(BaseModel):
     queue_depth: int | None = None
     queue_fill: float | None = Field(default=None, ge=0.0, le=1.0)
     queue_dropped: int | None = Field(
-        default=None, ge=0, description="readings dropped by the edge queue's full policy, total"
+        default=None, ge=0, description="readings the edge queue dropped, total of every reason"
+    )
+    queue_dropped_by_reason: dict[Literal["capacity", "disk_full"], int] | None = Field(
+        default=None, description="queue_dropped by reason: full policy, full disk"
     )
     warnings: list[str] = Field(default_factory=list)

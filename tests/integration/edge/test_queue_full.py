@@ -49,4 +49,11 @@ def test_full_queue_drops_oldest_counts_and_reports(
             assert report.state == "online"
             assert report.queue_dropped >= 200  # type: ignore[operator]
             assert any("dropped" in w for w in report.warnings)
-            assert agent.metrics.queue_dropped._value.get() >= 200
+            assert report.queue_dropped_by_reason == {
+                "capacity": report.queue_dropped,
+                "disk_full": 0,
+            }
+            scraped = agent.metrics.registry.get_sample_value(
+                "edge_queue_dropped", {"reason": "capacity"}
+            )
+            assert scraped is not None and scraped >= 200
