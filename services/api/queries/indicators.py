@@ -56,11 +56,11 @@ def site_indicators(
 ) -> list[Indicator]:
     """Each indicator the site's points allow, on the 15-minute grid of [start, end)."""
     sql = """
-        SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.role, p.product, p.measure,
-               sum(c.quantity) AS quantity, sum(c.tce) AS tce
+        SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.role, p.balance_sign,
+               p.product, p.measure, sum(c.quantity) AS quantity, sum(c.tce) AS tce
           FROM consumption_15min c JOIN points p ON p.id = c.point_id
          WHERE p.site_id = :site AND c.bucket >= :s AND c.bucket < :e
-         GROUP BY 1, 2, 3, 4"""
+         GROUP BY 1, 2, 3, 4, 5"""
     rows = conn.execute(sa.text(sql), {"site": site_id, "s": start - window, "e": end}).all()
     if not rows:
         return []
@@ -76,10 +76,10 @@ def site_indicators(
     has_it = has_supply = False
     for r in rows:
         i = int((r.ms - grid_start) // BUCKET_MS)
-        if r.role == "consumption":
-            energy_tce[i] += r.tce
+        if r.balance_sign:  # the site's energy balance (energywatch/storage/balance.py)
+            energy_tce[i] += r.balance_sign * r.tce
             if r.measure == "electricity":
-                electricity_kwh[i] += r.quantity
+                electricity_kwh[i] += r.balance_sign * r.quantity
         elif r.role == "output" and r.product:
             outputs.setdefault(r.product, np.zeros(n))[i] += r.quantity
         elif r.role == "it_load":

@@ -161,6 +161,21 @@ def test_site_figures_are_level_one_inputs_less_exports(
         )
         assert float(rows["E02"]["tce"]) > 0 and float(rows["H01"]["tce"]) > 0  # shown
 
+        # The rolling intensity: per bucket A1 sells 500 m3 of gas (0.2857 tce) and makes
+        # 1.2 t, as B1 makes; so in any window A1's kgce/t is B1's less 1000 x 0.2857 / 1.2.
+        def intensity(code: str) -> dict[str, float]:
+            got = client.get(
+                f"/api/v1/sites/{code}/intensity", headers=admin, params={"window_hours": 6}
+            ).json()
+            [coke] = got["indicators"]
+            return {t: v for t, v in coke["series"] if v is not None}
+
+        a1_series, b1_series = intensity("A1"), intensity("B1")
+        assert a1_series.keys() == b1_series.keys() and len(a1_series) > 100
+        credit = 1000 * 500.0 * 0.0005714 / 1.2
+        for t, b1_value in b1_series.items():
+            assert a1_series[t] == pytest.approx(b1_value - credit, rel=1e-9), t
+
 
 def test_the_database_column_follows_the_rule(db_url: str, world: World) -> None:
     engine = make_engine(db_url, pool_size=1)
