@@ -42,18 +42,18 @@ LIVE_VIEW = """{
   today: {tce: 0, tco2: 0, by_measure: []},
   points: [
     {code: "E01", name: null, measure: "electricity", unit: "kWh", kind: "cumulative",
-     role: "consumption", last: null,
+     role: "consumption", balance_sign: 1, last: null,
      series: [["2026-11-22T02:45:00Z", 1000], ["2026-11-22T02:50:00Z", 1100],
               ["2026-11-22T02:55:00Z", 1250]]},
     {code: "E02", name: null, measure: "electricity", unit: "kWh", kind: "cumulative",
-     role: "consumption", last: null,
+     role: "consumption", balance_sign: 1, last: null,
      series: [["2026-11-22T02:50:00Z", 500], ["2026-11-22T02:55:00Z", 510]]},
     {code: "C01", name: null, measure: "washed_coal", unit: "t", kind: "interval",
-     role: "consumption", last: null, series: [["2026-11-22T02:55:00Z", 1.5]]},
+     role: "consumption", balance_sign: 1, last: null, series: [["2026-11-22T02:55:00Z", 1.5]]},
     {code: "P01", name: null, measure: "product", unit: "t", kind: "interval",
-     role: "output", last: null, series: [["2026-11-22T02:55:00Z", 17]]},
+     role: "output", balance_sign: 0, last: null, series: [["2026-11-22T02:55:00Z", 17]]},
     {code: "KW", name: null, measure: "power", unit: "kW", kind: "instantaneous",
-     role: "consumption", last: null,
+     role: "consumption", balance_sign: 1, last: null,
      series: [["2026-11-22T02:50:00Z", 8000], ["2026-11-22T02:55:00Z", 8100]]}
   ]}"""
 
@@ -87,6 +87,32 @@ def test_consumption_is_register_differences_summed_per_measure(page, static_url
         ["electricity", "kWh", [[t50, 100], [t55, 160]]],
         ["washed_coal", "t", [[t55, 1.5]]],  # interval: the sum; output points are not energy
     ]
+
+
+def test_sub_meters_do_not_add_and_exports_subtract(page, static_url):
+    # The same balance as the site total (energywatch/storage/balance.py): a level-2 sub-meter
+    # (balance_sign 0) is inside E01 already; gas sold (-1) lowers the gas line.
+    result = _run(
+        page,
+        static_url,
+        """
+      view.points.push(
+        {code: "E09", name: null, measure: "electricity", unit: "kWh", kind: "cumulative",
+         role: "consumption", balance_sign: 0, last: null,
+         series: [["2026-11-22T02:50:00Z", 10], ["2026-11-22T02:55:00Z", 90]]},
+        {code: "G01", name: null, measure: "natural_gas", unit: "m3", kind: "interval",
+         role: "consumption", balance_sign: 1, last: null,
+         series: [["2026-11-22T02:55:00Z", 40]]},
+        {code: "G02", name: null, measure: "natural_gas", unit: "m3", kind: "interval",
+         role: "export", balance_sign: -1, last: null,
+         series: [["2026-11-22T02:55:00Z", 15]]});
+      const model = m.createLiveModel(view, 24);
+      return Object.fromEntries(m.consumptionByMeasure(model).map(x => [x.measure, x.data]));
+    """,
+    )
+    t50, t55 = _ms("2026-11-22T02:50:00+00:00"), _ms("2026-11-22T02:55:00+00:00")
+    assert result["electricity"] == [[t50, 100], [t55, 160]]  # E09's 80 kWh not added
+    assert result["natural_gas"] == [[t55, 25]]  # 40 in, 15 sold
 
 
 def test_live_readings_update_the_current_bucket_and_a_register_drop_is_a_gap(page, static_url):

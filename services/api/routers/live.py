@@ -36,6 +36,7 @@ def site_points(conn: sa.Connection, site_id: int) -> list[dict[str, Any]]:
                 points.c.unit,
                 points.c.kind,
                 points.c.role,
+                points.c.balance_sign,
             )
             .where(points.c.site_id == site_id)
             .order_by(points.c.code)
@@ -51,7 +52,8 @@ def points_with_latest(conn: sa.Connection, site_id: int) -> list[dict[str, Any]
     rows = (
         conn.execute(
             sa.text(
-                "SELECT p.id, p.code, p.name, p.measure, p.unit, p.kind, p.role, r.ts, r.value,"
+                "SELECT p.id, p.code, p.name, p.measure, p.unit, p.kind, p.role, p.balance_sign,"
+                " r.ts, r.value,"
                 " r.quality FROM points p LEFT JOIN LATERAL"
                 " (SELECT ts, value, quality FROM readings WHERE point_id = p.id"
                 " ORDER BY ts DESC LIMIT 1) r ON true"
@@ -90,6 +92,7 @@ def live_view(
                 unit=p["unit"],
                 kind=p["kind"],
                 role=p["role"],
+                balance_sign=p["balance_sign"],
                 last=(
                     ReadingPublic(ts=p["ts"], v=p["value"], q=p["quality"])
                     if p["ts"] is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.api.schemas.alerts import AlertPublic
 from services.api.schemas.sites import ReadingPublic
@@ -17,6 +17,10 @@ class LivePoint(BaseModel):
     unit: str
     kind: str
     role: str
+    balance_sign: int = Field(
+        description="+1 / -1: counts toward / is subtracted from the site's consumption (level-1"
+        " inputs, exports); 0: not part of it (sub-meters, recovered energy, outputs)"
+    )
     last: ReadingPublic | None
     series: list[tuple[datetime, float | None]]
 

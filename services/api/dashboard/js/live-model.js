@@ -30,6 +30,7 @@ export function createLiveModel(liveView, hours) {
       unit: point.unit,
       kind: point.kind,
       role: point.role,
+      balance_sign: point.balance_sign,
       last: point.last ? { ts: Date.parse(point.last.ts), v: point.last.v } : null,
       series: point.series
         .map(([ts, v]) => [Date.parse(ts), v])
@@ -92,8 +93,10 @@ export function powerPoints(model) {
   );
 }
 
+// The site's consumption is its energy balance: level-1 inputs count, exports are subtracted,
+// sub-meters and recovered energy are inside those figures already (balance_sign 0).
 function isConsumption(point) {
-  return point.role === "consumption" && point.kind !== "instantaneous";
+  return point.balance_sign !== 0 && point.kind !== "instantaneous";
 }
 
 // Consumption per bucket of one point: register differences for cumulative points (a drop is
@@ -123,7 +126,7 @@ export function consumptionByMeasure(model) {
     }
     for (const [t, v] of consumptionOf(point, model.step)) {
       if (v === null) continue;
-      entry.sums.set(t, (entry.sums.get(t) ?? 0) + v);
+      entry.sums.set(t, (entry.sums.get(t) ?? 0) + point.balance_sign * v);
     }
   }
   const rank = (m) => (MEASURE_ORDER.includes(m) ? MEASURE_ORDER.indexOf(m) : MEASURE_ORDER.length);
