@@ -25,6 +25,7 @@ from energywatch.storage.tables import consumption_15min, points
 from services.api.app import create_app
 from tests.integration.api.conftest import login
 from tests.integration.api.world import World
+from tests.support.clock import at_instants
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Per 15-minute bucket: (code, measure, unit, role, level, quantity, tce, tco2).
@@ -95,6 +96,7 @@ def _exported(db_url: str, lo: datetime, hi: datetime) -> tuple[float, float]:
     return float(row[0]), float(row[1])
 
 
+@at_instants
 def test_site_figures_are_level_one_inputs_less_exports(
     api_settings: object, balanced: World, db_url: str
 ) -> None:
