@@ -23,6 +23,9 @@ The sign is stored with each point (`points.balance_sign`, a generated column, s
 from __future__ import annotations
 
 SIGNED_ROLES = {"consumption": 1, "feedstock": 1, "export": -1}
+# Roles whose points the rollup turns into quantities worth a report or a completeness check:
+# the energy flows above, and the quantities indicators divide by.
+ENERGY_ROLES = ("consumption", "feedstock", "export", "recovered", "output", "it_load", "supply")
 
 # The same rule in SQL; migration 0005 created the column with this expression.
 BALANCE_SIGN_SQL = (

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import psycopg
 
+from energywatch.storage.balance import ENERGY_ROLES
 from services.alerting.rules import Rule, Selector
 
 
@@ -109,18 +110,6 @@ def _site_matches(site: Site, sel: Selector) -> bool:
     return not (sel.kind and site.kind != sel.kind)
 
 
-# Which points a point-level kind looks at when the selector does not say.
-_ROLLED_UP_ROLES = (
-    "consumption",
-    "feedstock",
-    "export",
-    "recovered",
-    "it_load",
-    "supply",
-    "output",
-)
-
-
 def _point_fits_kind(point: Point, kind: str) -> bool:
     if kind == "power":
         return point.measure == "power"
@@ -131,7 +120,7 @@ def _point_fits_kind(point: Point, kind: str) -> bool:
     if kind == "negative":
         return point.kind in ("cumulative", "interval")
     if kind == "completeness":
-        return point.kind in ("cumulative", "interval") and point.role in _ROLLED_UP_ROLES
+        return point.kind in ("cumulative", "interval") and point.role in ENERGY_ROLES
     return True  # silent, stuck
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from energywatch.storage.balance import ENERGY_ROLES
 from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
 # Every role whose rollups a report lists (energywatch/storage/balance.py says which of them
 # make the site total).
-REPORTED_ROLES = "'consumption', 'feedstock', 'export', 'recovered', 'output', 'it_load', 'supply'"
+REPORTED_ROLES = ", ".join(f"'{role}'" for role in ENERGY_ROLES)
 # The points at the enterprise's boundary: every role but level-2/3 consumption sub-meters.
 _BOUNDARY = "(p.balance_sign <> 0 OR p.role NOT IN ('consumption', 'feedstock'))"
 
