@@ -9,8 +9,10 @@ to the overlap; a zero-length interval (an interval meter's report) goes whole t
 that ends at or contains `end`. Parts of an interval outside the grid are left out: they belong
 to buckets the caller did not ask for.
 
-Completeness counts valid (non-NaN) readings whose timestamp lies in the bucket, divided by the
-number expected (bucket width / the series' reporting interval), capped at 1.
+Completeness counts valid (non-NaN) readings per bucket, divided by the number expected (bucket
+width / the series' reporting interval), capped at 1. A reading is counted in the bucket that
+ends at or contains its timestamp, the bucket its consumption goes to: a reading closes the
+interval before it, so the report at 24:00 (the use of 23:45-24:00) counts in the day it closes.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def _bucket_counts(offsets, ts, values, origin, width, n_buckets, out):  # type:
         for i in range(offsets[s], offsets[s + 1]):
             if np.isnan(values[i]):
                 continue
-            k = (ts[i] - origin) // width
+            k = -((origin - ts[i]) // width) - 1  # ceil((ts - origin) / width) - 1
             if 0 <= k < n_buckets:
                 out[s, k] += 1
 
@@ -87,7 +89,7 @@ def _bucket_counts(offsets, ts, values, origin, width, n_buckets, out):  # type:
 def bucket_counts(
     offsets: I64, ts: I64, values: F64, origin: int, n_buckets: int, width: int = BUCKET_MS
 ) -> npt.NDArray[np.int64]:
-    """(n_series, n_buckets) number of valid readings per bucket."""
+    """(n_series, n_buckets) number of valid readings per bucket (start, end]."""
     out = np.zeros((offsets.shape[0] - 1, n_buckets), dtype=np.int64)
     _bucket_counts(offsets, ts, values, np.int64(origin), np.int64(width), np.int64(n_buckets), out)
     return out

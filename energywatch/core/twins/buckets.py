@@ -36,7 +36,7 @@ def bucket_counts(
         if math.isnan(v):
             continue
         for k in range(n_buckets):
-            if origin + k * width <= ts < origin + (k + 1) * width:
+            if origin + k * width < ts <= origin + (k + 1) * width:
                 out[k] += 1
     return out
 

@@ -58,8 +58,9 @@ def test_figures_of_a_steady_meter(conn: psycopg.Connection) -> None:
     write_readings(conn, p, [(START + minutes(m), 100.0 + m, 0) for m in range(61)])
     drain(conn, OPTIONS)
     rows = buckets_of(conn, p)
-    # 60 kWh over the hour; the reading at 01:00 opens a fifth bucket with nothing yet
-    assert [r[1] for r in rows] == pytest.approx([15.0, 15.0, 15.0, 15.0, 0.0])
+    # 60 kWh over the hour; a reading closes the bucket ending at its time, so the first one
+    # (00:00) is counted in 23:45-24:00, a bucket with nothing to measure yet
+    assert [r[1] for r in rows] == pytest.approx([0.0, 15.0, 15.0, 15.0, 15.0])
     kgce = scalar(
         conn,
         "SELECT kgce_per_unit FROM coal_coefficients"
@@ -70,19 +71,22 @@ def test_figures_of_a_steady_meter(conn: psycopg.Connection) -> None:
         "SELECT tco2_per_unit FROM emission_factors WHERE measure = 'electricity'"
         " AND region = 'north' AND data_year <= 2024 ORDER BY data_year DESC LIMIT 1",
     )
-    assert rows[0][2] == pytest.approx(15.0 * kgce / 1000.0)
-    assert rows[0][3] == pytest.approx(15.0 * grid)
-    assert [r[4] for r in rows] == pytest.approx([1.0, 1.0, 1.0, 1.0, 1 / 15])
+    assert rows[1][2] == pytest.approx(15.0 * kgce / 1000.0)
+    assert rows[1][3] == pytest.approx(15.0 * grid)
+    assert [r[4] for r in rows] == pytest.approx([1 / 15, 1.0, 1.0, 1.0, 1.0])
     assert scalar(conn, "SELECT count(*) FROM dirty_buckets") == 0
     daily = conn.execute(
         "SELECT day, quantity FROM consumption_daily WHERE point_id = %s", (p,)
     ).fetchall()
-    assert [(str(d), q) for d, q in daily] == [("2026-11-20", pytest.approx(60.0))]
+    assert sorted((str(d), q) for d, q in daily) == [
+        ("2026-11-19", 0.0),
+        ("2026-11-20", pytest.approx(60.0)),
+    ]
     hourly = conn.execute(
         "SELECT quantity, n_buckets FROM consumption_hourly WHERE point_id = %s ORDER BY bucket",
         (p,),
     ).fetchall()
-    assert [(q, n) for q, n in hourly] == [(pytest.approx(60.0), 4), (0.0, 1)]
+    assert [(q, n) for q, n in hourly] == [(0.0, 1), (pytest.approx(60.0), 4)]
     monthly = conn.execute(
         "SELECT month, tce FROM consumption_monthly WHERE point_id = %s", (p,)
     ).fetchall()

@@ -43,14 +43,23 @@ def test_parts_outside_the_grid_are_left_out() -> None:
 
 
 def test_counts_and_completeness() -> None:
-    offsets = np.array([0, 4], dtype=np.int64)
-    ts = np.array([0, 300_000, 600_000, W], dtype=np.int64)  # 5-minute meter
-    values = np.array([1.0, math.nan, 3.0, 4.0])
+    offsets = np.array([0, 5], dtype=np.int64)
+    ts = np.array([0, 300_000, 600_000, W, W + 300_000], dtype=np.int64)  # 5-minute meter
+    values = np.array([1.0, math.nan, 3.0, 4.0, 5.0])
     counts = bucket_counts(offsets, ts, values, 0, 2)
+    # The reading at 0 closes the bucket before the grid; the one at W closes bucket 0.
     assert counts.tolist() == [[2, 1]]
     expected = expected_per_bucket([300_000])
     assert completeness(counts, expected).tolist() == [[2 / 3, 1 / 3]]
     assert day_completeness(counts, expected, np.array([0, 2])).tolist() == [[0.5]]
+
+
+def test_the_report_at_midnight_counts_in_the_day_it_closes() -> None:
+    day = 96 * W
+    ts = np.arange(W, day + 1, W, dtype=np.int64)  # interval reports 00:15 ... 24:00
+    counts = bucket_counts(np.array([0, ts.size]), ts, np.ones(ts.size), 0, 2 * 96)
+    share = day_completeness(counts, expected_per_bucket([W]), np.array([0, 96, 192]))
+    assert share.tolist() == [[1.0, 0.0]]
 
 
 def grid_for(batch: Batch, shift: int, extra: int) -> tuple[int, int]:

@@ -68,11 +68,11 @@ def test_scale_and_interval_meters() -> None:
 
 
 def test_buckets_without_readings_or_use_are_not_written() -> None:
-    ts = [T0, T0 + 3 * Q]
+    ts = [T0 + Q, T0 + 3 * Q]  # each reading closes the bucket ending at its time
     rows = compute(
         [Span(1, T0, T0 + 4 * Q)], {1: point("cumulative")}, readings(ts, [5.0, 5.0]), reference()
     )
-    assert rows.bucket.tolist() == [T0, T0 + 3 * Q]
+    assert rows.bucket.tolist() == [T0, T0 + 2 * Q]
 
 
 def test_reporting_interval_snaps_to_a_common_cadence() -> None:
