@@ -13,8 +13,14 @@ takes level-1 points only (docs/computation.md, "The enterprise total"):
 | consumption | +1      | 0 (sub-meters: unit balances, never the site total) |
 | feedstock   | +1 (consumption, recorded apart: 原料用能, deducted in the regional ledger) | 0 |
 | export      | -1 (sold or delivered to others: electricity, heat, steam, gas) | refused |
+| transformation_input  | +1 (energy charged to a conversion: coal to coke ovens) | 0 |
+| transformation_output | -1 (energy products of a conversion: coke, coke-oven gas, tar) | 0 |
 | recovered   | 0 (own production from waste heat, pressure, gas; shown, not counted) | 0 |
 | any other   | 0 (output, it_load, supply, emission, ambient) | 0 |
+
+An energy-conversion enterprise (能源加工转换: coking, gasification) counts its conversion as
+input less the energy products it yields (GB/T 2589-2020 chapter 7, and the unit-product
+definition of GB 21342 for coke), so the conversion's losses and the process energy remain.
 
 The sign is stored with each point (`points.balance_sign`, a generated column, so SQL sums
 `value * balance_sign`) and computed here for Python; a test checks the two agree.
@@ -22,15 +28,33 @@ The sign is stored with each point (`points.balance_sign`, a generated column, s
 
 from __future__ import annotations
 
-SIGNED_ROLES = {"consumption": 1, "feedstock": 1, "export": -1}
+SIGNED_ROLES = {
+    "consumption": 1,
+    "feedstock": 1,
+    "transformation_input": 1,
+    "export": -1,
+    "transformation_output": -1,
+}
 # Roles whose points the rollup turns into quantities worth a report or a completeness check:
 # the energy flows above, and the quantities indicators divide by.
-ENERGY_ROLES = ("consumption", "feedstock", "export", "recovered", "output", "it_load", "supply")
+ENERGY_ROLES = (
+    "consumption",
+    "feedstock",
+    "transformation_input",
+    "export",
+    "transformation_output",
+    "recovered",
+    "output",
+    "it_load",
+    "supply",
+)
 
-# The same rule in SQL; migration 0005 created the column with this expression.
+# The same rule in SQL; migration 0006_transformation_flows gave the column this expression.
 BALANCE_SIGN_SQL = (
-    "CASE WHEN metering_level = 1 AND role IN ('consumption', 'feedstock') THEN 1"
-    " WHEN metering_level = 1 AND role = 'export' THEN -1 ELSE 0 END"
+    "CASE WHEN metering_level = 1"
+    " AND role IN ('consumption', 'feedstock', 'transformation_input') THEN 1"
+    " WHEN metering_level = 1 AND role IN ('export', 'transformation_output') THEN -1"
+    " ELSE 0 END"
 )
 
 

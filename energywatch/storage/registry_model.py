@@ -15,7 +15,9 @@ PointKind = Literal["cumulative", "interval", "instantaneous"]
 PointRole = Literal[
     "consumption",
     "feedstock",
+    "transformation_input",
     "export",
+    "transformation_output",
     "recovered",
     "it_load",
     "supply",

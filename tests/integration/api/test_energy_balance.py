@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 from energywatch.storage import daily
 from energywatch.storage.balance import balance_sign
 from energywatch.storage.engine import make_engine
+from energywatch.storage.registry_model import PointRole
 from energywatch.storage.tables import consumption_15min, points
 from services.api.app import create_app
 from tests.integration.api.conftest import login
@@ -202,7 +204,7 @@ def test_the_database_column_follows_the_rule(db_url: str, world: World) -> None
                 ).scalar_one()
             )
 
-        for role in ("consumption", "feedstock", "export", "recovered", "output", "it_load"):
+        for role in get_args(PointRole):
             for level in (1, 2, 3):
                 if role == "export" and level > 1:  # energy leaving: the boundary meter only
                     with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
