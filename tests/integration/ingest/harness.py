@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -53,6 +54,8 @@ class IngestProcess:
         fd, name = tempfile.mkstemp(prefix="ingest-", suffix=".log")
         os.close(fd)
         self.log_path = Path(name)
+        # Read by tests after the process ends (output()), so removed when the run ends.
+        atexit.register(self.log_path.unlink, missing_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IngestProcess:
