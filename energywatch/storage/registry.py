@@ -6,6 +6,7 @@ database is left as it was. Importing the same file again updates in place (upse
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from energywatch.errors import Problem, RegistryError
 from energywatch.storage import tables as t
-from energywatch.storage.passwords import hash_password
+from energywatch.storage.passwords import MAX_CONCURRENT, hash_password
 from energywatch.storage.registry_files import ParsedRegistry, PointRow, parse_registry_file
 from energywatch.storage.registry_model import DeviceSpec, PointSpec, SiteSpec
 
@@ -30,25 +31,43 @@ class ImportSummary:
         return f"{self.sites} sites, {self.devices} devices, {self.points} points"
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str, Any]) -> int:
-    stmt = insert(table).values(row)
-    # Updating the key to itself when nothing else changes still lets RETURNING see the row.
-    updates = {c: stmt.excluded[c] for c in row if c not in keys} or {
-        keys[-1]: stmt.excluded[keys[-1]]
-    }
-    upsert = stmt.on_conflict_do_update(index_elements=keys, set_=updates).returning(table.c.id)
-    return int(conn.execute(upsert).scalar_one())
+def _upsert_many(
+    conn: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]
+) -> dict[tuple[Any, ...], int]:
+    """Insert or update `rows` by `keys`; the id of each row, by its key values.
+
+    Rows are grouped by the columns they set (a device without a new password keeps its hash),
+    and each group goes in multi-row statements: one round trip per row cost a province's
+    import minutes. A file never names a key twice (registry_files refuses duplicates), which
+    ON CONFLICT DO UPDATE needs within one statement."""
+    ids: dict[tuple[Any, ...], int] = {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    returning = [table.c.id, *(table.c[k] for k in keys)]
+    for columns, group in groups.items():
+        stmt = insert(table)
+        # Updating the key to itself when nothing else changes still lets RETURNING see it.
+        updates = {c: stmt.excluded[c] for c in columns if c not in keys} or {
+            keys[-1]: stmt.excluded[keys[-1]]
+        }
+        upsert = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        # executemany with RETURNING: SQLAlchemy batches it into multi-row statements
+        # ("insertmanyvalues") from one compiled statement.
+        for id_, *key in conn.execute(upsert.returning(*returning), group):
+            ids[tuple(key)] = int(id_)
+    return ids
 
 
 def _site_row(site: SiteSpec) -> dict[str, Any]:
     return site.model_dump(exclude={"devices"})
 
 
-def _device_row(site_id: int, device: DeviceSpec) -> dict[str, Any]:
+def _device_row(site_id: int, device: DeviceSpec, password_hash: str | None) -> dict[str, Any]:
     row = device.model_dump(exclude={"points", "password"})
     row["site_id"] = site_id
-    if device.password is not None:
-        row["password_hash"] = hash_password(device.password)
+    if password_hash is not None:
+        row["password_hash"] = password_hash
     elif device.password_hash is None:
         row.pop("password_hash")  # keep a hash set earlier
     return row
@@ -58,17 +77,32 @@ def _point_row(site_id: int, device_id: int, point: PointSpec) -> dict[str, Any]
     return {**point.model_dump(), "site_id": site_id, "device_id": device_id}
 
 
+def _password_hashes(devices: list[DeviceSpec]) -> list[str | None]:
+    """Each device's new password hashed; Argon2 runs outside the GIL, so on as many threads as
+    passwords.py lets hash at once (a province's 2,000 gateways: the longest step)."""
+    with ThreadPoolExecutor(MAX_CONCURRENT) as pool:
+        return list(
+            pool.map(lambda d: None if d.password is None else hash_password(d.password), devices)
+        )
+
+
 def _write_sites(conn: sa.Connection, sites: list[SiteSpec]) -> ImportSummary:
-    n_devices = n_points = 0
-    for site in sites:
-        site_id = _upsert(conn, t.sites, ["code"], _site_row(site))
-        for device in site.devices:
-            device_id = _upsert(conn, t.devices, ["site_id", "code"], _device_row(site_id, device))
-            n_devices += 1
-            for point in device.points:
-                _upsert(conn, t.points, ["site_id", "code"], _point_row(site_id, device_id, point))
-                n_points += 1
-    return ImportSummary(len(sites), n_devices, n_points)
+    site_ids = _upsert_many(conn, t.sites, ["code"], [_site_row(s) for s in sites])
+    owned = [(site_ids[(s.code,)], d) for s in sites for d in s.devices]
+    hashes = _password_hashes([d for _, d in owned])
+    device_ids = _upsert_many(
+        conn,
+        t.devices,
+        ["site_id", "code"],
+        [_device_row(site_id, d, h) for (site_id, d), h in zip(owned, hashes, strict=True)],
+    )
+    point_rows = [
+        _point_row(site_id, device_ids[(site_id, d.code)], p)
+        for site_id, d in owned
+        for p in d.points
+    ]
+    _upsert_many(conn, t.points, ["site_id", "code"], point_rows)
+    return ImportSummary(len(sites), len(owned), len(point_rows))
 
 
 def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> ImportSummary:
@@ -82,19 +116,22 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
     ]
     if unknown:
         raise RegistryError(unknown)
-    devices: dict[tuple[int, str], int] = {}
-    for r in rows:
-        site_id = site_ids[r.site]
-        if (site_id, r.device) not in devices:
-            devices[(site_id, r.device)] = _upsert(
-                conn, t.devices, ["site_id", "code"], {"site_id": site_id, "code": r.device}
-            )
-        _upsert(
-            conn,
-            t.points,
-            ["site_id", "code"],
-            _point_row(site_id, devices[(site_id, r.device)], r.point),
-        )
+    devices = {(site_ids[r.site], r.device) for r in rows}
+    device_ids = _upsert_many(
+        conn,
+        t.devices,
+        ["site_id", "code"],
+        [{"site_id": site_id, "code": code} for site_id, code in sorted(devices)],
+    )
+    _upsert_many(
+        conn,
+        t.points,
+        ["site_id", "code"],
+        [
+            _point_row(site_ids[r.site], device_ids[(site_ids[r.site], r.device)], r.point)
+            for r in rows
+        ],
+    )
     return ImportSummary(0, len(devices), len(rows))
 
 
