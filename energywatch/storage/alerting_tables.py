@@ -58,6 +58,15 @@ alerts = sa.Table(
         postgresql_where=sa.text("state IN ('pending', 'firing')"),
     ),
     sa.Index("ix_alerts_site_started", "site_id", "started_at"),
+    # The regulator's inbox (services/api/queries/alerts.py in_inbox; migration alerting_0003).
+    sa.Index(
+        "ix_alerts_inbox",
+        "started_at",
+        postgresql_where=sa.text(
+            "state = 'firing' OR "
+            "(state = 'resolved' AND severity = 'critical' AND acknowledged_at IS NULL)"
+        ),
+    ),
 )
 
 alert_transitions = sa.Table(
