@@ -61,6 +61,7 @@ alerts = sa.Table(
     # The regulator's inbox (services/api/queries/alerts.py in_inbox; migration alerting_0003).
     sa.Index(
         "ix_alerts_inbox",
+        "site_id",
         "started_at",
         postgresql_where=sa.text(
             "state = 'firing' OR "

@@ -59,7 +59,9 @@ FROM regraded
 
 
 def upgrade() -> None:
-    op.create_index("ix_alerts_inbox", "alerts", ["started_at"], postgresql_where=sa.text(IN_INBOX))
+    op.create_index(
+        "ix_alerts_inbox", "alerts", ["site_id", "started_at"], postgresql_where=sa.text(IN_INBOX)
+    )
     op.get_bind().execute(sa.text(REGRADE), {"rules": list(REGRADED_RULES)})
 
 
