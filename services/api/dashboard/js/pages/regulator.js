@@ -152,6 +152,7 @@ export function mount(container, { session, region }) {
     location.hash = `#/region/${encodeURIComponent(event.target.value)}`;
   });
   $("inbox-filter").addEventListener("change", () => {
+    firstInbox = true; // what a wider filter uncovers is not new
     loadInbox().catch(showError);
   });
   $("rank-by").addEventListener("change", (event) => {
