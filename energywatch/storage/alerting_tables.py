@@ -58,17 +58,19 @@ alerts = sa.Table(
         postgresql_where=sa.text("state IN ('pending', 'firing')"),
     ),
     sa.Index("ix_alerts_site_started", "site_id", "started_at"),
-    # The regulator's inbox (services/api/queries/alerts.py in_inbox; migration alerting_0003).
-    sa.Index(
-        "ix_alerts_inbox",
-        "site_id",
-        "started_at",
-        postgresql_where=sa.text(
-            "state = 'firing' OR "
-            "(state = 'resolved' AND severity = 'critical' AND acknowledged_at IS NULL)"
-        ),
+)
+# What a regulator has to look at: alerts firing now, and critical ones that resolved before
+# anyone acknowledged them (a breach that ended on its own still needs a reader). The API's
+# inbox (services/api/queries/alerts.py) and its index (migration alerting_0003_inbox).
+IN_INBOX = sa.or_(
+    alerts.c.state == "firing",
+    sa.and_(
+        alerts.c.state == "resolved",
+        alerts.c.severity == "critical",
+        alerts.c.acknowledged_at.is_(None),
     ),
 )
+sa.Index("ix_alerts_inbox", alerts.c.site_id, alerts.c.started_at, postgresql_where=IN_INBOX)
 
 alert_transitions = sa.Table(
     "alert_transitions",

@@ -8,8 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from energywatch.storage.alerting_tables import OPEN_STATES, alert_transitions, alerts
+from energywatch.storage.alerting_tables import (
+    IN_INBOX,
+    OPEN_STATES,
+    alert_transitions,
+    alerts,
+)
 from energywatch.storage.tables import points, sites
+from services.alerting.rules import SEVERITIES
 from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
@@ -42,17 +48,6 @@ _COLUMNS = (
     .scalar_subquery()
     .label("window_s"),
     sa.func.coalesce(alerts.c.last_evaluated_at, alerts.c.started_at).label("evaluated_at"),
-)
-SEVERITIES = ("info", "warning", "critical")
-# What a regulator has to look at: alerts firing now, and critical ones that resolved before
-# anyone acknowledged them (a breach that ended on its own still needs a reader).
-in_inbox = sa.or_(
-    alerts.c.state == "firing",
-    sa.and_(
-        alerts.c.state == "resolved",
-        alerts.c.severity == "critical",
-        alerts.c.acknowledged_at.is_(None),
-    ),
 )
 # When an alert last changed in a way a viewer cares about (not each evaluation).
 changed_at = sa.func.greatest(
@@ -93,7 +88,7 @@ def list_alerts(
     if state == "open":
         query = query.where(alerts.c.state.in_(OPEN_STATES))
     elif state == "inbox":
-        query = query.where(in_inbox)
+        query = query.where(IN_INBOX)
     elif state:
         query = query.where(alerts.c.state == state)
     if site:

@@ -1,8 +1,8 @@
 """The regulator's inbox: an index for it, and the shipped intensity rules' alerts regraded.
 
-Index: alerts firing, and critical ones resolved but not acknowledged (services/api/queries/
-alerts.py `in_inbox`). Resolved alerts accumulate for years; the inbox reads only the few that
-still need a reader.
+Index: alerts firing, and critical ones resolved but not acknowledged (IN_INBOX in
+energywatch/storage/alerting_tables.py). Resolved alerts accumulate for years; the inbox
+reads only the few that still need a reader.
 
 Regrade: the shipped rules for coke, electrolytic aluminium, coal power and data centres used
 to call the benchmark (level1) a warning and the NDRC baseline (level3) critical; they now call
