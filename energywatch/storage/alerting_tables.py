@@ -59,6 +59,18 @@ alerts = sa.Table(
     ),
     sa.Index("ix_alerts_site_started", "site_id", "started_at"),
 )
+# What a regulator has to look at: alerts firing now, and critical ones that resolved before
+# anyone acknowledged them (a breach that ended on its own still needs a reader). The API's
+# inbox (services/api/queries/alerts.py) and its index (migration alerting_0003_inbox).
+IN_INBOX = sa.or_(
+    alerts.c.state == "firing",
+    sa.and_(
+        alerts.c.state == "resolved",
+        alerts.c.severity == "critical",
+        alerts.c.acknowledged_at.is_(None),
+    ),
+)
+sa.Index("ix_alerts_inbox", alerts.c.site_id, alerts.c.started_at, postgresql_where=IN_INBOX)
 
 alert_transitions = sa.Table(
     "alert_transitions",

@@ -532,6 +532,7 @@ class Evaluator:
                 self._mark_notified(alert, now, alert.severity)
             if (
                 rule.escalation is not None
+                and alert.severity != "info"  # an advisory is the operator's, never escalated
                 and alert.acknowledged_at is None
                 and alert.escalated_at is None
                 and alert.fired_at is not None

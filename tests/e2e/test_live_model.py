@@ -173,3 +173,25 @@ def test_both_languages_have_the_same_texts(page, static_url):
     assert updated == "Updated 11:00"
     assert gas == "天然气"
     assert unknown == "unknown_x"
+
+
+def test_every_shipped_rule_has_a_name_in_both_languages(page, static_url):
+    import yaml
+
+    from services.alerting.rules import default_rules, parse_rules_document
+    from services.demo.rules import DEMO_RULES
+
+    demo = parse_rules_document(yaml.safe_load(DEMO_RULES), "demo.yaml")
+    shipped = {r.name for r in default_rules()} | {r.name for r in demo}
+    page.goto(f"{static_url}/")
+    names = page.evaluate("""async () => {
+      const i18n = await import('/js/i18n.js');
+      const rules = i18n.ruleNames();
+      return [rules, rules.map((r) => [i18n.ruleName(r, 'zh-CN'), i18n.ruleName(r, 'en')]),
+              i18n.ruleName('contracted-demand', 'en')];
+    }""")
+    rules, localised, own = names
+    assert set(rules) == shipped
+    for rule, (zh, en) in zip(rules, localised, strict=True):
+        assert zh != rule and en != rule and zh != en, rule
+    assert own == "contracted-demand"  # a rule of one's own shows its id

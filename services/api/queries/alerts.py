@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from energywatch.storage.alerting_tables import OPEN_STATES, alert_transitions, alerts
+from energywatch.storage.alerting_tables import (
+    IN_INBOX,
+    OPEN_STATES,
+    alert_transitions,
+    alerts,
+)
 from energywatch.storage.tables import points, sites
+from services.alerting.rules import SEVERITIES
 from services.api.principal import Principal
 from services.api.scope import site_in_scope
 
@@ -32,6 +39,15 @@ _COLUMNS = (
     alerts.c.ack_comment,
     alerts.c.escalated_at,
     (alerts.c.silenced_by.is_not(None)).label("silenced"),
+    # The window the value was computed over: the rule's, as the last evaluation recorded it
+    # (the evaluator keeps it on every state transition), ending when the value was computed.
+    sa.select(alert_transitions.c.window_s)
+    .where(alert_transitions.c.alert_id == alerts.c.id, alert_transitions.c.window_s.is_not(None))
+    .order_by(alert_transitions.c.at.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("window_s"),
+    sa.func.coalesce(alerts.c.last_evaluated_at, alerts.c.started_at).label("evaluated_at"),
 )
 # When an alert last changed in a way a viewer cares about (not each evaluation).
 changed_at = sa.func.greatest(
@@ -59,27 +75,37 @@ def list_alerts(
     principal: Principal,
     *,
     state: str | None,
-    severity: str | None,
+    severities: Sequence[str],
     site: str | None,
     rule: str | None,
     since: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+    """One page of alerts, the number that match, and that number per severity with every
+    filter but the severity one (what a severity filter would show)."""
     query = _base(principal)
     if state == "open":
         query = query.where(alerts.c.state.in_(OPEN_STATES))
+    elif state == "inbox":
+        query = query.where(IN_INBOX)
     elif state:
         query = query.where(alerts.c.state == state)
-    if severity:
-        query = query.where(alerts.c.severity == severity)
     if site:
         query = query.where(sites.c.code == site)
     if rule:
         query = query.where(alerts.c.rule == rule)
     if since:
         query = query.where(changed_at >= since)
-    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    by_severity = query.with_only_columns(alerts.c.severity, sa.func.count()).group_by(
+        alerts.c.severity
+    )
+    counts = dict.fromkeys(SEVERITIES, 0) | {
+        str(sev): int(n) for sev, n in conn.execute(by_severity).all()
+    }
+    if severities:
+        query = query.where(alerts.c.severity.in_(severities))
+    total = sum(counts.get(s, 0) for s in severities) if severities else sum(counts.values())
     rows = (
         conn.execute(
             query.order_by(alerts.c.started_at.desc(), alerts.c.id.desc())
@@ -89,7 +115,7 @@ def list_alerts(
         .mappings()
         .all()
     )
-    return [dict(r) for r in rows], int(total)
+    return [dict(r) for r in rows], total, counts
 
 
 def get_alert(conn: sa.Connection, principal: Principal, alert_id: int) -> dict[str, Any] | None:

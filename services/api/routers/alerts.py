@@ -21,7 +21,9 @@ from services.api.queries import alerts as q
 from services.api.schemas.alerts import (
     AckCreate,
     AlertDetail,
+    AlertPage,
     AlertPublic,
+    SeverityCounts,
     SilenceCreate,
     SilencePublic,
     TransitionPublic,
@@ -34,33 +36,37 @@ router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES)
 ALERT_ID = Path(ge=1, le=2**63 - 1)
 
 
-@router.get("/alerts", response_model=Page[AlertPublic])
+@router.get("/alerts", response_model=AlertPage)
 def list_alerts(
     user: CurrentUser,
     conn: ConnDep,
     page: PageDep,
-    state: Literal["pending", "firing", "resolved", "cancelled", "open"] | None = None,
-    severity: Literal["info", "warning", "critical"] | None = None,
+    state: Literal["pending", "firing", "resolved", "cancelled", "open", "inbox"] | None = None,
+    severity: Annotated[
+        list[Literal["info", "warning", "critical"]] | None,
+        Query(description="repeat for several: severity=warning&severity=critical"),
+    ] = None,
     site: Annotated[str | None, Query(max_length=100)] = None,
     rule: Annotated[str | None, Query(max_length=100)] = None,
     since: AwareDatetime | None = None,
-) -> Page[AlertPublic]:
-    rows, total = q.list_alerts(
+) -> AlertPage:
+    rows, total, counts = q.list_alerts(
         conn,
         user,
         state=state,
-        severity=severity,
+        severities=sorted(set(severity or ())),
         site=site,
         rule=rule,
         since=since,
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(
+    return AlertPage(
         items=[AlertPublic.model_validate(r) for r in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
+        counts=SeverityCounts.model_validate(counts),
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from services.api.schemas.common import Page
+
 
 class AlertPublic(BaseModel):
     id: int
@@ -28,6 +30,22 @@ class AlertPublic(BaseModel):
     ack_comment: str | None
     escalated_at: datetime | None
     silenced: bool
+    window_s: float | None = Field(
+        description="length of the trailing window the value was computed over"
+    )
+    evaluated_at: datetime = Field(description="end of that window: when the value was computed")
+
+
+class SeverityCounts(BaseModel):
+    info: int
+    warning: int
+    critical: int
+
+
+class AlertPage(Page[AlertPublic]):
+    counts: SeverityCounts = Field(
+        description="matching alerts per severity, every filter applied but `severity`"
+    )
 
 
 class TransitionPublic(BaseModel):

@@ -2,7 +2,7 @@
 // acknowledge action (POST /api/v1/alerts/{id}/ack with an optional comment).
 import { api } from "./api.js";
 import { dateTime, escapeHtml, number } from "./format.js";
-import { t } from "./i18n.js";
+import { ruleName, t } from "./i18n.js";
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
 
@@ -23,25 +23,52 @@ function subjectOf(alert) {
   return alert.subject?.startsWith("site:") ? t("alert.wholeSite") : alert.subject;
 }
 
+// "24 h", "15 min", "30 s": the length of the window a value was computed over.
+export function windowLength(seconds) {
+  if (seconds >= 3600 && seconds % 3600 === 0) return t("alert.window.hours", { n: seconds / 3600 });
+  if (seconds >= 60 && seconds % 60 === 0) return t("alert.window.minutes", { n: seconds / 60 });
+  return t("alert.window.seconds", { n: number(seconds, 0) });
+}
+
+// A silent rule measures minutes since the last reading: it has no window to show.
+function windowOf(alert) {
+  if (alert.window_s === null || alert.window_s === undefined || alert.kind === "silent") return "";
+  const text = t("alert.window", {
+    length: windowLength(alert.window_s),
+    end: dateTime(alert.evaluated_at),
+  });
+  return `<div class="muted alert-window">${escapeHtml(text)}</div>`;
+}
+
+function ackCell(alert) {
+  const acked = ackedBy(alert);
+  if (!acked) {
+    return `<button type="button" class="ack" data-ack="${alert.id}">${t("alert.ack")}</button>`;
+  }
+  const comment = alert.ack_comment
+    ? `<div class="ack-comment">${escapeHtml(alert.ack_comment)}</div>`
+    : "";
+  return `<span class="muted">${escapeHtml(t("alert.ackedBy", { user: acked }))}</span>${comment}`;
+}
+
 function row(alert, { showSite, fresh }) {
   const acked = ackedBy(alert);
   const value =
     alert.value === null || alert.value === undefined
       ? "–"
       : `${number(alert.value, 2)} / ${number(alert.threshold, 2)} ${escapeHtml(alert.unit ?? "")}`;
-  const ackCell = acked
-    ? `<span class="muted">${escapeHtml(t("alert.ackedBy", { user: acked }))}</span>`
-    : `<button type="button" class="ack" data-ack="${alert.id}">${t("alert.ack")}</button>`;
+  const state = `<span class="state state-${escapeHtml(alert.state)}">${escapeHtml(t(`state.${alert.state}`))}</span>`;
+  const classes = [fresh ? "new" : "", alert.state === "resolved" ? "resolved" : ""].join(" ").trim();
   return `<tr data-alert-id="${alert.id}" data-state="${escapeHtml(alert.state)}"
-      data-acked="${acked ? "yes" : "no"}" class="${fresh ? "new" : ""}">
+      data-severity="${escapeHtml(alert.severity)}" data-acked="${acked ? "yes" : "no"}" class="${classes}">
     <td><span class="badge sev-${escapeHtml(alert.severity)}">${escapeHtml(t(`severity.${alert.severity}`))}</span></td>
     ${showSite ? `<td><a href="#/site/${encodeURIComponent(alert.site ?? "")}">${escapeHtml(alert.site ?? "")}</a></td>` : ""}
-    <td>${escapeHtml(alert.rule)}</td>
+    <td class="rule" title="${escapeHtml(alert.rule)}">${escapeHtml(ruleName(alert.rule))}</td>
     <td>${escapeHtml(subjectOf(alert))}</td>
-    <td class="num">${value}</td>
-    <td>${escapeHtml(t(`state.${alert.state}`))}</td>
+    <td class="num">${value}${windowOf(alert)}</td>
+    <td>${state}</td>
     <td>${dateTime(alert.started_at)}</td>
-    <td class="ack-cell">${ackCell}</td>
+    <td class="ack-cell">${ackCell(alert)}</td>
   </tr>`;
 }
 

@@ -15,7 +15,10 @@ export class ApiError extends Error {
 async function request(path, { method = "GET", body, form, query } = {}) {
   const url = new URL(BASE + path, location.origin);
   for (const [name, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+    // A list is the parameter repeated (severity=warning&severity=critical).
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") url.searchParams.append(name, one);
+    }
   }
   const headers = { Accept: "application/json" };
   const session = loadSession();

@@ -80,10 +80,16 @@ const MESSAGES = {
     "reg.by.tce": "综合能耗",
     "reg.by.tco2": "碳排放",
     "reg.inbox": "告警收件箱",
-    "reg.inbox.empty": "没有未关闭的告警",
+    "reg.inbox.empty": "收件箱中没有需要处理的告警",
     "reg.drill": "查看",
     "reg.newAlerts": "{count} 条新告警",
     "reg.none": "辖区内暂无企业",
+    "alert.window": "近 {length}，截至 {end}",
+    "alert.window.hours": "{n} 小时",
+    "alert.window.minutes": "{n} 分钟",
+    "alert.window.seconds": "{n} 秒",
+    "reg.inbox.show": "显示级别",
+    "reg.inbox.hint": "告警中的告警，以及未经确认即已恢复的严重告警",
   },
   en: {
     "app.title": "EnergyWatch energy monitoring",
@@ -147,7 +153,7 @@ const MESSAGES = {
     "alert.wholeSite": "whole site",
     "alert.ackedBy": "acknowledged by {user}",
     "alert.ackPrompt": "Comment (optional)",
-    "severity.info": "Info",
+    "severity.info": "Advisory",
     "severity.warning": "Warning",
     "severity.critical": "Critical",
     "state.pending": "Pending",
@@ -162,10 +168,16 @@ const MESSAGES = {
     "reg.by.tce": "Energy",
     "reg.by.tco2": "CO2",
     "reg.inbox": "Alert inbox",
-    "reg.inbox.empty": "No open alerts",
+    "reg.inbox.empty": "Nothing in the inbox needs attention",
     "reg.drill": "Open",
     "reg.newAlerts": "{count} new alerts",
     "reg.none": "No enterprises in this region",
+    "alert.window": "over {length} to {end}",
+    "alert.window.hours": "{n} h",
+    "alert.window.minutes": "{n} min",
+    "alert.window.seconds": "{n} s",
+    "reg.inbox.show": "Show",
+    "reg.inbox.hint": "Alerts firing, and critical ones that resolved before anyone acknowledged them",
   },
 };
 
@@ -204,6 +216,34 @@ const INDICATORS = {
   intensity: ["单位产品能耗", "Energy per unit of product"],
   pue: ["PUE（电能利用效率）", "PUE"],
   supply_coal_rate: ["供电煤耗", "Supply coal rate"],
+};
+
+// Rules by the names a reader knows them (services/alerting/default_rules/, the demo's rule);
+// a rule of one's own shows its id.
+const RULES = {
+  "intensity.sinter": ["烧结工序能耗", "Sinter energy intensity"],
+  "intensity.pellet": ["球团工序能耗", "Pellet energy intensity"],
+  "intensity.blast_furnace_iron": ["高炉工序能耗", "Blast-furnace energy intensity"],
+  "intensity.converter_steel": ["转炉工序能耗", "Converter energy intensity"],
+  "intensity.coke_top_charged": ["焦炭（顶装）单位产品能耗", "Coke (top-charged) energy intensity"],
+  "intensity.coke_stamp_charged": ["焦炭（捣固）单位产品能耗", "Coke (stamp-charged) energy intensity"],
+  "intensity.cement_clinker": ["水泥熟料单位产品能耗", "Cement clinker energy intensity"],
+  "intensity.electrolytic_aluminium": ["电解铝交流电耗", "Aluminium AC power per tonne"],
+  "intensity.coal_power_supply_coal_rate": ["供电煤耗", "Supply coal rate"],
+  "intensity.data_centre_pue": ["数据中心 PUE", "Data-centre PUE"],
+  "budget.energy_pace": ["能耗预算进度", "Energy budget pace"],
+  "budget.energy_projection": ["能耗预算全年预测", "Energy budget year-end projection"],
+  "budget.carbon_pace": ["碳排放预算进度", "Carbon budget pace"],
+  "budget.carbon_projection": ["碳排放预算全年预测", "Carbon budget year-end projection"],
+  "pollutant.so2_ultra_low": ["二氧化硫超低排放", "SO2 ultra-low emission limit"],
+  "pollutant.nox_ultra_low": ["氮氧化物超低排放", "NOx ultra-low emission limit"],
+  "pollutant.particulates_ultra_low": ["颗粒物超低排放", "Particulates ultra-low emission limit"],
+  "quality.silent": ["计量点无数据", "Meter silent"],
+  "quality.counter_reset": ["累计量清零", "Counter reset"],
+  "quality.stuck": ["数值不变", "Value stuck"],
+  "quality.negative": ["负消费量", "Negative consumption"],
+  "quality.daily_completeness": ["日数据完整率", "Daily data completeness"],
+  "demo.so2_stack_trip": ["二氧化硫超标（脱硫跳闸）", "SO2 over the limit (desulphurisation trip)"],
 };
 
 let current = readStoredLanguage();
@@ -256,4 +296,14 @@ export function indicatorName(indicator, lang = current) {
 
 export function messageKeys(lang) {
   return Object.keys(MESSAGES[lang]);
+}
+
+export function ruleName(rule, lang = current) {
+  const names = RULES[rule];
+  if (!names) return rule;
+  return lang === "zh-CN" ? names[0] : names[1];
+}
+
+export function ruleNames() {
+  return Object.keys(RULES);
 }

@@ -30,9 +30,24 @@ function layout(regions, region, by) {
       </section>
       <section class="panel span-12">
         <h2>${t("reg.inbox")} <span class="badge" id="inbox-count">0</span></h2>
+        ${inboxFilter()}
         <div id="inbox"></div>
       </section>
     </div>`;
+}
+
+// Advisories (info: a plant above the benchmark) are the operator's; a regulator asks for them.
+const INBOX_SEVERITIES = ["critical", "warning", "info"];
+const INBOX_DEFAULT = new Set(["critical", "warning"]);
+
+function inboxFilter() {
+  const boxes = INBOX_SEVERITIES.map(
+    (sev) => `<label><input type="checkbox" data-severity="${sev}" ${INBOX_DEFAULT.has(sev) ? "checked" : ""} />
+        <span class="badge sev-${sev}">${t(`severity.${sev}`)}</span>
+        <span class="count" id="inbox-count-${sev}">0</span></label>`,
+  ).join("");
+  return `<div class="toolbar" id="inbox-filter"><span class="muted">${t("reg.inbox.show")}</span>${boxes}
+      <span class="muted">${t("reg.inbox.hint")}</span></div>`;
 }
 
 function rankingTable(items, offset) {
@@ -100,8 +115,16 @@ export function mount(container, { session, region }) {
   async function loadInbox() {
     // An open acknowledge form would be wiped by a redraw: wait until it is sent.
     if (ackFormOpen) return;
-    const answer = await api.alerts({ state: "open", limit: 200 });
+    const severity = [...container.querySelectorAll("#inbox-filter input:checked")].map(
+      (box) => box.dataset.severity,
+    );
+    // No severity chosen: nothing to list, but the counts still say what each would show.
+    const answer = await api.alerts({ state: "inbox", severity, limit: severity.length ? 200 : 1 });
     if (stopped || ackFormOpen) return;
+    if (!severity.length) Object.assign(answer, { items: [], total: 0 });
+    for (const sev of INBOX_SEVERITIES) {
+      $(`inbox-count-${sev}`).textContent = String(answer.counts[sev]);
+    }
     const fresh = new Set();
     for (const alert of answer.items) {
       if (!seen.has(alert.id) && !firstInbox) fresh.add(alert.id);
@@ -127,6 +150,10 @@ export function mount(container, { session, region }) {
 
   $("region").addEventListener("change", (event) => {
     location.hash = `#/region/${encodeURIComponent(event.target.value)}`;
+  });
+  $("inbox-filter").addEventListener("change", () => {
+    firstInbox = true; // what a wider filter uncovers is not new
+    loadInbox().catch(showError);
   });
   $("rank-by").addEventListener("change", (event) => {
     by = event.target.value;
