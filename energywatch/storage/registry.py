@@ -18,6 +18,7 @@ from energywatch.storage import tables as t
 from energywatch.storage.passwords import hash_password
 from energywatch.storage.registry_files import ParsedRegistry, PointRow, parse_registry_file
 from energywatch.storage.registry_model import DeviceSpec, PointSpec, SiteSpec
+from energywatch.storage.registry_units import point_unit_problem
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,27 @@ def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str
 
 
 def _site_row(site: SiteSpec) -> dict[str, Any]:
-    return site.model_dump(exclude={"devices"})
+    return site.model_dump(exclude={"devices", "units"})
+
+
+def _write_units(conn: sa.Connection, site_id: int, site: SiteSpec) -> dict[str, int]:
+    """Upsert the site's units, then link parents (validated acyclic); ids by code."""
+    ids = {
+        u.code: _upsert(
+            conn,
+            t.process_units,
+            ["site_id", "code"],
+            {"site_id": site_id, "code": u.code, "name": u.name, "kind": u.kind},
+        )
+        for u in site.units
+    }
+    for u in site.units:
+        conn.execute(
+            t.process_units.update()
+            .where(t.process_units.c.id == ids[u.code])
+            .values(parent_id=ids[u.parent] if u.parent else None)
+        )
+    return ids
 
 
 def _device_row(site_id: int, device: DeviceSpec) -> dict[str, Any]:
@@ -54,19 +75,25 @@ def _device_row(site_id: int, device: DeviceSpec) -> dict[str, Any]:
     return row
 
 
-def _point_row(site_id: int, device_id: int, point: PointSpec) -> dict[str, Any]:
-    return {**point.model_dump(), "site_id": site_id, "device_id": device_id}
+def _point_row(
+    site_id: int, device_id: int, point: PointSpec, unit_ids: dict[str, int]
+) -> dict[str, Any]:
+    row = point.model_dump(exclude={"process_unit"})
+    row["process_unit_id"] = unit_ids[point.process_unit] if point.process_unit else None
+    return {**row, "site_id": site_id, "device_id": device_id}
 
 
 def _write_sites(conn: sa.Connection, sites: list[SiteSpec]) -> ImportSummary:
     n_devices = n_points = 0
     for site in sites:
         site_id = _upsert(conn, t.sites, ["code"], _site_row(site))
+        unit_ids = _write_units(conn, site_id, site)
         for device in site.devices:
             device_id = _upsert(conn, t.devices, ["site_id", "code"], _device_row(site_id, device))
             n_devices += 1
             for point in device.points:
-                _upsert(conn, t.points, ["site_id", "code"], _point_row(site_id, device_id, point))
+                row = _point_row(site_id, device_id, point, unit_ids)
+                _upsert(conn, t.points, ["site_id", "code"], row)
                 n_points += 1
     return ImportSummary(len(sites), n_devices, n_points)
 
@@ -82,6 +109,29 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
     ]
     if unknown:
         raise RegistryError(unknown)
+    units: dict[int, dict[str, tuple[int, str]]] = {}
+    for site_id, code, id_, kind in conn.execute(
+        sa.select(
+            t.process_units.c.site_id,
+            t.process_units.c.code,
+            t.process_units.c.id,
+            t.process_units.c.kind,
+        )
+    ):
+        units.setdefault(site_id, {})[code] = (id_, kind)
+    misplaced = [
+        Problem(file, r.line, "process_unit", problem)
+        for r in rows
+        if (
+            problem := point_unit_problem(
+                r.point,
+                r.site,
+                {c: kind for c, (_, kind) in units.get(site_ids[r.site], {}).items()},
+            )
+        )
+    ]
+    if misplaced:
+        raise RegistryError(misplaced)
     devices: dict[tuple[int, str], int] = {}
     for r in rows:
         site_id = site_ids[r.site]
@@ -93,7 +143,12 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
             conn,
             t.points,
             ["site_id", "code"],
-            _point_row(site_id, devices[(site_id, r.device)], r.point),
+            _point_row(
+                site_id,
+                devices[(site_id, r.device)],
+                r.point,
+                {c: id_ for c, (id_, _) in units.get(site_id, {}).items()},
+            ),
         )
     return ImportSummary(0, len(devices), len(rows))
 

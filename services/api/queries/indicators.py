@@ -31,7 +31,7 @@ class Indicator:
     values: np.ndarray
 
 
-def _levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
+def product_levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
     row = (
         conn.execute(
             sa.text(
@@ -93,7 +93,7 @@ def site_indicators(
     keep = ts >= int(start.timestamp() * 1000)
     out: list[Indicator] = []
     for product, output in sorted(outputs.items()):
-        levels = _levels(conn, product)
+        levels = product_levels(conn, product)
         if levels and levels["indicator"] == "kwh_per_t":
             values = rolling_ratio(offsets, ts, electricity_kwh, output, window_ms, MIN_OUTPUT_T)
             unit = "kWh/t"
@@ -104,7 +104,9 @@ def site_indicators(
     if has_it:
         values = rolling_pue(offsets, ts, electricity_kwh, it_kwh, window_ms, MIN_KWH)
         out.append(
-            Indicator("pue", None, "ratio", _levels(conn, "data_centre"), ts[keep], values[keep])
+            Indicator(
+                "pue", None, "ratio", product_levels(conn, "data_centre"), ts[keep], values[keep]
+            )
         )
     if has_supply:
         values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
@@ -113,7 +115,7 @@ def site_indicators(
                 "supply_coal_rate",
                 None,
                 "gce/kWh",
-                _levels(conn, "coal_power"),
+                product_levels(conn, "coal_power"),
                 ts[keep],
                 values[keep],
             )
