@@ -78,10 +78,14 @@ def _meters(doc: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
         yield code, row if len(row) == 7 else [*row, None]
 
 
+def local_midnight(doc: dict[str, Any]) -> datetime:
+    day = doc["day"] if isinstance(doc["day"], date) else date.fromisoformat(doc["day"])
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(doc["site"]["timezone"]))
+
+
 def messages(doc: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     """(device, payload): every register read every 15 minutes, rising evenly over the day."""
-    day = doc["day"] if isinstance(doc["day"], date) else date.fromisoformat(doc["day"])
-    midnight = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(doc["site"]["timezone"]))
+    midnight = local_midnight(doc)
     by_device: dict[str, list[dict[str, Any]]] = {}
     for code, (unit, _, _, _, start, end, _) in _meters(doc):
         for k in range(STEPS + 1):
@@ -129,10 +133,20 @@ def test_the_steel_works_day_of_the_computation_page(
 
     api = Settings(demo=True, database=DatabaseSettings(url=db_url), api=ApiSettings())
     with TestClient(create_app(api)) as client:
+        admin = login(client, "admin")
         r = client.get(
-            f"/api/v1/sites/{site}/units/balance",
-            headers=login(client, "admin"),
-            params={"day": str(doc["day"])},
+            f"/api/v1/sites/{site}/units/balance", headers=admin, params={"day": str(doc["day"])}
+        )
+        # The rolling intensity over 24 hours, at the day's last bucket, covers the day.
+        end = local_midnight(doc) + timedelta(days=1)
+        window = client.get(
+            f"/api/v1/sites/{site}/intensity",
+            headers=admin,
+            params={
+                "start": (end - timedelta(hours=1)).isoformat(),
+                "end": end.isoformat(),
+                "window_hours": 24,
+            },
         )
     assert r.status_code == 200, r.text
     got = r.json()
@@ -163,3 +177,12 @@ def test_the_steel_works_day_of_the_computation_page(
     assert recovered == pytest.approx({"steam": 1000.0, "heat": 1500.0}, rel=1e-9)
     rolling = {f["measure"]: f["quantity"] for f in units["ROLL"]["inputs"]}
     assert rolling["electricity"] == pytest.approx(600_000.0, rel=1e-9)  # not E41's too
+    assert window.status_code == 200, window.text
+    last = {
+        ind["product"]: ind["series"][-1] for ind in window.json()["indicators"] if ind["product"]
+    }
+    assert last.keys() == want["intensity"].keys()
+    for product, kgce_per_t in want["intensity"].items():
+        t, value = last[product]
+        assert datetime.fromisoformat(t) == end - timedelta(minutes=15)
+        assert close(value, kgce_per_t, abs(kgce_per_t)), product
