@@ -148,6 +148,16 @@ def test_the_steel_works_day_of_the_computation_page(
                 "window_hours": 24,
             },
         )
+        ranking = client.get(
+            "/api/v1/regions/14/ranking",
+            headers=admin,
+            params={"day": str(doc["day"]), "by": "intensity"},
+        )
+        report = client.get(
+            "/api/v1/reports/regions/14/daily",
+            headers=admin,
+            params={"day": str(doc["day"]), "format": "json"},
+        )
     assert r.status_code == 200, r.text
     got = r.json()
     want = doc["expected"]
@@ -186,3 +196,12 @@ def test_the_steel_works_day_of_the_computation_page(
         t, value = last[product]
         assert datetime.fromisoformat(t) == end - timedelta(minutes=15)
         assert close(value, kgce_per_t, abs(kgce_per_t)), product
+    # The region's ranking and report charge the works' (first) product its own unit's energy.
+    [row] = ranking.json()["items"]
+    assert (row["site"], row["product"]) == (site, "blast_furnace_iron")
+    assert close(row["intensity"], want["intensity"]["blast_furnace_iron"], scale)
+    assert close(row["tce"], want["total"]["tce"], scale)
+    table = report.json()
+    rows = [dict(zip(table["columns"], line, strict=True)) for line in table["rows"]]
+    [figures] = [f for f in rows if f["site"] == site]
+    assert close(figures["intensity"], want["intensity"]["blast_furnace_iron"], scale)
