@@ -23,8 +23,9 @@ from services.api.app import create_app
 from services.api.users import add_user
 from services.rollup.command import run
 from tests.integration.api.conftest import login
-from tests.integration.api.world import PASSWORD
+from tests.integration.api.world import PASSWORD, World
 from tests.integration.ingest.harness import IngestProcess, Publisher, count, readings_payload
+from tests.support.clock import at_instants, local_yesterday
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
@@ -205,3 +206,36 @@ def test_the_steel_works_day_of_the_computation_page(
     rows = [dict(zip(table["columns"], line, strict=True)) for line in table["rows"]]
     [figures] = [f for f in rows if f["site"] == site]
     assert close(figures["intensity"], want["intensity"]["blast_furnace_iron"], scale)
+
+
+@at_instants
+def test_a_site_without_units_is_one_unit_with_todays_figures(
+    client: TestClient, world: World
+) -> None:
+    """Default of the registry: no units = the whole site is one unit (code "*")."""
+    admin = login(client, "admin")
+    day = local_yesterday(world.now)
+    r = client.get("/api/v1/sites/A1/units/balance", headers=admin, params={"day": str(day)})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    report = client.get(
+        "/api/v1/reports/sites/A1/daily", headers=admin, params={"day": str(day), "format": "json"}
+    ).json()
+    rows = {line[0]: dict(zip(report["columns"], line, strict=True)) for line in report["rows"]}
+    [whole] = got["units"]
+    assert whole["code"] == "*" and whole["parent"] is None
+    assert got["total"]["tce"] == pytest.approx(rows["TOTAL"]["tce"], rel=1e-9)
+    assert got["total"]["tce"] > 0
+    assert whole["balance"] == pytest.approx(got["total"], rel=1e-12)
+    assert got["unmetered"] == {"tce": 0.0, "tco2": 0.0}
+    [coke] = whole["products"]
+    assert coke["intensity"] == pytest.approx(
+        1000 * got["total"]["tce"] / rows["P01"]["quantity"], rel=1e-9
+    )
+    both = client.get(
+        "/api/v1/sites/A1/units/balance",
+        headers=admin,
+        params={"day": str(day), "month": day.strftime("%Y-%m")},
+    )
+    assert both.status_code == 422
+    assert both.headers["content-type"].startswith("application/problem+json")
