@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from energywatch.core.unit_balance import site_balance
 from energywatch.storage.balance import ENERGY_ROLES
 from services.api.principal import Principal
-from services.api.queries.units import day_flows, site_units
+from services.api.queries.units import day_flows_of, units_of
 from services.api.scope import site_in_scope
 
 # Every role whose rollups a report lists (energywatch/storage/balance.py says which of them
@@ -103,10 +103,10 @@ def unit_figures(
     local days [first_day, end_day), from the balance of the unit that makes it
     (energywatch/core/unit_balance.py); as arrays for the ranking's SQL."""
     out: dict[str, list[Any]] = {"u_site": [], "u_output": [], "u_kgce": [], "u_kwh": []}
+    units = units_of(conn, site_ids)
+    flows = day_flows_of(conn, site_ids, first_day, end_day)
     for site_id in site_ids:
-        balance = site_balance(
-            site_units(conn, site_id), day_flows(conn, site_id, first_day, end_day)
-        )
+        balance = site_balance(units.get(site_id, []), flows.get(site_id, []))
         products = sorted(p for u in balance.units for p in u.outputs)
         unit = balance.unit_of(products[0]) if products else None
         if unit is None:
