@@ -159,7 +159,11 @@ def test_the_steel_works_day_of_the_computation_page(
             headers=admin,
             params={"day": str(doc["day"]), "format": "json"},
         )
+        listed = client.get(f"/api/v1/sites/{site}/points", headers=admin).json()["items"]
     assert r.status_code == 200, r.text
+    assert {p["code"]: p["process_unit"] for p in listed} == {
+        code: unit for code, (unit, *_) in doc["meters"].items()
+    }
     got = r.json()
     want = doc["expected"]
     scale = want["total"]["tce"]
