@@ -9,9 +9,10 @@ The rule (docs/computation.md, "Process units"; GB/T 2589-2020 chapter 5 边界�
 GB 17167 metering levels):
 
 - site total = Σ `balance_sign` × energy over level-1 points (energywatch/storage/balance.py);
-- a unit's own energy = Σ `unit_sign` × energy over its own points: level-2 consumption and
-  feedstock +1, recovered energy (余热余能 the unit delivers) −1, anything else 0 (level-3
-  meters are equipment inside a level-2 meter; level-1 meters are the site's boundary);
+- a unit's own energy = Σ `unit_sign` × energy over its own points: level-2 consumption,
+  feedstock and transformation input +1, level-2 transformation output and recovered energy
+  (余热余能 the unit delivers, at level 1 or 2) −1, anything else 0 (level-3 meters are
+  equipment inside a level-2 meter; level-1 meters are the site's boundary);
 - the own energy of utility units (辅助生产系统) is pooled and allocated to the production
   units that make a product, in proportion to each one's own metered input energy (its
   +1 points); with no such input anywhere it stays with the utility units;
@@ -37,11 +38,19 @@ WHOLE_SITE = "*"  # the one unit of a site without units (never a valid unit cod
 MIN_WEIGHT_TCE = 1e-12  # allocation weights below this are "no metered input"
 
 
+# Flows into a unit and out of it, as its level-2 meters see them (a transformation unit such
+# as coke ovens in a steel works: coal charged in, coke and gas out).
+_UNIT_IN = ("consumption", "feedstock", "transformation_input")
+_UNIT_OUT = ("transformation_output",)
+
+
 def unit_sign(role: str, metering_level: int) -> int:
     """+1, -1 or 0: how a point enters the balance of the unit it belongs to."""
-    if role in ("consumption", "feedstock"):
-        return 1 if metering_level == 2 else 0
-    if role == "recovered":
+    if metering_level == 2 and role in _UNIT_IN:
+        return 1
+    if metering_level == 2 and role in _UNIT_OUT:
+        return -1
+    if role == "recovered":  # never a boundary flow, whatever level its meter has
         return -1 if metering_level <= 2 else 0
     return 0
 

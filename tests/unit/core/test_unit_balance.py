@@ -113,6 +113,10 @@ def test_signs_at_the_unit_boundary() -> None:
     assert unit_sign("consumption", 1) == unit_sign("consumption", 3) == 0
     assert unit_sign("recovered", 2) == unit_sign("recovered", 1) == -1
     assert unit_sign("recovered", 3) == unit_sign("export", 1) == unit_sign("output", 1) == 0
+    # A conversion inside a works (coke ovens): charged in, products out, at level 2.
+    assert unit_sign("transformation_input", 2) == 1
+    assert unit_sign("transformation_output", 2) == -1
+    assert unit_sign("transformation_input", 1) == unit_sign("transformation_output", 1) == 0
 
 
 def test_a_site_without_units_is_one_unit_with_todays_figures() -> None:
