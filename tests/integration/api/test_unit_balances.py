@@ -160,11 +160,19 @@ def test_the_steel_works_day_of_the_computation_page(
             params={"day": str(doc["day"]), "format": "json"},
         )
         listed = client.get(f"/api/v1/sites/{site}/points", headers=admin).json()["items"]
+        month = client.get(
+            f"/api/v1/sites/{site}/units/balance",
+            headers=admin,
+            params={"month": str(doc["day"])[:7]},
+        )
     assert r.status_code == 200, r.text
     assert {p["code"]: p["process_unit"] for p in listed} == {
         code: unit for code, (unit, *_) in doc["meters"].items()
     }
     got = r.json()
+    # The month holds only this day's data: the same balances, over the month's days.
+    assert (month.json()["first_day"], month.json()["last_day"]) == ("2026-11-01", "2026-11-30")
+    assert month.json()["units"] == got["units"]
     want = doc["expected"]
     scale = want["total"]["tce"]
     for figure in ("tce", "tco2"):
