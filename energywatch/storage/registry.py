@@ -19,6 +19,7 @@ from energywatch.storage import tables as t
 from energywatch.storage.passwords import MAX_CONCURRENT, hash_password
 from energywatch.storage.registry_files import ParsedRegistry, PointRow, parse_registry_file
 from energywatch.storage.registry_model import DeviceSpec, PointSpec, SiteSpec
+from energywatch.storage.registry_units import point_unit_problem
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,25 @@ def _upsert_many(
 
 
 def _site_row(site: SiteSpec) -> dict[str, Any]:
-    return site.model_dump(exclude={"devices"})
+    return site.model_dump(exclude={"devices", "units"})
+
+
+def _write_units(conn: sa.Connection, site_id: int, site: SiteSpec) -> dict[str, int]:
+    """Upsert the site's units, then link parents (validated acyclic); ids by code."""
+    rows = [
+        {"site_id": site_id, "code": u.code, "name": u.name, "kind": u.kind} for u in site.units
+    ]
+    ids = {
+        code: id_
+        for (_, code), id_ in _upsert_many(conn, t.process_units, ["site_id", "code"], rows).items()
+    }
+    for u in site.units:
+        conn.execute(
+            t.process_units.update()
+            .where(t.process_units.c.id == ids[u.code])
+            .values(parent_id=ids[u.parent] if u.parent else None)
+        )
+    return ids
 
 
 def _device_row(site_id: int, device: DeviceSpec, password_hash: str | None) -> dict[str, Any]:
@@ -73,8 +92,12 @@ def _device_row(site_id: int, device: DeviceSpec, password_hash: str | None) -> 
     return row
 
 
-def _point_row(site_id: int, device_id: int, point: PointSpec) -> dict[str, Any]:
-    return {**point.model_dump(), "site_id": site_id, "device_id": device_id}
+def _point_row(
+    site_id: int, device_id: int, point: PointSpec, unit_ids: dict[str, int]
+) -> dict[str, Any]:
+    row = point.model_dump(exclude={"process_unit"})
+    row["process_unit_id"] = unit_ids[point.process_unit] if point.process_unit else None
+    return {**row, "site_id": site_id, "device_id": device_id}
 
 
 def _password_hashes(devices: list[DeviceSpec]) -> list[str | None]:
@@ -88,17 +111,18 @@ def _password_hashes(devices: list[DeviceSpec]) -> list[str | None]:
 
 def _write_sites(conn: sa.Connection, sites: list[SiteSpec]) -> ImportSummary:
     site_ids = _upsert_many(conn, t.sites, ["code"], [_site_row(s) for s in sites])
-    owned = [(site_ids[(s.code,)], d) for s in sites for d in s.devices]
-    hashes = _password_hashes([d for _, d in owned])
+    unit_ids = {s.code: _write_units(conn, site_ids[(s.code,)], s) for s in sites}
+    owned = [(s, site_ids[(s.code,)], d) for s in sites for d in s.devices]
+    hashes = _password_hashes([d for _, _, d in owned])
     device_ids = _upsert_many(
         conn,
         t.devices,
         ["site_id", "code"],
-        [_device_row(site_id, d, h) for (site_id, d), h in zip(owned, hashes, strict=True)],
+        [_device_row(site_id, d, h) for (_, site_id, d), h in zip(owned, hashes, strict=True)],
     )
     point_rows = [
-        _point_row(site_id, device_ids[(site_id, d.code)], p)
-        for site_id, d in owned
+        _point_row(site_id, device_ids[(site_id, d.code)], p, unit_ids[s.code])
+        for s, site_id, d in owned
         for p in d.points
     ]
     _upsert_many(conn, t.points, ["site_id", "code"], point_rows)
@@ -116,6 +140,29 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
     ]
     if unknown:
         raise RegistryError(unknown)
+    units: dict[int, dict[str, tuple[int, str]]] = {}
+    for site_id, code, id_, kind in conn.execute(
+        sa.select(
+            t.process_units.c.site_id,
+            t.process_units.c.code,
+            t.process_units.c.id,
+            t.process_units.c.kind,
+        )
+    ):
+        units.setdefault(site_id, {})[code] = (id_, kind)
+    misplaced = [
+        Problem(file, r.line, "process_unit", problem)
+        for r in rows
+        if (
+            problem := point_unit_problem(
+                r.point,
+                r.site,
+                {c: kind for c, (_, kind) in units.get(site_ids[r.site], {}).items()},
+            )
+        )
+    ]
+    if misplaced:
+        raise RegistryError(misplaced)
     devices = {(site_ids[r.site], r.device) for r in rows}
     device_ids = _upsert_many(
         conn,
@@ -123,12 +170,20 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
         ["site_id", "code"],
         [{"site_id": site_id, "code": code} for site_id, code in sorted(devices)],
     )
+    unit_ids = {
+        site_id: {c: id_ for c, (id_, _) in found.items()} for site_id, found in units.items()
+    }
     _upsert_many(
         conn,
         t.points,
         ["site_id", "code"],
         [
-            _point_row(site_ids[r.site], device_ids[(site_ids[r.site], r.device)], r.point)
+            _point_row(
+                site_ids[r.site],
+                device_ids[(site_ids[r.site], r.device)],
+                r.point,
+                unit_ids.get(site_ids[r.site], {}),
+            )
             for r in rows
         ],
     )

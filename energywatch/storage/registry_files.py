@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from energywatch.errors import Problem, RegistryError
 from energywatch.storage.registry_model import PointSpec, RegistryDoc, SiteSpec
+from energywatch.storage.registry_units import site_unit_problems
 
 Loc = tuple[int | str, ...]
 
@@ -163,6 +164,8 @@ def _check_duplicates(
             "point id",
             f" in site {site.code}",
         )
+        for loc, message in site_unit_problems(i, site):
+            problems.append(Problem(file, _line_of(loc, lines), _field_name(loc), message))
     if problems:
         raise RegistryError(problems)
 

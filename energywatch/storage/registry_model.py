@@ -42,6 +42,8 @@ class PointSpec(_Spec):
     scale: float = Field(default=1.0, gt=0)
     role: PointRole = "consumption"
     product: str | None = None
+    # The process unit (工序/分厂) the point belongs to: a code of the site's `units`.
+    process_unit: str | None = None
 
     @field_validator("code")
     @classmethod
@@ -78,6 +80,25 @@ class PointSpec(_Spec):
         return self
 
 
+UnitKind = Literal["production", "utility"]
+
+
+class UnitSpec(_Spec):
+    """A process unit (工序/分厂) of a site; `parent` makes the units a tree. A `utility` unit
+    (辅助生产系统: boilers, compressed air, water, oxygen) makes no product: its energy is
+    allocated to the production units (docs/computation.md, "Process units")."""
+
+    code: str
+    name: str = Field(min_length=1)
+    parent: str | None = None
+    kind: UnitKind = "production"
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return check_code("unit", v)
+
+
 class DeviceSpec(_Spec):
     code: str
     protocol: Literal["mqtt", "modbus", "dlt645", "hj212", "simulator"] = "mqtt"
@@ -108,6 +129,8 @@ class SiteSpec(_Spec):
     station_kind: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    # No units (the default) = the whole site is one unit, as before units existed.
+    units: list[UnitSpec] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
 
     @field_validator("code")

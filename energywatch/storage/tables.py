@@ -129,6 +129,21 @@ devices = sa.Table(
     sa.UniqueConstraint("site_id", "code"),
 )
 
+# Process units (工序/分厂) of a site, a tree by parent_id; a site without any is one unit.
+process_units = sa.Table(
+    "process_units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("process_units.id", ondelete="SET NULL")),
+    sa.Column("kind", sa.Text, nullable=False, server_default="production"),
+    _created_at(),
+    sa.UniqueConstraint("site_id", "code"),
+    sa.CheckConstraint("kind IN ('production', 'utility')", name="kind"),
+)
+
 points = sa.Table(
     "points",
     metadata,
@@ -148,6 +163,9 @@ points = sa.Table(
     sa.Column("role", sa.Text, nullable=False, server_default="consumption"),
     sa.Column("product", sa.Text),
     sa.Column("balance_sign", sa.SmallInteger, sa.Computed(BALANCE_SIGN_SQL, persisted=True)),
+    sa.Column(
+        "process_unit_id", sa.Integer, sa.ForeignKey("process_units.id", ondelete="SET NULL")
+    ),
     _created_at(),
     sa.UniqueConstraint("site_id", "code"),
     sa.CheckConstraint("kind IN ('cumulative', 'interval', 'instantaneous')", name="kind"),

@@ -7,6 +7,7 @@ memoises each query, so ten rules over the same window cost one query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,8 @@ import numpy as np
 import psycopg
 
 from energywatch.core.thresholds import F64
-from services.alerting.registry import Registry, balance_role
+from energywatch.core.unit_balance import Flow
+from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_elapsed, year_start
 
 BUCKET = timedelta(minutes=15)
@@ -161,6 +163,51 @@ class CycleInputs:
             return SiteSums(by_site)
 
         return self._once(("site_sums", window), fetch)
+
+    def point_flows(self, window: timedelta, points: Mapping[int, Point]) -> dict[int, list[Flow]]:
+        """Each point's sums over the window, per site: what unit balances are made of."""
+
+        def fetch() -> dict[int, list[Flow]]:
+            rows: list[tuple[int, float, float, float]]
+            if self.cache is not None and self.cache.covers(window):
+                sums, counts = self.cache.window_sums(
+                    _ceil_bucket(self.now - window), _ceil_bucket(self.now)
+                )
+                ids = self.cache.point_ids.tolist()
+                rows = [
+                    (int(ids[i]), float(sums[0, i]), float(sums[1, i]), float(sums[2, i]))
+                    for i in np.nonzero(counts)[0].tolist()
+                ]
+            else:
+                rows = [
+                    (r[0], r[1], r[2], r[3])
+                    for r in self.conn.execute(
+                        "SELECT point_id, sum(quantity), sum(tce), sum(tco2) FROM consumption_15min"
+                        " WHERE bucket >= %(start)s AND bucket < %(now)s GROUP BY point_id",
+                        {"start": self.now - window, "now": self.now},
+                    )
+                ]
+            by_site: dict[int, list[Flow]] = {}
+            for point_id, quantity, tce, tco2 in rows:
+                p = points.get(point_id)
+                if p is None:
+                    continue
+                by_site.setdefault(p.site_id, []).append(
+                    Flow(
+                        p.code,
+                        p.process_unit,
+                        p.role,
+                        p.metering_level,
+                        p.measure,
+                        p.product,
+                        quantity,
+                        tce,
+                        tco2,
+                    )
+                )
+            return by_site
+
+        return self._once(("point_flows", window), fetch)
 
     def year_to_date(self) -> YearToDate:
         def fetch() -> YearToDate:

@@ -10,6 +10,7 @@ import numpy as np
 
 from energywatch.core.budget import budget_status
 from energywatch.core.thresholds import F64, N_LEVELS
+from energywatch.core.unit_balance import site_balance
 from services.alerting.inputs import CycleInputs
 from services.alerting.registry import Point, Registry, Site, select_points, select_sites
 from services.alerting.rules import SEVERITIES, Rule
@@ -158,7 +159,23 @@ def _measure_sites(
         sums = inputs.site_sums(rule.window)
         level = reg.levels.get(rule.select.product or "")
         for i, site in enumerate(sites):
-            if kind == "intensity":
+            if kind == "intensity" and reg.units_by_site.get(site.id):
+                # Charged its own unit's balance, not the site's (docs/computation.md).
+                balance = site_balance(
+                    reg.units_by_site[site.id],
+                    inputs.point_flows(rule.window, reg.points).get(site.id, []),
+                )
+                unit = balance.unit_of(rule.select.product or "")
+                output = float(unit.outputs[rule.select.product or ""]) if unit else NAN
+                if unit is None:
+                    energy, scale = NAN, 1.0
+                elif level is not None and level.indicator == "kwh_per_t":
+                    energy, scale = float(unit.electricity_kwh), 1.0
+                else:
+                    energy, scale = float(unit.balance.tce), KGCE_PER_TCE
+                num[i], den[i] = energy, output
+                value[i] = _ratio(energy, output, scale, rule.min_denominator)
+            elif kind == "intensity":
                 if level is not None and level.indicator == "kwh_per_t":
                     energy = sums.net(site.id, 0, measure="electricity")
                     scale = 1.0

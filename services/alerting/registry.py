@@ -7,6 +7,7 @@ from datetime import datetime
 
 import psycopg
 
+from energywatch.core.unit_balance import Unit
 from energywatch.storage.balance import ENERGY_ROLES
 from services.alerting.rules import Rule, Selector
 
@@ -35,6 +36,8 @@ class Point:
     rollover: float | None
     created_at: datetime
     balance_sign: int  # how it enters the site's total (energywatch/storage/balance.py)
+    metering_level: int = 1
+    process_unit: str | None = None  # code of its unit (energywatch/core/unit_balance.py)
 
     @property
     def balance_role(self) -> str:
@@ -67,6 +70,7 @@ class Registry:
     points: dict[int, Point] = field(default_factory=dict)
     levels: dict[str, Level] = field(default_factory=dict)  # by product
     points_by_site: dict[int, list[Point]] = field(default_factory=dict)
+    units_by_site: dict[int, list[Unit]] = field(default_factory=dict)  # none: one unit
 
     def point_label(self, point: Point) -> str:
         return f"{self.sites[point.site_id].code}/{point.code}"
@@ -80,12 +84,18 @@ def load_registry(conn: psycopg.Connection) -> Registry:
     ):
         reg.sites[row[0]] = Site(*row)
     for row in conn.execute(
-        "SELECT id, site_id, code, measure, kind, role, product, rollover, created_at,"
-        " balance_sign FROM points"
+        "SELECT p.id, p.site_id, p.code, p.measure, p.kind, p.role, p.product, p.rollover,"
+        " p.created_at, p.balance_sign, p.metering_level, u.code FROM points p"
+        " LEFT JOIN process_units u ON u.id = p.process_unit_id"
     ):
         point = Point(*row)
         reg.points[point.id] = point
         reg.points_by_site.setdefault(point.site_id, []).append(point)
+    for site_id, code, name, parent, kind in conn.execute(
+        "SELECT u.site_id, u.code, u.name, p.code, u.kind FROM process_units u"
+        " LEFT JOIN process_units p ON p.id = u.parent_id ORDER BY u.id"
+    ):
+        reg.units_by_site.setdefault(site_id, []).append(Unit(code, name, parent, kind))
     for product, indicator, unit, l1, l2, l3, source, edition in conn.execute(
         "SELECT product, indicator, unit, level1, level2, level3, source, edition "
         "FROM intensity_levels"

@@ -32,6 +32,7 @@ from services.api.routers import (
     reports,
     rules,
     sites,
+    units,
 )
 from services.api.security_headers import install_security_headers
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         readings,
         live,
         consumption,
+        units,
         indicators,
         alerts,
         rules,

@@ -14,7 +14,9 @@ from energywatch.core.indicators import (
     rolling_pue,
     rolling_supply_coal_rate,
 )
-from energywatch.core.rolling import rolling_ratio
+from energywatch.core.rolling import rolling_ratio, rolling_sum
+from energywatch.core.unit_balance import Flow, Unit, intensity, site_balance
+from services.api.queries.units import site_units
 
 BUCKET_MS = 15 * 60 * 1000
 MIN_OUTPUT_T = 1e-3
@@ -31,7 +33,7 @@ class Indicator:
     values: np.ndarray
 
 
-def _levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
+def product_levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
     row = (
         conn.execute(
             sa.text(
@@ -92,9 +94,17 @@ def site_indicators(
     window_ms = int(window.total_seconds() * 1000)
     keep = ts >= int(start.timestamp() * 1000)
     out: list[Indicator] = []
+    units = site_units(conn, site_id)
+    by_unit = (
+        _unit_intensities(conn, site_id, units, start - window, end, ts, window_ms) if units else {}
+    )
     for product, output in sorted(outputs.items()):
-        levels = _levels(conn, product)
-        if levels and levels["indicator"] == "kwh_per_t":
+        levels = product_levels(conn, product)
+        kwh_per_t = bool(levels and levels["indicator"] == "kwh_per_t")
+        if product in by_unit:  # the energy of the boundary of the unit that makes it
+            kgce, kwh = by_unit[product]
+            values, unit = (kwh, "kWh/t") if kwh_per_t else (kgce, "kgce/t")
+        elif kwh_per_t:
             values = rolling_ratio(offsets, ts, electricity_kwh, output, window_ms, MIN_OUTPUT_T)
             unit = "kWh/t"
         else:
@@ -104,7 +114,9 @@ def site_indicators(
     if has_it:
         values = rolling_pue(offsets, ts, electricity_kwh, it_kwh, window_ms, MIN_KWH)
         out.append(
-            Indicator("pue", None, "ratio", _levels(conn, "data_centre"), ts[keep], values[keep])
+            Indicator(
+                "pue", None, "ratio", product_levels(conn, "data_centre"), ts[keep], values[keep]
+            )
         )
     if has_supply:
         values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
@@ -113,9 +125,56 @@ def site_indicators(
                 "supply_coal_rate",
                 None,
                 "gce/kWh",
-                _levels(conn, "coal_power"),
+                product_levels(conn, "coal_power"),
                 ts[keep],
                 values[keep],
             )
         )
+    return out
+
+
+def _unit_intensities(
+    conn: sa.Connection,
+    site_id: int,
+    units: list[Unit],
+    start: datetime,
+    end: datetime,
+    ts: np.ndarray,
+    window_ms: int,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per product of a site with process units: (kgce/t, kWh/t) over each trailing window,
+    its unit's balance over its output (energywatch/core/unit_balance.py), on the grid `ts`."""
+    sql = """
+        SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.code, u.code AS unit,
+               p.role, p.metering_level, p.measure, p.product,
+               c.quantity, c.tce, c.tco2
+          FROM consumption_15min c JOIN points p ON p.id = c.point_id
+          LEFT JOIN process_units u ON u.id = p.process_unit_id
+         WHERE p.site_id = :site AND c.bucket >= :s AND c.bucket < :e"""
+    n = ts.shape[0]
+    points: dict[str, tuple[Any, ...]] = {}
+    sums: dict[str, np.ndarray] = {}
+    for r in conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}):
+        if r.code not in sums:
+            points[r.code] = (r.unit, r.role, r.metering_level, r.measure, r.product)
+            sums[r.code] = np.zeros((3, n))
+        i = int((r.ms - ts[0]) // BUCKET_MS)
+        sums[r.code][:, i] += (r.quantity, r.tce, r.tco2)
+    if not sums:
+        return {}
+    codes = list(sums)
+    # Every point and column is one series on the same grid: one pass of the kernel.
+    stacked = np.concatenate([sums[c] for c in codes])
+    offsets = np.arange(stacked.shape[0] + 1, dtype=np.int64) * n
+    rolled = rolling_sum(offsets, np.tile(ts, stacked.shape[0]), stacked.ravel(), window_ms)
+    rolled = rolled.reshape(len(codes), 3, n)
+    flows = [Flow(code, *points[code], *rolled[k]) for k, code in enumerate(codes)]
+    balance = site_balance(units, flows)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for u in balance.units:
+        for product in u.outputs:
+            _, output, kgce = intensity(balance, product, MIN_OUTPUT_T)
+            ok = np.abs(output) > MIN_OUTPUT_T
+            kwh = np.where(ok, np.asarray(u.electricity_kwh) / np.where(ok, output, 1.0), np.nan)
+            out[product] = (np.asarray(kgce), kwh)
     return out

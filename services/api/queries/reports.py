@@ -7,8 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from energywatch.core.unit_balance import site_balance
 from energywatch.storage.balance import ENERGY_ROLES
 from services.api.principal import Principal
+from services.api.queries.units import day_flows_of, units_of
 from services.api.scope import site_in_scope
 
 # Every role whose rollups a report lists (energywatch/storage/balance.py says which of them
@@ -84,8 +86,38 @@ def site_month_by_day(
     return rows
 
 
-# Products whose limit is set in electricity (aluminium: kWh/t) rank by that, others by kgce/t.
-INTENSITY = "(CASE WHEN lv.indicator = 'kwh_per_t' THEN t.kwh_per_t ELSE t.intensity END)"
+# Products whose limit is set in electricity (aluminium: kWh/t) rank by that, others by kgce/t;
+# a site with process units by the figures of the unit that makes the product (u).
+INTENSITY = (
+    "(CASE WHEN lv.indicator = 'kwh_per_t'"
+    " THEN (CASE WHEN u.site_id IS NULL THEN t.kwh_per_t ELSE u.kwh_per_t END)"
+    " ELSE (CASE WHEN u.site_id IS NULL THEN t.intensity ELSE u.intensity END) END)"
+)
+MIN_OUTPUT_T = 1e-3
+
+
+def unit_figures(
+    conn: sa.Connection, site_ids: list[int], first_day: date, end_day: date
+) -> dict[str, list[Any]]:
+    """Per site with process units: output, kgce/t and kWh/t of its (first) product over the
+    local days [first_day, end_day), from the balance of the unit that makes it
+    (energywatch/core/unit_balance.py); as arrays for the ranking's SQL."""
+    out: dict[str, list[Any]] = {"u_site": [], "u_output": [], "u_kgce": [], "u_kwh": []}
+    units = units_of(conn, site_ids)
+    flows = day_flows_of(conn, site_ids, first_day, end_day)
+    for site_id in site_ids:
+        balance = site_balance(units.get(site_id, []), flows.get(site_id, []))
+        products = sorted(p for u in balance.units for p in u.outputs)
+        unit = balance.unit_of(products[0]) if products else None
+        if unit is None:
+            continue
+        output = float(unit.outputs[products[0]])
+        made = output > MIN_OUTPUT_T
+        out["u_site"].append(site_id)
+        out["u_output"].append(output)
+        out["u_kgce"].append(1000.0 * float(unit.balance.tce) / output if made else None)
+        out["u_kwh"].append(float(unit.electricity_kwh) / output if made else None)
+    return out
 
 
 def region_sites(
@@ -102,6 +134,15 @@ def region_sites(
     """Per enterprise of the region in scope: totals over local days [first_day, end_day),
     open alerts, intensity against its product's limit, use against the prorated budget."""
     scope_sql, scope_params = scope_sql_text(principal)
+    with_units = conn.execute(
+        sa.text(
+            f"SELECT s.id FROM sites s WHERE s.kind = 'enterprise' AND s.division_code LIKE"
+            f" :prefix AND {scope_sql}"
+            " AND EXISTS (SELECT 1 FROM process_units u WHERE u.site_id = s.id) ORDER BY s.id"
+        ),
+        {"prefix": prefix + "%", **scope_params},
+    ).scalars()
+    units = unit_figures(conn, list(with_units), first_day, end_day)
     orders = {
         "code": "s.code",
         "tce": "t.tce DESC NULLS LAST, s.code",
@@ -117,10 +158,15 @@ def region_sites(
                           WHERE p.site_id = s.id AND p.balance_sign <> 0) AS n_consumption
               FROM sites s
              WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
+        ), by_unit AS (
+            SELECT * FROM unnest(CAST(:u_site AS int[]), CAST(:u_output AS float8[]),
+                                 CAST(:u_kgce AS float8[]), CAST(:u_kwh AS float8[]))
+                       AS x(site_id, output_t, intensity, kwh_per_t)
         )
         SELECT s.code AS site, s.name, s.industry, s.division_code,
                coalesce(t.tce, 0) AS tce, coalesce(t.tco2, 0) AS tco2, t.completeness,
-               t.output_t, {INTENSITY} AS intensity, t.product, lv.unit AS intensity_unit,
+               CASE WHEN u.site_id IS NULL THEN t.output_t ELSE u.output_t END AS output_t,
+               {INTENSITY} AS intensity, t.product, lv.unit AS intensity_unit,
                lv.level1 AS intensity_level1, lv.level3 AS intensity_level3,
                t.tce / nullif(s.energy_budget_tce * :days / 365.0, 0) AS budget_pace,
                t.tce / nullif(s.energy_budget_tce, 0) AS budget_share,
@@ -148,6 +194,7 @@ def region_sites(
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
                WHERE p.site_id = s.id AND (p.balance_sign <> 0 OR p.role = 'output')
           ) t ON true
+          LEFT JOIN by_unit u ON u.site_id = s.id
           LEFT JOIN LATERAL (
               SELECT count(*) AS open,
                      count(*) FILTER (WHERE al.state = 'firing') AS firing,
@@ -166,6 +213,7 @@ def region_sites(
         "days": (end_day - first_day).days,
         "limit": limit,
         "offset": offset,
+        **units,
         **scope_params,
     }
     rows = [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]

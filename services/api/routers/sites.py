@@ -9,7 +9,7 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
 
-from energywatch.storage.tables import devices, points, readings, sites
+from energywatch.storage.tables import devices, points, process_units, readings, sites
 from services.api import audit
 from services.api.deps import (
     AdminUser,
@@ -222,6 +222,7 @@ _point_columns = (
     points.c.scale,
     points.c.role,
     points.c.product,
+    process_units.c.code.label("process_unit"),
 )
 
 
@@ -243,6 +244,7 @@ def list_points(
         conn.execute(
             sa.select(*_point_columns)
             .join(devices, devices.c.id == points.c.device_id)
+            .outerjoin(process_units, process_units.c.id == points.c.process_unit_id)
             .where(*where)
             .order_by(points.c.code)
             .limit(page.limit)
@@ -264,6 +266,7 @@ def lookup_point(conn: sa.Connection, site_id: int, code: str) -> dict[str, obje
         conn.execute(
             sa.select(*_point_columns)
             .join(devices, devices.c.id == points.c.device_id)
+            .outerjoin(process_units, process_units.c.id == points.c.process_unit_id)
             .where(points.c.site_id == site_id, points.c.code == code)
         )
         .mappings()

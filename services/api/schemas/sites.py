@@ -63,6 +63,7 @@ class PointPublic(BaseModel):
     scale: float
     role: str
     product: str | None
+    process_unit: str | None = None  # code of its process unit (none: the site is one unit)
 
 
 class PointDetail(PointPublic):
