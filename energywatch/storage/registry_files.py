@@ -165,7 +165,7 @@ def _check_duplicates(
             f" in site {site.code}",
         )
         for loc, message in site_unit_problems(i, site):
-            problems.append(Problem(file, _line_of(loc, lines), _field_name(loc), message))
+            problems.append(Problem(file, _line_of(loc, lines()), _field_name(loc), message))
     if problems:
         raise RegistryError(problems)
 
