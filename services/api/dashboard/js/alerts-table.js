@@ -2,7 +2,7 @@
 // acknowledge action (POST /api/v1/alerts/{id}/ack with an optional comment).
 import { api } from "./api.js";
 import { dateTime, escapeHtml, number } from "./format.js";
-import { t } from "./i18n.js";
+import { ruleName, t } from "./i18n.js";
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
 
@@ -36,7 +36,7 @@ function row(alert, { showSite, fresh }) {
       data-acked="${acked ? "yes" : "no"}" class="${fresh ? "new" : ""}">
     <td><span class="badge sev-${escapeHtml(alert.severity)}">${escapeHtml(t(`severity.${alert.severity}`))}</span></td>
     ${showSite ? `<td><a href="#/site/${encodeURIComponent(alert.site ?? "")}">${escapeHtml(alert.site ?? "")}</a></td>` : ""}
-    <td>${escapeHtml(alert.rule)}</td>
+    <td title="${escapeHtml(alert.rule)}">${escapeHtml(ruleName(alert.rule))}</td>
     <td>${escapeHtml(subjectOf(alert))}</td>
     <td class="num">${value}</td>
     <td>${escapeHtml(t(`state.${alert.state}`))}</td>

@@ -257,3 +257,137 @@ export function indicatorName(indicator, lang = current) {
 export function messageKeys(lang) {
   return Object.keys(MESSAGES[lang]);
 }
+
+// ---- Operator page: energy balance, history, reports, budget basis; names of industries,
+// flow roles and alert rules (kept in one block so that other pages' keys merge apart). ----
+Object.assign(MESSAGES["zh-CN"], {
+  "site.budget.since": "数据自 {date} 起（{days} 天），按其进度外推至年末",
+  "site.budget.tooShort": "数据仅 {hours} 小时，不足 {min} 小时，暂不预测",
+  "site.budget.noData": "本年度暂无数据",
+  "site.history": "历史能耗",
+  "site.history.from": "起",
+  "site.history.to": "止",
+  "site.history.invalid": "结束日期不能早于开始日期，且跨度不超过 366 天",
+  "site.history.none": "所选时段无数据",
+  "site.flows": "能量平衡（能流图）",
+  "site.flows.day": "日",
+  "site.flows.month": "月",
+  "site.flows.none": "所选时段无能源数据",
+  "site.flows.total": "综合能耗 {tce} tce（购入 − 外供）",
+  "site.flows.recovered": "余热余能回收（已含在购入能源中，不重复计）：{list}",
+  "site.flows.negative": "外供能量超过购入能量：净综合能耗为负",
+  "site.products": "产品单位能耗与等级",
+  "site.products.none": "所选时段无产品产量",
+  "site.download": "下载报表",
+  "site.download.csv": "CSV",
+  "site.download.xlsx": "Excel",
+  "flow.site": "本单位",
+  "flow.process": "工艺用能",
+  "flow.unmetered": "未分计量及损耗",
+  "flow.feedstock": "原料用能",
+  "flow.in": "{name}（购入）",
+  "flow.out": "{name}（外供）",
+  "grade.1": "一级（标杆）",
+  "grade.2": "二级",
+  "grade.3": "三级（限额）",
+  "grade.over": "超限",
+  "col.product": "产品",
+  "col.level1": "一级",
+  "col.level2": "二级",
+  "col.level3": "三级",
+  "col.grade": "等级",
+  "col.day": "日期",
+});
+Object.assign(MESSAGES.en, {
+  "site.budget.since": "Data since {date} ({days} d), extrapolated to the year end at their pace",
+  "site.budget.tooShort": "Only {hours} h of data (at least {min} h needed): no projection yet",
+  "site.budget.noData": "No data this year yet",
+  "site.history": "Energy history",
+  "site.history.from": "From",
+  "site.history.to": "To",
+  "site.history.invalid": "The end may not be before the start, nor more than 366 days after",
+  "site.history.none": "No data in this range",
+  "site.flows": "Energy balance (flows)",
+  "site.flows.day": "Day",
+  "site.flows.month": "Month",
+  "site.flows.none": "No energy data in this period",
+  "site.flows.total": "Comprehensive use {tce} tce (purchased − exported)",
+  "site.flows.recovered": "Recovered energy (inside the purchased inputs, not counted again): {list}",
+  "site.flows.negative": "Exports exceed purchases: the net consumption is negative",
+  "site.products": "Product intensity and levels",
+  "site.products.none": "No product output in this period",
+  "site.download": "Download report",
+  "site.download.csv": "CSV",
+  "site.download.xlsx": "Excel",
+  "flow.site": "Site",
+  "flow.process": "Process use",
+  "flow.unmetered": "Unmetered and losses",
+  "flow.feedstock": "Feedstock use",
+  "flow.in": "{name} (purchased)",
+  "flow.out": "{name} (exported)",
+  "grade.1": "Level 1 (benchmark)",
+  "grade.2": "Level 2",
+  "grade.3": "Level 3 (limit)",
+  "grade.over": "Over the limit",
+  "col.product": "Product",
+  "col.level1": "Level 1",
+  "col.level2": "Level 2",
+  "col.level3": "Level 3",
+  "col.grade": "Grade",
+  "col.day": "Day",
+});
+
+// Industries of the registry (sites.industry); an unknown code is shown as is.
+const INDUSTRIES = {
+  coke: ["焦化", "Coking"],
+  steel: ["钢铁", "Iron and steel"],
+  coal_power: ["燃煤发电", "Coal power"],
+  cement: ["水泥", "Cement"],
+  aluminium: ["电解铝", "Aluminium smelting"],
+  data_centre: ["数据中心", "Data centre"],
+  chemicals: ["化工", "Chemicals"],
+};
+
+// Alert rules by family (services/alerting/default_rules/); the subject after the dot is a
+// product, an indicator, a pollutant or a budget.
+const RULE_FAMILIES = {
+  intensity: ["能耗限额", "Intensity"],
+  budget: ["能耗预算", "Budget"],
+  quality: ["数据质量", "Data quality"],
+  pollutant: ["排放", "Emissions"],
+};
+const RULE_SUBJECTS = {
+  coal_power_supply_coal_rate: ["供电煤耗", "Supply coal rate"],
+  data_centre_pue: ["PUE", "PUE"],
+  energy_pace: ["能耗进度", "Energy pace"],
+  energy_projection: ["能耗年末预测", "Energy projected to year end"],
+  carbon_pace: ["碳排放进度", "Carbon pace"],
+  carbon_projection: ["碳排放年末预测", "Carbon projected to year end"],
+  silent: ["数据中断", "Silent meter"],
+  counter_reset: ["表码回零", "Counter reset"],
+  stuck: ["数值不变", "Stuck value"],
+  negative: ["负值", "Negative value"],
+  daily_completeness: ["日数据完整率", "Daily completeness"],
+  so2_ultra_low: ["二氧化硫超低排放", "SO2 ultra-low emission"],
+  nox_ultra_low: ["氮氧化物超低排放", "NOx ultra-low emission"],
+  particulates_ultra_low: ["颗粒物超低排放", "Particulates ultra-low emission"],
+};
+
+const pickName = (names, code, lang) => (names ? names[lang === "zh-CN" ? 0 : 1] : code);
+
+export function industryName(code, lang = current) {
+  return code ? pickName(INDUSTRIES[code], code, lang) : "";
+}
+
+// `intensity.coke_top_charged` → 能耗限额·焦炭（顶装）; a rule of one's own keeps its name.
+export function ruleName(code, lang = current) {
+  const [family, subject] = String(code ?? "").split(/\.(.*)/s);
+  const familyNames = RULE_FAMILIES[family];
+  const subjectNames = RULE_SUBJECTS[subject] ?? PRODUCTS[subject];
+  if (!familyNames || !subjectNames) return code;
+  return `${pickName(familyNames, family, lang)}·${pickName(subjectNames, subject, lang)}`;
+}
+
+export function productName(code, lang = current) {
+  return pickName(PRODUCTS[code], code, lang);
+}
