@@ -9,10 +9,11 @@ Results (docs/computation.md, "Budget status and projection"):
 - share_used = ytd / budget
 - prorated_budget = budget * covered (what an even pace would have used over the data's span)
 - pace = ytd / prorated_budget (1.0 = on an even pace; above 1 = ahead of budget)
-- projection = ytd + (ytd / covered) * (1 - elapsed): what is used by the period's end if the
-  pace of the data so far continues for the rest of the period. With data since the period
-  began (covered = elapsed) this is ytd / elapsed.
-- projected_share = projection / budget
+- projection = ytd / covered: the whole period at the pace of the data (the part of the
+  period before the data began counts against the budget too, and is estimated at the same
+  pace). With data since the period began (covered = elapsed) this is ytd / elapsed.
+- projected_share = projection / budget (= pace: both say how the data's pace compares with
+  the budget's)
 
 A plant monitored since yesterday has one day of data in a year 93 % gone: dividing by the
 elapsed share (as if the data covered the year so far) would project a year of 1.07 days.
@@ -60,7 +61,7 @@ def _budget_status(ytd, budget, elapsed, covered, min_covered):  # type: ignore[
             share[i] = ytd[i] / b
             prorated[i] = b * c
         if not too_short:
-            projection[i] = ytd[i] + ytd[i] / c * (1.0 - e)
+            projection[i] = ytd[i] / c
             if has_budget:
                 pace[i] = ytd[i] / (b * c)
                 projected_share[i] = projection[i] / b

@@ -17,8 +17,7 @@ def budget_status(
     prorated = budget * covered if has_budget else NAN
     if covered <= 0 or covered < min_covered:
         return share, prorated, NAN, NAN, NAN
-    rate = ytd / covered  # use per whole period at the pace of the data
-    projection = ytd + rate * (1.0 - elapsed)
+    projection = ytd / covered  # the whole period at the pace of the data
     if not has_budget:
         return share, prorated, NAN, projection, NAN
     return share, prorated, ytd / (budget * covered), projection, projection / budget

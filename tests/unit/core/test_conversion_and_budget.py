@@ -55,8 +55,8 @@ def test_projection_from_the_span_the_data_cover() -> None:
         np.array([340 / 365]),
         covered=np.array([10 / 365]),
     )
-    assert st_.projection[0] == pytest.approx(26_000 + 2_600 * 25)  # 91,000 tce by year end
-    assert st_.projected_share[0] == pytest.approx(91_000 / 950_000)
+    assert st_.projection[0] == pytest.approx(2_600 * 365)  # the year at 2,600 tce a day
+    assert st_.projected_share[0] == pytest.approx(2_600 * 365 / 950_000)
     assert st_.prorated_budget[0] == pytest.approx(950_000 * 10 / 365)
     assert st_.pace[0] == pytest.approx(2_600 * 365 / 950_000)
 

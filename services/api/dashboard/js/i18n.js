@@ -261,7 +261,7 @@ export function messageKeys(lang) {
 // ---- Operator page: energy balance, history, reports, budget basis; names of industries,
 // flow roles and alert rules (kept in one block so that other pages' keys merge apart). ----
 Object.assign(MESSAGES["zh-CN"], {
-  "site.budget.since": "数据自 {date} 起（{days} 天），按其进度外推至年末",
+  "site.budget.since": "数据自 {date} 起（{days} 天），按其进度推算全年",
   "site.budget.tooShort": "数据仅 {hours} 小时，不足 {min} 小时，暂不预测",
   "site.budget.noData": "本年度暂无数据",
   "site.history": "历史能耗",
@@ -299,7 +299,7 @@ Object.assign(MESSAGES["zh-CN"], {
   "col.day": "日期",
 });
 Object.assign(MESSAGES.en, {
-  "site.budget.since": "Data since {date} ({days} d), extrapolated to the year end at their pace",
+  "site.budget.since": "Data since {date} ({days} d), the whole year estimated at their pace",
   "site.budget.tooShort": "Only {hours} h of data (at least {min} h needed): no projection yet",
   "site.budget.noData": "No data this year yet",
   "site.history": "Energy history",
