@@ -24,7 +24,7 @@ def energy_flows(
     site: ScopedSite,
     conn: ConnDep,
     day: date | None = None,
-    month: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
 ) -> EnergyFlows:
     """Every energy point's quantity, tce and tCO2 over the local day or month, with its
     balance sign, and each product's intensity over the same period against its levels."""

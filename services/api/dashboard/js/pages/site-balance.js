@@ -73,7 +73,7 @@ export function mountBalance(container, { site, timeZone, echarts, onError }) {
     if (!value) return;
     const mine = ++request;
     const answer = await api.energyFlows(site, { [period]: value });
-    if (mine !== request) return;
+    if (mine !== request || !container.isConnected) return; // a newer period, or the page left
     const flows = energyFlows(answer);
     disposeCharts(echarts, container);
     if (!flows.links.length) {

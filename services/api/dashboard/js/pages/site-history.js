@@ -61,7 +61,7 @@ export function mountHistory(container, { site, timeZone, echarts, onError }) {
       group: "measure",
       limit: 100_000,
     });
-    if (mine !== request) return; // a newer range was picked meanwhile
+    if (mine !== request || !container.isConnected) return; // a newer range, or the page left
     const days = Array.from({ length: span + 1 }, (_, i) => addDays(first, i));
     const series = historySeries(answer.items);
     disposeCharts(echarts, container);

@@ -126,6 +126,7 @@ export function mount(container, { site, back }) {
   let stopped = false;
   // The site's time zone (GET /sites/{site}): charts and texts keep the site's time.
   let timeZone = DEFAULT_TIME_ZONE;
+  const panels = []; // balance and history, once the site's time zone is known
   const timers = [];
 
   const showError = (exc) => {
@@ -282,14 +283,14 @@ export function mount(container, { site, back }) {
       await loadLive();
       await Promise.all([connect(), loadBudget(), loadIntensity()]);
       const panel = { site, timeZone, echarts, onError: showError };
-      mountBalance($("balance-panel"), panel);
-      mountHistory($("history-panel"), panel);
+      panels.push(mountBalance($("balance-panel"), panel), mountHistory($("history-panel"), panel));
     } catch (exc) {
       showError(exc);
     }
     timers.push(
       setInterval(() => {
         Promise.all([loadLive(), loadBudget(), loadIntensity()]).catch(showError);
+        panels.forEach((p) => p.reload()); // today's figures grow; a past period stays as it was
       }, REFRESH_MS),
     );
   })();
