@@ -57,6 +57,35 @@ def test_flows_of_a_chemical_plant_with_feedstock_and_no_sub_meters(page, static
     assert {n["id"] for n in got["nodes"]} == {a for k in links for a in k}
 
 
+def test_flows_of_a_coke_plant_converting_coal(page, static_url):  # noqa: F811
+    # The worked coke-plant day of docs/computation.md: coal charged to the ovens in, coke out
+    # of the conversion, gas sold, a level-2 electricity sub-meter (GB/T 2589-2020 ch. 7).
+    points = ", ".join(
+        [
+            _point("C01", "washed_coal", "transformation_input", 1, 1170.0),
+            _point("K01", "coke", "transformation_output", -1, 971.4),
+            _point("G01", "coke_oven_gas", "export", -1, 92.145),
+            _point("E01", "electricity", "consumption", 1, 4.916),
+            _point("E02", "electricity", "consumption", 0, 3.0725),
+            _point("S01", "steam", "consumption", 1, 10.236),
+        ]
+    )
+    got = _run(page, static_url, f"return flow.energyFlows({{points: [{points}]}});")
+    links = {(x["source"], x["target"]): x["value"] for x in got["links"]}
+    assert links == {
+        ("in:washed_coal", "site"): 1170.0,
+        ("in:electricity", "site"): 4.916,
+        ("in:steam", "site"): 10.236,
+        ("site", "conv:coke"): 971.4,
+        ("site", "out:coke_oven_gas"): 92.145,
+        ("site", "sub:E02"): 3.0725,
+        ("site", "unmetered"): pytest.approx(121.607 - 3.0725, rel=1e-12),
+    }
+    assert got["total"] == pytest.approx(121.607, rel=1e-12)
+    titles = {n["id"]: n["title"] for n in got["nodes"]}
+    assert titles["conv:coke"] == "焦炭（加工转换产出）"
+
+
 def test_a_converter_plant_exports_more_than_it_buys(page, static_url):  # noqa: F811
     points = ", ".join(
         [

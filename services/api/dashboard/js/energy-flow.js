@@ -1,7 +1,8 @@
 // The enterprise's energy balance as flows, from GET /sites/{site}/energy-flows. Pure: no DOM.
 //
 // purchased inputs by energy type  →  site  →  exports by energy type
-//                                           →  feedstock use (原料用能)
+//   (and energy charged to a           →  energy products of a conversion (coke, gas)
+//    conversion: coal to coke ovens)   →  feedstock use (原料用能)
 //                                           →  level-2/3 sub-meters, one node each
 //                                           →  process use (or "unmetered and losses" when
 //                                              sub-meters take part of it)
@@ -12,7 +13,8 @@
 // hanging from their unit.
 import { measureName, t } from "./i18n.js";
 
-const INPUT_ROLES = new Set(["consumption", "feedstock"]);
+// Roles whose level-2/3 points are sub-meters: a share of what the level-1 inputs brought.
+const INPUT_ROLES = new Set(["consumption", "feedstock", "transformation_input"]);
 // Below this a flow is rounding noise and would draw a hairline.
 const EPSILON_TCE = 1e-9;
 
@@ -22,12 +24,14 @@ export function energyFlows(answer) {
   const subMeters = [];
   const recovered = new Map();
   let feedstock = 0;
+  const add = (map, key, tce) => map.set(key, (map.get(key) ?? 0) + tce);
   for (const p of answer.points) {
-    if (p.balance_sign === 1 && INPUT_ROLES.has(p.role)) {
-      inputs.set(p.measure, (inputs.get(p.measure) ?? 0) + p.tce);
+    if (p.balance_sign === 1) {
+      add(inputs, p.measure, p.tce);
       if (p.role === "feedstock") feedstock += p.tce;
     } else if (p.balance_sign === -1) {
-      exports.set(p.measure, (exports.get(p.measure) ?? 0) + p.tce);
+      // sold energy, or the energy products of a conversion (GB/T 2589-2020 ch. 7)
+      add(exports, p.role === "transformation_output" ? `conv:${p.measure}` : `out:${p.measure}`, p.tce);
     } else if (p.balance_sign === 0 && INPUT_ROLES.has(p.role)) {
       subMeters.push(p);
     } else if (p.role === "recovered") {
@@ -46,9 +50,10 @@ export function energyFlows(answer) {
     nodes.push({ id: `in:${measure}`, title: t("flow.in", { name: measureName(measure) }) });
     link(`in:${measure}`, "site", tce);
   }
-  for (const [measure, tce] of exports) {
-    nodes.push({ id: `out:${measure}`, title: t("flow.out", { name: measureName(measure) }) });
-    link("site", `out:${measure}`, tce);
+  for (const [id, tce] of exports) {
+    const [kind, measure] = id.split(":");
+    nodes.push({ id, title: t(kind === "conv" ? "flow.conversion" : "flow.out", { name: measureName(measure) }) });
+    link("site", id, tce);
   }
   if (feedstock > EPSILON_TCE) {
     nodes.push({ id: "feedstock", title: t("flow.feedstock") });
