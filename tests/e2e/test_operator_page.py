@@ -133,6 +133,25 @@ CHART_OPTION = """async (id) => {
 }"""
 
 
+# Shows the tooltip of a point in the middle of the first series; answers its time and the
+# tooltip's text once drawn.
+TOOLTIP_OF_A_POINT = """async (id) => {
+  const echarts = await import('/vendor/echarts/dist/echarts.esm.min.js');
+  const el = document.getElementById(id);
+  const chart = echarts.getInstanceByDom(el);
+  const data = chart.getOption().series[0].data;
+  const index = Math.floor(data.length / 2);
+  chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: index});
+  for (let i = 0; i < 50; i += 1) {
+    const tip = [...el.querySelectorAll('div')].find((d) => d.style.position === 'absolute'
+      && d.textContent.includes(':') && d.style.display !== 'none');
+    if (tip) return [data[index][0], tip.textContent];
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+  return [data[index][0], ''];
+}"""
+
+
 def _site_label(ms: int, zone: ZoneInfo) -> str:
     local = datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone)
     return (
@@ -150,6 +169,11 @@ def test_chart_axes_are_in_the_site_time_in_a_utc_browser(flows_api, page):
             assert text == _site_label(tick, SHANGHAI), (chart, tick, text)
         # the same ticks written in the browser's zone would read 8 h earlier
         assert any(text != _site_label(tick, ZoneInfo("UTC")) for tick, text in labels)
+    # The tooltip of a point says its time at the site.
+    ts, text = page.evaluate(TOOLTIP_OF_A_POINT, "chart-power")
+    at = datetime.fromtimestamp(ts / 1000, UTC)
+    assert at.astimezone(SHANGHAI).strftime("%H:%M:%S") in text
+    assert at.strftime("%H:%M:%S") not in text
 
 
 def test_names_are_localised_and_the_budget_says_what_it_projects_from(flows_api, page):
