@@ -141,6 +141,21 @@ def test_site_time_in_a_browser_of_another_zone(page, static_url):  # noqa: F811
     ]
 
 
+def test_midnight_is_written_00_in_both_languages(page, static_url):  # noqa: F811
+    got = _run(
+        page,
+        static_url,
+        """const format = await import('/js/format.js');
+           const midnight = Date.parse('2026-12-05T16:00:00Z');
+           return ['en', 'zh-CN'].map((lang) => {
+             i18n.setLanguage(lang);
+             return [format.time(midnight), format.dateTime(midnight)];
+           });""",
+    )
+    for clock, stamp in got:
+        assert clock == "00:00:00" and "00:00:00" in stamp and "24:" not in stamp
+
+
 def test_industries_and_rules_have_names_in_both_languages(page, static_url):  # noqa: F811
     got = _run(
         page,
