@@ -1,18 +1,26 @@
-"""Year-to-date use against an annual budget, and a linear projection to the year's end.
+"""Use so far against a period's budget (a year's, as a rule), and a projection to its end.
 
-Per subject (enterprise, region...): `ytd` used so far, `budget` for the year and
-`elapsed` = share of the year gone, in [0, 1] (timegrid.year_elapsed gives it in the
-subject's timezone). Results:
+Per subject (enterprise, region...): `ytd` used so far in the period, `budget` for the whole
+period, `elapsed` = share of the period gone and `covered` = share of the period the data
+cover (from the first stored figure of the period, or the period's start, to now; at most
+`elapsed`), both in [0, 1] (timegrid.period_elapsed gives them in the subject's timezone).
+Results (docs/computation.md, "Budget status and projection"):
 
 - share_used = ytd / budget
-- prorated_budget = budget * elapsed (what an even pace would have used by now)
+- prorated_budget = budget * covered (what an even pace would have used over the data's span)
 - pace = ytd / prorated_budget (1.0 = on an even pace; above 1 = ahead of budget)
-- projection = ytd / elapsed (the year's use if the pace so far continues)
-- projected_share = projection / budget
+- projection = ytd / covered: the whole period at the pace of the data (the part of the
+  period before the data began counts against the budget too, and is estimated at the same
+  pace). With data since the period began (covered = elapsed) this is ytd / elapsed.
+- projected_share = projection / budget (= pace: both say how the data's pace compares with
+  the budget's)
 
-A missing or non-positive budget gives NaN shares; an elapsed share below `min_elapsed`
-(the first hours of January), or none at all, gives NaN pace and projection rather than wild
-figures.
+A plant monitored since yesterday has one day of data in a year 93 % gone: dividing by the
+elapsed share (as if the data covered the year so far) would project a year of 1.07 days.
+
+A missing or non-positive budget gives NaN shares; data covering less than `min_covered` of
+the period (one day of a year), or none at all, give NaN pace and projection rather than wild
+figures: too short to project.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import numpy as np
 from energywatch.core.jit import kernel
 from energywatch.core.series import F64
 
-DEFAULT_MIN_ELAPSED = 1.0 / 365.0
+DEFAULT_MIN_COVERED = 1.0 / 365.0
 
 
 class BudgetStatus(NamedTuple):
@@ -36,7 +44,7 @@ class BudgetStatus(NamedTuple):
 
 
 @kernel
-def _budget_status(ytd, budget, elapsed, min_elapsed):  # type: ignore[no-untyped-def]
+def _budget_status(ytd, budget, elapsed, covered, min_covered):  # type: ignore[no-untyped-def]
     n = ytd.shape[0]
     share = np.full(n, np.nan)
     prorated = np.full(n, np.nan)
@@ -46,29 +54,37 @@ def _budget_status(ytd, budget, elapsed, min_elapsed):  # type: ignore[no-untype
     for i in range(n):
         b = budget[i]
         e = min(max(elapsed[i], 0.0), 1.0)
+        c = min(max(covered[i], 0.0), e)
         has_budget = b > 0.0
-        early = e <= 0.0 or e < min_elapsed
+        too_short = c <= 0.0 or c < min_covered
         if has_budget:
             share[i] = ytd[i] / b
-            prorated[i] = b * e
-        if not early:
-            projection[i] = ytd[i] / e
+            prorated[i] = b * c
+        if not too_short:
+            projection[i] = ytd[i] / c
             if has_budget:
-                pace[i] = ytd[i] / (b * e)
+                pace[i] = ytd[i] / (b * c)
                 projected_share[i] = projection[i] / b
     return share, prorated, pace, projection, projected_share
 
 
 def budget_status(
-    ytd: F64, budget: F64, elapsed: F64, min_elapsed: float = DEFAULT_MIN_ELAPSED
+    ytd: F64,
+    budget: F64,
+    elapsed: F64,
+    min_covered: float = DEFAULT_MIN_COVERED,
+    covered: F64 | None = None,
 ) -> BudgetStatus:
-    if not (ytd.shape == budget.shape == elapsed.shape):
-        raise ValueError("ytd, budget and elapsed must have the same length")
+    """`covered` defaults to `elapsed`: data since the period began."""
+    covered = elapsed if covered is None else covered
+    if not (ytd.shape == budget.shape == elapsed.shape == covered.shape):
+        raise ValueError("ytd, budget, elapsed and covered must have the same length")
     return BudgetStatus(
         *_budget_status(
             ytd.astype(np.float64),
             budget.astype(np.float64),
             elapsed.astype(np.float64),
-            float(min_elapsed),
+            covered.astype(np.float64),
+            float(min_covered),
         )
     )

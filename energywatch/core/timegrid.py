@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -82,11 +83,32 @@ def local_year_bounds(timezone: str, year: int) -> tuple[int, int]:
     )
 
 
-def year_elapsed(timezone: str, now_ms: int) -> tuple[int, float]:
-    """(local year, share of it gone by `now_ms`)."""
-    year = from_ms(now_ms).astimezone(ZoneInfo(timezone)).year
+class PeriodShares(NamedTuple):
+    year: int  # local calendar year the period is
+    start_ms: int
+    end_ms: int
+    elapsed: float  # share of the period gone by now, in [0, 1]
+    covered: float  # share of the period from the first data (or its start) to now, <= elapsed
+
+
+def period_shares(
+    year: int, start_ms: int, end_ms: int, now_ms: int, data_since_ms: int | None = None
+) -> PeriodShares:
+    """The one period-elapsed helper (budgets: energywatch/core/budget.py)."""
+    now = min(max(now_ms, start_ms), end_ms)
+    since = start_ms if data_since_ms is None else min(max(data_since_ms, start_ms), now)
+    length = end_ms - start_ms
+    return PeriodShares(year, start_ms, end_ms, (now - start_ms) / length, (now - since) / length)
+
+
+def year_elapsed(
+    timezone: str, now_ms: int, data_since_ms: int | None = None, year: int | None = None
+) -> PeriodShares:
+    """Shares of a local calendar year (by default the one `now_ms` falls in) gone by `now_ms`
+    and covered by data since `data_since_ms`."""
+    year = year or from_ms(now_ms).astimezone(ZoneInfo(timezone)).year
     start, end = local_year_bounds(timezone, year)
-    return year, (now_ms - start) / (end - start)
+    return period_shares(year, start, end, now_ms, data_since_ms)
 
 
 def local_year_of(timezone: str, ms: I64) -> I64:

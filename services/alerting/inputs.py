@@ -16,9 +16,10 @@ import numpy as np
 import psycopg
 
 from energywatch.core.thresholds import F64
+from energywatch.core.timegrid import year_elapsed
 from energywatch.core.unit_balance import Flow
 from services.alerting.registry import Point, Registry, balance_role
-from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_elapsed, year_start
+from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
 BUCKET = timedelta(minutes=15)
 _NEVER = np.iinfo(np.int64).max  # a bucket number no slot holds
@@ -137,7 +138,8 @@ class CycleInputs:
                 continue
             tce[point.site_id] += point.balance_sign * float(sums[1, i])
             tco2[point.site_id] += point.balance_sign * float(sums[2, i])
-        elapsed = {sid: year_elapsed(self.now, z) for sid, z in tz.items()}
+        now_ms = int(self.now.timestamp() * 1000)
+        elapsed = {sid: year_elapsed(z, now_ms).elapsed for sid, z in tz.items()}
         return YearToDate(tce, tco2, elapsed)
 
     def _once(self, key: tuple[Any, ...], fetch: Any) -> Any:

@@ -159,9 +159,3 @@ class RollupCache:
 def year_start(now: datetime, tz: str) -> datetime:
     local = now.astimezone(ZoneInfo(tz))
     return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def year_elapsed(now: datetime, tz: str) -> float:
-    start = year_start(now, tz)
-    end = start.replace(year=start.year + 1)
-    return (now - start) / (end - start)

@@ -47,7 +47,10 @@ from services.demo.rules import write_demo_rules
 log = logging.getLogger("demo")
 
 READ_INTERVAL_S = 10.0
-HISTORY_HOURS = 24.0  # simulated history written on the first run
+# Simulated history written on the first run: a whole day of rollups besides the first
+# quarter-hour (a register's first reading has no previous one to difference), so that the
+# budget has the one day of data it needs to project from (docs/computation.md, "Budget").
+HISTORY_HOURS = 25.0
 SEED = 2026
 OPERATOR = ("operator", "demo-operator", "operator", "TY-POWER-01")
 REGULATOR = ("regulator", "demo-regulator", "regulator", "1401")

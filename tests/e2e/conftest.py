@@ -54,10 +54,12 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    zone = request.node.get_closest_marker("browser_timezone")
     context = browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": 1400, "height": 1000},
         locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        timezone_id=zone.args[0] if zone else "Asia/Shanghai",
+        accept_downloads=True,
     )
     page = context.new_page()
     errors: list[str] = []

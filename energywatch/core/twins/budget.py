@@ -8,15 +8,16 @@ NAN = math.nan
 
 
 def budget_status(
-    ytd: float, budget: float, elapsed: float, min_elapsed: float
+    ytd: float, budget: float, elapsed: float, min_covered: float, covered: float
 ) -> tuple[float, float, float, float, float]:
     elapsed = min(max(elapsed, 0.0), 1.0)
+    covered = min(max(covered, 0.0), elapsed)
     has_budget = budget > 0  # False for NaN
     share = ytd / budget if has_budget else NAN
-    prorated = budget * elapsed if has_budget else NAN
-    if elapsed <= 0 or elapsed < min_elapsed:
+    prorated = budget * covered if has_budget else NAN
+    if covered <= 0 or covered < min_covered:
         return share, prorated, NAN, NAN, NAN
-    projection = ytd / elapsed
+    projection = ytd / covered  # the whole period at the pace of the data
     if not has_budget:
         return share, prorated, NAN, projection, NAN
-    return share, prorated, ytd / (budget * elapsed), projection, projection / budget
+    return share, prorated, ytd / (budget * covered), projection, projection / budget

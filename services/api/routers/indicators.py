@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import numpy as np
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from energywatch.core.budget import budget_status
+from energywatch.core.budget import DEFAULT_MIN_COVERED, budget_status
 from energywatch.core.timegrid import local_year_bounds, year_elapsed
 from services.api.clock import in_supported_years, now_utc
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
+from services.api.queries.budget import site_period_totals
 from services.api.queries.indicators import site_indicators
 from services.api.schemas.energy import (
     BudgetFigures,
@@ -27,6 +27,10 @@ from services.api.schemas.energy import (
 )
 
 router = APIRouter(tags=["indicators"], responses=PROBLEM_RESPONSES)
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _finite(x: float) -> float | None:
@@ -77,33 +81,24 @@ def budget(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> BudgetView:
     now_ms = int(now_utc().timestamp() * 1000)
-    this_year, elapsed_now = year_elapsed(site.timezone, now_ms)
+    this_year = year_elapsed(site.timezone, now_ms).year
     year = year or this_year
     if year > this_year:
         raise ProblemError(422, "the year has not begun")
     start_ms, end_ms = local_year_bounds(site.timezone, year)
-    elapsed = elapsed_now if year == this_year else 1.0
-    sql = """
-        SELECT to_char(date_trunc('month', c.bucket AT TIME ZONE :tz), 'YYYY-MM') AS month,
-               sum(c.tce * p.balance_sign) AS tce, sum(c.tco2 * p.balance_sign) AS tco2
-          FROM consumption_15min c JOIN points p ON p.id = c.point_id
-         WHERE p.site_id = :site AND p.balance_sign <> 0 AND c.bucket >= :s AND c.bucket < :e
-         GROUP BY 1 ORDER BY 1"""
-    monthly = [
-        MonthTotal(month=m, tce=tce, tco2=tco2)
-        for m, tce, tco2 in conn.execute(
-            sa.text(sql),
-            {
-                "tz": site.timezone,
-                "site": site.id,
-                "s": datetime.fromtimestamp(start_ms / 1000, UTC),
-                "e": datetime.fromtimestamp(min(end_ms, now_ms + 1) / 1000, UTC),
-            },
-        )
-    ]
+    totals = site_period_totals(
+        conn, site.id, site.timezone, _utc(start_ms), _utc(min(end_ms, now_ms + 1))
+    )
+    first = totals.first_bucket
+    # no data: nothing covered (a past year is judged at its end)
+    since_ms = now_ms if first is None else int(first.timestamp() * 1000)
+    shares = year_elapsed(site.timezone, now_ms, since_ms, year)
+    monthly = [MonthTotal(month=m, tce=tce, tco2=tco2) for m, tce, tco2 in totals.monthly]
     ytd = np.array([sum(m.tce for m in monthly), sum(m.tco2 for m in monthly)])
     budgets = np.array([site.energy_budget_tce or np.nan, site.carbon_budget_tco2 or np.nan])
-    status = budget_status(ytd, budgets, np.full(2, elapsed))
+    status = budget_status(
+        ytd, budgets, np.full(2, shares.elapsed), DEFAULT_MIN_COVERED, np.full(2, shares.covered)
+    )
 
     def figures(i: int, unit: str, value: float | None) -> BudgetFigures:
         return BudgetFigures(
@@ -120,7 +115,12 @@ def budget(
     return BudgetView(
         site=site.code,
         year=year,
-        elapsed=elapsed,
+        elapsed=shares.elapsed,
+        covered=shares.covered,
+        min_covered=DEFAULT_MIN_COVERED,
+        data_since=first,
+        period_start=_utc(start_ms),
+        period_end=_utc(end_ms),
         energy=figures(0, "tce", site.energy_budget_tce),
         carbon=figures(1, "tCO2", site.carbon_budget_tco2),
         monthly=monthly,

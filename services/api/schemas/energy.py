@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ConsumptionItem(BaseModel):
@@ -66,7 +66,15 @@ class MonthTotal(BaseModel):
 class BudgetView(BaseModel):
     site: str
     year: int
-    elapsed: float
+    period_start: datetime
+    period_end: datetime
+    elapsed: float = Field(description="share of the budget period gone")
+    covered: float = Field(
+        description="share of the period the data cover: from data_since (or the period's"
+        " start) to now; the projection extrapolates this span"
+    )
+    min_covered: float = Field(description="below this share of data, no projection")
+    data_since: datetime | None = Field(description="first 15-minute bucket with data")
     energy: BudgetFigures
     carbon: BudgetFigures
     monthly: list[MonthTotal]

@@ -13,7 +13,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from energywatch.core.budget import DEFAULT_MIN_ELAPSED
+from energywatch.core.budget import DEFAULT_MIN_COVERED
 from energywatch.core.timegrid import from_ms, local_year_bounds
 from services.alerting.inputs import CycleInputs, bucket_floor
 from services.alerting.measure import measure
@@ -330,7 +330,7 @@ def evaluated_at(kind: str, t0: datetime) -> datetime:
     if kind not in BUDGET_KINDS:
         return t0
     y0, y1 = local_year_bounds(SITE_TZ.key, local_day(t0).year)
-    meaningful = from_ms(y0 + math.ceil((y1 - y0) * DEFAULT_MIN_ELAPSED))
+    meaningful = from_ms(y0 + math.ceil((y1 - y0) * DEFAULT_MIN_COVERED))
     return max(t0, bucket_floor(meaningful) + Q)
 
 

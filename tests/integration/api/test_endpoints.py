@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from energywatch.core.budget import DEFAULT_MIN_ELAPSED
+from energywatch.core.budget import DEFAULT_MIN_COVERED
 from energywatch.settings import Settings
 from energywatch.storage.engine import make_engine
 from tests.integration.api.conftest import login
@@ -172,10 +172,13 @@ def test_intensity_and_budget(client: TestClient, world: World, admin: dict[str,
     energy = budget["energy"]
     assert energy["budget"] == 50_000
     assert energy["share_used"] == pytest.approx(energy["ytd"] / 50_000)
-    if budget["elapsed"] < DEFAULT_MIN_ELAPSED:  # the first hours of the site's year
+    # the projection extrapolates the span the data cover, not the year so far
+    assert 0 <= budget["covered"] <= budget["elapsed"]
+    if budget["covered"] < DEFAULT_MIN_COVERED:  # the world holds less than a day of data
         assert energy["pace"] is None and energy["projection"] is None
     else:
-        assert energy["pace"] == pytest.approx(energy["ytd"] / (50_000 * budget["elapsed"]))
+        assert energy["pace"] == pytest.approx(energy["ytd"] / (50_000 * budget["covered"]))
+        assert energy["projection"] == pytest.approx(energy["ytd"] / budget["covered"])
     assert sum(m["tce"] for m in budget["monthly"]) == pytest.approx(energy["ytd"])
 
 

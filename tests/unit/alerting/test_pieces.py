@@ -10,7 +10,7 @@ import pytest
 
 from services.alerting.delivery import RetryPolicy
 from services.alerting.notify import Contacts, targets
-from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_elapsed
+from services.alerting.rollup_cache import BUCKET_S, RollupCache
 from services.alerting.rules import Recipient
 from services.alerting.senders import render_email, sign, verify
 from services.alerting.silences import Silence, check_matchers, first_covering
@@ -140,9 +140,3 @@ def test_rollup_ring_keeps_the_newest_bucket_per_slot():
     cache._store([(10, b - 2, 2.0, 0.2, 0.4, 0.5)])
     sums, _ = cache.window_sums(b - 2 + cache.n_slots, b - 1 + cache.n_slots)
     np.testing.assert_allclose(sums[0], [7.0, 0.0])
-
-
-def test_year_elapsed_in_local_time():
-    new_year_shanghai = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
-    assert year_elapsed(new_year_shanghai, "Asia/Shanghai") == pytest.approx(0.0)
-    assert year_elapsed(new_year_shanghai, "UTC") == pytest.approx(1 - 8 / 8760)

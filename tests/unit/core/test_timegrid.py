@@ -41,10 +41,26 @@ def test_a_daylight_saving_day_has_92_buckets() -> None:
 
 
 def test_year_elapsed_in_local_time() -> None:
-    year, share = year_elapsed("Asia/Shanghai", ms(2025, 12, 31, 16))  # 2026-01-01 00:00 local
-    assert (year, share) == (2026, 0.0)
-    year, share = year_elapsed("Asia/Shanghai", ms(2026, 7, 2, 16))
-    assert year == 2026 and share == pytest.approx(183 / 365)  # 3 July 00:00 local
+    shares = year_elapsed("Asia/Shanghai", ms(2025, 12, 31, 16))  # 2026-01-01 00:00 local
+    assert (shares.year, shares.elapsed, shares.covered) == (2026, 0.0, 0.0)
+    shares = year_elapsed("Asia/Shanghai", ms(2026, 7, 2, 16))
+    assert shares.year == 2026 and shares.elapsed == pytest.approx(183 / 365)  # 3 July local
+    assert shares.covered == shares.elapsed  # no data start given: the year so far
+    # the same instant is 16:00 on 31 December in UTC
+    assert year_elapsed("UTC", ms(2025, 12, 31, 16)).elapsed == pytest.approx(1 - 8 / 8760)
+
+
+def test_covered_share_runs_from_the_first_data_of_the_year() -> None:
+    now = ms(2026, 12, 5, 16)  # 6 December 00:00 local
+    shares = year_elapsed("Asia/Shanghai", now, data_since_ms=now - 86_400_000)
+    assert shares.elapsed == pytest.approx(339 / 365)
+    assert shares.covered == pytest.approx(1 / 365)
+    # data older than the year count from its start; data from the future cover nothing
+    assert year_elapsed("Asia/Shanghai", now, ms(2020, 1, 1)).covered == shares.elapsed
+    assert year_elapsed("Asia/Shanghai", now, now + 1000).covered == 0.0
+    # a past year is judged at its end
+    past = year_elapsed("Asia/Shanghai", now, now - 86_400_000, year=2025)
+    assert (past.elapsed, past.covered) == (1.0, 0.0)
 
 
 def test_local_year_of_each_timestamp() -> None:

@@ -63,7 +63,25 @@ export const api = {
   ack: (id, comment = "") => request(`/alerts/${id}/ack`, { method: "POST", body: { comment } }),
   ranking: (division, by = "breaches", limit = 100) =>
     request(`/regions/${enc(division)}/ranking`, { query: { period: "day", by, limit } }),
+  consumption: (site, query) => request(`/sites/${enc(site)}/consumption`, { query }),
+  energyFlows: (site, query) => request(`/sites/${enc(site)}/energy-flows`, { query }),
 };
+
+// A report file (CSV, XLSX): fetched with the session's token (a plain link could not send
+// it), answered as a Blob with the file name the API gives.
+export async function downloadReport(site, period, value, format) {
+  const kind = period === "month" ? "monthly" : "daily";
+  const url = new URL(`${BASE}/reports/sites/${enc(site)}/${kind}`, location.origin);
+  url.searchParams.set(period === "month" ? "month" : "day", value);
+  url.searchParams.set("format", format);
+  const session = loadSession();
+  const headers = session ? { Authorization: `Bearer ${session.token}` } : {};
+  const response = await fetch(url, { headers });
+  if (!response.ok) throw new ApiError(response.status, null);
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `report.${format}`;
+  return { blob: await response.blob(), name };
+}
 
 // The live stream: EventSource cannot send headers, so the URL carries a ticket that opens
 // a stream within a minute and does nothing else; the session's token never goes in a URL.

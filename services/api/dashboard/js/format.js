@@ -25,7 +25,7 @@ export function dateTime(value, timeZone = "Asia/Shanghai") {
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
-    hour12: false,
+    hourCycle: "h23", // not hour12: false, which writes midnight as 24:00 in English
   }).format(new Date(value));
 }
 
@@ -35,7 +35,7 @@ export function time(value, timeZone = "Asia/Shanghai") {
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
-    hour12: false,
+    hourCycle: "h23", // not hour12: false, which writes midnight as 24:00 in English
   }).format(new Date(value));
 }
 

@@ -307,3 +307,105 @@ export function ruleName(rule, lang = current) {
 export function ruleNames() {
   return Object.keys(RULES);
 }
+
+// ---- Operator page: energy balance, history, reports, budget basis; names of industries
+// and flow roles (alert rules: RULES above) (kept in one block so that other pages' keys merge apart). ----
+Object.assign(MESSAGES["zh-CN"], {
+  "site.budget.since": "数据自 {date} 起（{days} 天），按其进度推算全年",
+  "site.budget.tooShort": "数据仅 {hours} 小时，不足 {min} 小时，暂不预测",
+  "site.budget.noData": "本年度暂无数据",
+  "site.history": "历史能耗",
+  "site.history.from": "起",
+  "site.history.to": "止",
+  "site.history.invalid": "结束日期不能早于开始日期，且跨度不超过 366 天",
+  "site.history.none": "所选时段无数据",
+  "site.flows": "能量平衡（能流图）",
+  "site.flows.day": "日",
+  "site.flows.month": "月",
+  "site.flows.none": "所选时段无能源数据",
+  "site.flows.total": "综合能耗 {tce} tce（购入 − 外供）",
+  "site.flows.recovered": "余热余能回收（已含在购入能源中，不重复计）：{list}",
+  "site.flows.negative": "外供能量超过购入能量：净综合能耗为负",
+  "site.products": "产品单位能耗与等级",
+  "site.products.none": "所选时段无产品产量",
+  "site.download": "下载报表",
+  "site.download.csv": "CSV",
+  "site.download.xlsx": "Excel",
+  "flow.site": "本单位",
+  "flow.process": "工艺用能",
+  "flow.unmetered": "未分计量及损耗",
+  "flow.feedstock": "原料用能",
+  "flow.in": "{name}（购入）",
+  "flow.out": "{name}（外供）",
+  "flow.conversion": "{name}（加工转换产出）",
+  "grade.1": "一级（标杆）",
+  "grade.2": "二级",
+  "grade.3": "三级（限额）",
+  "grade.over": "超限",
+  "col.product": "产品",
+  "col.level1": "一级",
+  "col.level2": "二级",
+  "col.level3": "三级",
+  "col.grade": "等级",
+  "col.day": "日期",
+});
+Object.assign(MESSAGES.en, {
+  "site.budget.since": "Data since {date} ({days} d), the whole year estimated at their pace",
+  "site.budget.tooShort": "Only {hours} h of data (at least {min} h needed): no projection yet",
+  "site.budget.noData": "No data this year yet",
+  "site.history": "Energy history",
+  "site.history.from": "From",
+  "site.history.to": "To",
+  "site.history.invalid": "The end may not be before the start, nor more than 366 days after",
+  "site.history.none": "No data in this range",
+  "site.flows": "Energy balance (flows)",
+  "site.flows.day": "Day",
+  "site.flows.month": "Month",
+  "site.flows.none": "No energy data in this period",
+  "site.flows.total": "Comprehensive use {tce} tce (purchased − exported)",
+  "site.flows.recovered": "Recovered energy (inside the purchased inputs, not counted again): {list}",
+  "site.flows.negative": "Exports exceed purchases: the net consumption is negative",
+  "site.products": "Product intensity and levels",
+  "site.products.none": "No product output in this period",
+  "site.download": "Download report",
+  "site.download.csv": "CSV",
+  "site.download.xlsx": "Excel",
+  "flow.site": "Site",
+  "flow.process": "Process use",
+  "flow.unmetered": "Unmetered and losses",
+  "flow.feedstock": "Feedstock use",
+  "flow.in": "{name} (purchased)",
+  "flow.out": "{name} (exported)",
+  "flow.conversion": "{name} (conversion product)",
+  "grade.1": "Level 1 (benchmark)",
+  "grade.2": "Level 2",
+  "grade.3": "Level 3 (limit)",
+  "grade.over": "Over the limit",
+  "col.product": "Product",
+  "col.level1": "Level 1",
+  "col.level2": "Level 2",
+  "col.level3": "Level 3",
+  "col.grade": "Grade",
+  "col.day": "Day",
+});
+
+// Industries of the registry (sites.industry); an unknown code is shown as is.
+const INDUSTRIES = {
+  coke: ["焦化", "Coking"],
+  steel: ["钢铁", "Iron and steel"],
+  coal_power: ["燃煤发电", "Coal power"],
+  cement: ["水泥", "Cement"],
+  aluminium: ["电解铝", "Aluminium smelting"],
+  data_centre: ["数据中心", "Data centre"],
+  chemicals: ["化工", "Chemicals"],
+};
+
+const pickName = (names, code, lang) => (names ? names[lang === "zh-CN" ? 0 : 1] : code);
+
+export function industryName(code, lang = current) {
+  return code ? pickName(INDUSTRIES[code], code, lang) : "";
+}
+
+export function productName(code, lang = current) {
+  return pickName(PRODUCTS[code], code, lang);
+}

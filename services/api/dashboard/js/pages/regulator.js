@@ -2,7 +2,7 @@
 import { renderAlerts } from "../alerts-table.js";
 import { api } from "../api.js";
 import { escapeHtml, number, share } from "../format.js";
-import { t } from "../i18n.js";
+import { industryName, t } from "../i18n.js";
 import { regionsOf } from "../session.js";
 
 const POLL_MS = 5_000;
@@ -65,7 +65,7 @@ function rankingTable(items, offset) {
         <td class="num">${offset + i + 1}</td>
         <td><a href="#/site/${encodeURIComponent(s.site)}">${escapeHtml(s.name)}</a>
           <div class="muted">${escapeHtml(s.site)}</div></td>
-        <td>${escapeHtml(s.industry ?? "")}</td>
+        <td>${escapeHtml(industryName(s.industry))}</td>
         <td>${escapeHtml(s.division_code)}</td>
         <td class="num">${sev}</td>
         <td class="num">${intensity}</td>

@@ -10,8 +10,11 @@ import {
 } from "../charts.js";
 import { disposeCharts, drawChart, loadECharts } from "../echarts-loader.js";
 import { escapeHtml, number, share, time } from "../format.js";
-import { indicatorName, measureName, t } from "../i18n.js";
+import { indicatorName, industryName, measureName, t } from "../i18n.js";
 import { applyReadings, consumptionByMeasure, createLiveModel, powerPoints } from "../live-model.js";
+import { DEFAULT_TIME_ZONE, siteDay } from "../site-time.js";
+import { balancePanel, mountBalance } from "./site-balance.js";
+import { historyPanel, mountHistory } from "./site-history.js";
 
 const HOURS = 24;
 const BUCKET = "5m";
@@ -65,6 +68,8 @@ function layout(site, back) {
         <h2>${t("site.alerts")}</h2>
         <div id="alerts"></div>
       </section>
+      ${balancePanel()}
+      ${historyPanel()}
     </div>`;
 }
 
@@ -83,6 +88,34 @@ function byMeasureTable(today) {
     </tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+// What the projection rests on (docs/computation.md, "Budget"): the span the data cover,
+// or why there is no projection.
+function budgetBasis(budget, energy, timeZone) {
+  const yearMs = Date.parse(budget.period_end) - Date.parse(budget.period_start);
+  if (!budget.data_since) return [t("site.budget.noData")];
+  if (energy.projection === null || energy.projection === undefined) {
+    return [
+      t("site.budget.tooShort", {
+        hours: number((budget.covered * yearMs) / 3_600_000, 1),
+        min: number((budget.min_covered * yearMs) / 3_600_000, 0),
+      }),
+    ];
+  }
+  return [
+    t("site.budget.projection", {
+      value: number(energy.projection, 0),
+      share: share(energy.projected_share),
+    }),
+    t("site.budget.since", {
+      date: siteDay(Date.parse(budget.data_since), timeZone),
+      days: number((budget.covered * yearMs) / 86_400_000, 1),
+    }),
+    energy.pace === null || energy.pace === undefined
+      ? ""
+      : t("site.budget.pace", { pace: number(energy.pace, 2) }),
+  ];
+}
+
 export function mount(container, { site, back }) {
   container.innerHTML = layout(site, back);
   const $ = (id) => container.querySelector(`#${id}`);
@@ -91,6 +124,9 @@ export function mount(container, { site, back }) {
   let alerts = new Map();
   let source = null;
   let stopped = false;
+  // The site's time zone (GET /sites/{site}): charts and texts keep the site's time.
+  let timeZone = DEFAULT_TIME_ZONE;
+  const panels = []; // balance and history, once the site's time zone is known
   const timers = [];
 
   const showError = (exc) => {
@@ -110,7 +146,7 @@ export function mount(container, { site, back }) {
   function drawLiveCharts({ replace }) {
     const power = powerPoints(model);
     const powerEl = $("chart-power");
-    if (power.length) drawChart(echarts, powerEl, powerOption(power), { replace });
+    if (power.length) drawChart(echarts, powerEl, powerOption(power, { timeZone }), { replace });
     else powerEl.innerHTML = `<div class="empty">${t("site.noPower")}</div>`;
     const consumption = consumptionByMeasure(model);
     const consEl = $("chart-consumption");
@@ -118,7 +154,9 @@ export function mount(container, { site, back }) {
       consEl.innerHTML = `<div class="empty">${t("site.noConsumption")}</div>`;
       return;
     }
-    const option = replace ? consumptionOption(consumption) : consumptionSeriesUpdate(consumption);
+    const option = replace
+      ? consumptionOption(consumption, { timeZone })
+      : consumptionSeriesUpdate(consumption);
     const chart = drawChart(echarts, consEl, option, { replace });
     if (replace) {
       chart.on("legendselectchanged", (event) => {
@@ -140,14 +178,15 @@ export function mount(container, { site, back }) {
     disposeCharts(echarts, $("chart-power").parentElement);
     disposeCharts(echarts, $("chart-consumption").parentElement);
     drawLiveCharts({ replace: true });
-    $("updated").textContent = t("live.updated", { time: time(live.now) });
+    $("updated").textContent = t("live.updated", { time: time(live.now, timeZone) });
   }
 
   async function loadSite() {
     const info = await api.site(site);
     if (stopped) return;
     $("site-name").textContent = info.name;
-    $("site-meta").textContent = [info.code, info.industry, info.division_code]
+    timeZone = info.timezone || DEFAULT_TIME_ZONE;
+    $("site-meta").textContent = [info.code, industryName(info.industry), info.division_code]
       .filter(Boolean)
       .join(" · ");
   }
@@ -164,13 +203,7 @@ export function mount(container, { site, back }) {
     $("chart-budget").dataset.shareUsed = String(energy.share_used);
     $("budget-text").innerHTML = [
       `${number(energy.ytd, 0)} / ${number(energy.budget, 0)} tce`,
-      energy.projection === null || energy.projection === undefined
-        ? ""
-        : t("site.budget.projection", {
-            value: number(energy.projection, 0),
-            share: share(energy.projected_share),
-          }),
-      energy.pace === null || energy.pace === undefined ? "" : t("site.budget.pace", { pace: number(energy.pace, 2) }),
+      ...budgetBasis(budget, energy, timeZone),
     ]
       .filter(Boolean)
       .map((line) => `<div>${escapeHtml(line)}</div>`)
@@ -195,7 +228,7 @@ export function mount(container, { site, back }) {
       )
       .join("");
     answer.indicators.forEach((ind, i) => {
-      drawChart(echarts, $(`chart-intensity-${i}`), intensityOption(ind));
+      drawChart(echarts, $(`chart-intensity-${i}`), intensityOption(ind, { timeZone }));
     });
   }
 
@@ -224,7 +257,7 @@ export function mount(container, { site, back }) {
       const changed = applyReadings(model, data.readings);
       if (changed.size) {
         drawLiveCharts({ replace: false });
-        $("updated").textContent = t("live.updated", { time: time(model.newest) });
+        $("updated").textContent = t("live.updated", { time: time(model.newest, timeZone) });
       }
     });
     source.addEventListener("alert", (event) => {
@@ -246,14 +279,18 @@ export function mount(container, { site, back }) {
   (async () => {
     try {
       echarts = await loadECharts();
-      await Promise.all([loadSite(), loadLive()]);
+      await loadSite();
+      await loadLive();
       await Promise.all([connect(), loadBudget(), loadIntensity()]);
+      const panel = { site, timeZone, echarts, onError: showError };
+      panels.push(mountBalance($("balance-panel"), panel), mountHistory($("history-panel"), panel));
     } catch (exc) {
       showError(exc);
     }
     timers.push(
       setInterval(() => {
         Promise.all([loadLive(), loadBudget(), loadIntensity()]).catch(showError);
+        panels.forEach((p) => p.reload()); // today's figures grow; a past period stays as it was
       }, REFRESH_MS),
     );
   })();

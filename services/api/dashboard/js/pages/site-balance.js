@@ -1,0 +1,128 @@
+// The operator page's energy balance for a chosen day or month: the energy-flow (Sankey)
+// chart, each product's intensity against its levels, and the period's report to download.
+import { api, downloadReport } from "../api.js";
+import { energyFlowOption } from "../charts.js";
+import { disposeCharts, drawChart } from "../echarts-loader.js";
+import { energyFlows, grade } from "../energy-flow.js";
+import { escapeHtml, number } from "../format.js";
+import { measureName, productName, t } from "../i18n.js";
+import { siteDay } from "../site-time.js";
+
+export function balancePanel() {
+  return `
+    <section class="panel span-12" id="balance-panel">
+      <h2>${t("site.flows")}</h2>
+      <div class="toolbar">
+        <select id="flows-period">
+          <option value="day">${t("site.flows.day")}</option>
+          <option value="month">${t("site.flows.month")}</option>
+        </select>
+        <input type="date" id="flows-day">
+        <input type="month" id="flows-month" hidden>
+        <span class="muted">${t("site.download")}</span>
+        <button type="button" class="primary" id="download-csv">${t("site.download.csv")}</button>
+        <button type="button" class="primary" id="download-xlsx">${t("site.download.xlsx")}</button>
+        <span class="error" id="flows-error"></span>
+      </div>
+      <div class="muted" id="flows-total"></div>
+      <div class="chart tall" id="chart-flows"></div>
+      <div class="muted" id="flows-recovered"></div>
+      <h2>${t("site.products")}</h2>
+      <div id="products"></div>
+    </section>`;
+}
+
+function productsTable(products) {
+  if (!products.length) return `<div class="empty">${t("site.products.none")}</div>`;
+  const level = (levels, n) => number(levels?.[`level${n}`], 1);
+  const rows = products
+    .map((p) => {
+      const g = grade(p.value, p.levels);
+      return `<tr data-product="${escapeHtml(p.product)}" data-grade="${g ?? ""}">
+        <td>${escapeHtml(productName(p.product))}</td>
+        <td class="num">${number(p.value, 1)}</td><td>${escapeHtml(p.unit)}</td>
+        <td class="num">${level(p.levels, 1)}</td><td class="num">${level(p.levels, 2)}</td>
+        <td class="num">${level(p.levels, 3)}</td>
+        <td class="grade-${g ?? "none"}">${g ? escapeHtml(t(`grade.${g}`)) : "–"}</td></tr>`;
+    })
+    .join("");
+  return `<table><thead><tr><th>${t("col.product")}</th><th class="num">${t("col.intensity")}</th>
+    <th>${t("col.unit")}</th><th class="num">${t("col.level1")}</th>
+    <th class="num">${t("col.level2")}</th><th class="num">${t("col.level3")}</th>
+    <th>${t("col.grade")}</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export function mountBalance(container, { site, timeZone, echarts, onError }) {
+  const $ = (id) => container.querySelector(`#${id}`);
+  const periodEl = $("flows-period");
+  const dayEl = $("flows-day");
+  const monthEl = $("flows-month");
+  const chartEl = $("chart-flows");
+  const today = siteDay(Date.now(), timeZone);
+  dayEl.value = today;
+  monthEl.value = today.slice(0, 7);
+  let request = 0;
+
+  const chosen = () =>
+    periodEl.value === "month"
+      ? { period: "month", value: monthEl.value }
+      : { period: "day", value: dayEl.value };
+
+  async function load() {
+    const { period, value } = chosen();
+    if (!value) return;
+    const mine = ++request;
+    const answer = await api.energyFlows(site, { [period]: value });
+    if (mine !== request || !container.isConnected) return; // a newer period, or the page left
+    const flows = energyFlows(answer);
+    disposeCharts(echarts, container);
+    if (!flows.links.length) {
+      chartEl.innerHTML = `<div class="empty">${t("site.flows.none")}</div>`;
+    } else {
+      drawChart(echarts, chartEl, energyFlowOption(flows));
+    }
+    chartEl.dataset.period = `${period}:${value}`;
+    chartEl.dataset.flows = JSON.stringify(flows.links);
+    $("flows-total").textContent = [
+      t("site.flows.total", { tce: number(answer.total_tce, 3) }),
+      flows.total < 0 ? t("site.flows.negative") : "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    $("flows-recovered").textContent = flows.recovered.length
+      ? t("site.flows.recovered", {
+          list: flows.recovered
+            .map((r) => `${measureName(r.measure)} ${number(r.quantity, 1)} ${r.unit} (${number(r.tce, 3)} tce)`)
+            .join("; "),
+        })
+      : "";
+    $("products").innerHTML = productsTable(answer.products);
+  }
+
+  async function download(format) {
+    const { period, value } = chosen();
+    if (!value) return;
+    const { blob, name } = await downloadReport(site, period, value, format);
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  const reload = () => load().catch(onError);
+  periodEl.addEventListener("change", () => {
+    dayEl.hidden = periodEl.value === "month";
+    monthEl.hidden = periodEl.value !== "month";
+    reload();
+  });
+  dayEl.addEventListener("change", reload);
+  monthEl.addEventListener("change", reload);
+  $("download-csv").addEventListener("click", () => download("csv").catch(onError));
+  $("download-xlsx").addEventListener("click", () => download("xlsx").catch(onError));
+  reload();
+  return { reload };
+}
