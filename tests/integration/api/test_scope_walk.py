@@ -51,7 +51,7 @@ def _query_for(path: str, method: str, world: World) -> dict[str, str]:
         q = {"start_day": str(day - timedelta(days=1)), "end_day": str(day)}
     if path.endswith("/daily"):
         q = {"day": str(day), "format": "json"}
-    if path.endswith("/energy-flows"):
+    if path.endswith(("/energy-flows", "/units/balance")):
         q = {"day": str(day)}
     if path.endswith("/monthly"):
         q = {"month": day.strftime("%Y-%m"), "format": "json"}
