@@ -10,6 +10,9 @@ import psycopg
 from energywatch.storage.balance import ENERGY_ROLES
 from services.alerting.rules import Rule, Selector
 
+# What a stack's CEMS measures beside the pollutants: the conditions of the flue gas.
+STACK_CONDITIONS = frozenset({"o2", "flue_gas_flow", "flue_gas_temperature"})
+
 
 @dataclass(frozen=True)
 class Site:
@@ -35,6 +38,8 @@ class Point:
     rollover: float | None
     created_at: datetime
     balance_sign: int  # how it enters the site's total (energywatch/storage/balance.py)
+    device_id: int = 0
+    corrected_o2: float | None = None  # the logger corrected its values to this O2 % (Zs*)
 
     @property
     def balance_role(self) -> str:
@@ -81,7 +86,7 @@ def load_registry(conn: psycopg.Connection) -> Registry:
         reg.sites[row[0]] = Site(*row)
     for row in conn.execute(
         "SELECT id, site_id, code, measure, kind, role, product, rollover, created_at,"
-        " balance_sign FROM points"
+        " balance_sign, device_id, corrected_o2 FROM points"
     ):
         point = Point(*row)
         reg.points[point.id] = point
@@ -114,7 +119,7 @@ def _point_fits_kind(point: Point, kind: str) -> bool:
     if kind == "power":
         return point.measure == "power"
     if kind == "pollutant":
-        return point.role == "emission"
+        return point.role == "emission" and point.measure not in STACK_CONDITIONS
     if kind == "counter_reset":
         return point.kind == "cumulative"
     if kind == "negative":
