@@ -9,7 +9,7 @@ minutes without a valid reading are absent, not NaN.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -50,6 +50,55 @@ def join_minutes(minutes_a: I64, minutes_b: I64) -> tuple[I64, I64, I64]:
     """The minutes both series have, with the index of each in its series."""
     common, ia, ib = np.intersect1d(minutes_a, minutes_b, assume_unique=True, return_indices=True)
     return common.astype(np.int64), ia.astype(np.int64), ib.astype(np.int64)
+
+
+Basis = Literal["as_reported", "logger_corrected", "o2_corrected", "no_o2"]
+
+
+def pick_source(corrected_o2: list[float | None], reference_o2: float) -> int:
+    """Of one stack's points for one pollutant (their `corrected_o2`, None = measured), the
+    one to judge at `reference_o2`: the logger's value corrected to it, else one corrected to
+    another O2 (restated), else the first measured one (corrected from O2)."""
+    for wanted in (lambda c: c == reference_o2, lambda c: c is not None):
+        for i, c in enumerate(corrected_o2):
+            if wanted(c):
+                return i
+    return 0
+
+
+class Judged(NamedTuple):
+    minute: I64
+    value: F64  # at the reference O2 (or as reported)
+    measured: F64  # as the judged point reported it
+    o2: F64 | None  # o2_corrected: the O2 of each minute
+
+
+def judged_minutes(
+    basis: Basis,
+    minute: I64,
+    values: F64,
+    reference_o2: float | None,
+    from_o2: float | None = None,
+    o2_minute: I64 | None = None,
+    o2_values: F64 | None = None,
+) -> Judged:
+    """The minute values a limit is compared with, from a point's valid minute means.
+
+    o2_corrected: only minutes where the O2 point has a valid value too; logger_corrected:
+    restated from `from_o2` to the reference; no_o2: no value; as_reported: unchanged.
+    """
+    if basis == "o2_corrected" and o2_minute is not None and o2_values is not None:
+        common, ia, ib = join_minutes(minute, o2_minute)
+        o2 = o2_values[ib]
+        measured = values[ia]
+        return Judged(
+            common, corrected_to_reference_o2(measured, o2, reference_o2 or 0.0), measured, o2
+        )
+    if basis == "logger_corrected" and reference_o2 is not None:
+        return Judged(minute, rebased(values, from_o2 or 0.0, reference_o2), values, None)
+    if basis == "no_o2":
+        return Judged(minute, np.full(values.shape, np.nan), values, None)
+    return Judged(minute, values, values, None)
 
 
 class WindowMean(NamedTuple):

@@ -11,22 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from energywatch.core.stacks import (
-    corrected_to_reference_o2,
-    join_minutes,
-    rebased,
-    window_mean,
-)
+from energywatch.core.stacks import Basis, Judged, judged_minutes, pick_source, window_mean
 from energywatch.core.thresholds import F64
 from services.alerting.inputs import CycleInputs
 from services.alerting.registry import Point, Registry
 from services.alerting.rules import Rule
 
-Basis = Literal["as_reported", "logger_corrected", "o2_corrected", "no_o2"]
 O2_MEASURE = "o2"
 
 
@@ -48,11 +42,10 @@ def sources(reg: Registry, points: list[Point], reference_o2: float | None) -> l
     out = []
     for (device_id, _), members in groups.items():
         measured = [p for p in members if p.corrected_o2 is None]
-        corrected = [p for p in members if p.corrected_o2 is not None]
-        subject = measured[0] if measured else corrected[0]
-        exact = [p for p in corrected if p.corrected_o2 == reference_o2]
-        if exact or corrected:
-            out.append(Source(subject, (exact or corrected)[0], "logger_corrected"))
+        subject = measured[0] if measured else members[0]
+        judged = members[pick_source([p.corrected_o2 for p in members], reference_o2)]
+        if judged.corrected_o2 is not None:
+            out.append(Source(subject, judged, "logger_corrected"))
             continue
         o2 = _o2_point(reg, subject.site_id, device_id)
         out.append(Source(subject, subject, "o2_corrected" if o2 else "no_o2", o2))
@@ -79,22 +72,17 @@ def measure_pollutant(
     details: list[dict[str, Any]] = []
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
     for i, src in enumerate(chosen):
-        at = minutes.minutes.get(src.values.id, empty_i)
-        measured = minutes.values.get(src.values.id, empty_f)
-        o2_values: F64 | None = None
-        if src.basis == "o2_corrected" and src.o2 is not None and rule.reference_o2 is not None:
-            at_o2 = minutes.minutes.get(src.o2.id, empty_i)
-            at, ia, ib = join_minutes(at, at_o2)
-            measured = measured[ia]
-            o2_values = minutes.values.get(src.o2.id, empty_f)[ib]
-            judged = corrected_to_reference_o2(measured, o2_values, rule.reference_o2)
-        elif src.basis == "logger_corrected" and rule.reference_o2 is not None:
-            judged = rebased(measured, src.values.corrected_o2 or 0.0, rule.reference_o2)
-        elif src.basis == "no_o2":
-            judged = np.full(measured.shape, np.nan)
-        else:
-            judged = measured
-        mean = window_mean(judged, window_ms, rule.min_valid_share)
+        o2 = src.o2.id if src.o2 else -1
+        judged = judged_minutes(
+            src.basis,
+            minutes.minutes.get(src.values.id, empty_i),
+            minutes.values.get(src.values.id, empty_f),
+            rule.reference_o2,
+            src.values.corrected_o2,
+            minutes.minutes.get(o2, empty_i),
+            minutes.values.get(o2, empty_f),
+        )
+        mean = window_mean(judged.value, window_ms, rule.min_valid_share)
         value[i] = mean.mean
         details.append(
             {
@@ -105,24 +93,22 @@ def measure_pollutant(
                 "valid_minutes": mean.valid_minutes,
                 "required_minutes": mean.required_minutes,
                 "flagged_minutes": minutes.flagged_minutes.get(src.values.id, 0),
-                "minutes": _minute_rows(at, judged, measured, o2_values),
+                "minutes": _minute_rows(judged),
             }
         )
     return chosen, value, details
 
 
-def _minute_rows(
-    at: np.ndarray, judged: F64, measured: F64, o2: F64 | None
-) -> list[dict[str, Any]]:
+def _minute_rows(judged: Judged) -> list[dict[str, Any]]:
     rows = []
-    for k in range(at.size):
-        v = float(judged[k])
+    for k in range(judged.minute.size):
+        v = float(judged.value[k])
         row: dict[str, Any] = {
-            "minute": datetime.fromtimestamp(int(at[k]) / 1000, UTC).isoformat(),
+            "minute": datetime.fromtimestamp(int(judged.minute[k]) / 1000, UTC).isoformat(),
             "value": v if v == v else None,
-            "measured": float(measured[k]),
+            "measured": float(judged.measured[k]),
         }
-        if o2 is not None:
-            row["o2"] = float(o2[k])
+        if judged.o2 is not None:
+            row["o2"] = float(judged.o2[k])
         rows.append(row)
     return rows

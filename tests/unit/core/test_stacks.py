@@ -12,6 +12,8 @@ from energywatch.core.stacks import (
     corrected_to_reference_o2,
     hourly_means,
     join_minutes,
+    judged_minutes,
+    pick_source,
     rebased,
     required_minutes,
     window_mean,
@@ -57,3 +59,24 @@ def test_blocks_follow_local_time_and_skip_nan_members():
 def test_join_minutes_keeps_the_common_minutes():
     common, ia, ib = join_minutes(np.array([0, 60, 120]), np.array([60, 120, 180]))
     assert common.tolist() == [60, 120] and ia.tolist() == [1, 2] and ib.tolist() == [0, 1]
+
+
+def test_the_loggers_value_at_the_reference_o2_is_picked_first():
+    assert pick_source([None, 16.0, 6.0], 6.0) == 2
+    assert pick_source([None, 16.0], 6.0) == 1  # restated from 16 %
+    assert pick_source([None], 6.0) == 0  # corrected from the O2 point
+
+
+def test_judged_minutes_keep_only_minutes_with_a_valid_o2():
+    judged = judged_minutes(
+        "o2_corrected",
+        np.array([0, 60_000, 120_000]),
+        np.array([40.0, 40.0, 40.0]),
+        6.0,
+        o2_minute=np.array([60_000, 120_000]),
+        o2_values=np.array([9.0, 6.0]),
+    )
+    assert judged.minute.tolist() == [60_000, 120_000]
+    np.testing.assert_allclose(judged.value, [50.0, 40.0])
+    assert judged.o2 is not None and judged.o2.tolist() == [9.0, 6.0]
+    assert np.isnan(judged_minutes("no_o2", np.array([0]), np.array([1.0]), 6.0).value[0])
