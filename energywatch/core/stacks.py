@@ -167,3 +167,21 @@ def emission_kg(concentration_mg_m3: F64, flow_m3_h: F64, hours: float = 1.0) ->
     c = np.asarray(concentration_mg_m3, dtype=np.float64)
     q = np.asarray(flow_m3_h, dtype=np.float64)
     return c * q * hours / MG_PER_KG
+
+
+class Band(NamedTuple):
+    start: int  # ms, first flagged minute
+    end: int  # ms, end of the last flagged minute
+    quality: int  # the worst quality in the band
+
+
+def flag_bands(minute_ms: I64, quality: I64) -> list[Band]:
+    """Consecutive flagged minutes (same quality) merged into bands, for drawing."""
+    bands: list[Band] = []
+    for m, q in zip(minute_ms.tolist(), quality.tolist(), strict=True):
+        last = bands[-1] if bands else None
+        if last is not None and last.end == m and last.quality == q:
+            bands[-1] = Band(last.start, m + MINUTE_MS, q)
+        else:
+            bands.append(Band(m, m + MINUTE_MS, q))
+    return bands

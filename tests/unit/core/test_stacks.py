@@ -10,6 +10,7 @@ from energywatch.core.stacks import (
     MINUTE_MS,
     block_means,
     corrected_to_reference_o2,
+    flag_bands,
     hourly_means,
     join_minutes,
     judged_minutes,
@@ -80,3 +81,13 @@ def test_judged_minutes_keep_only_minutes_with_a_valid_o2():
     np.testing.assert_allclose(judged.value, [50.0, 40.0])
     assert judged.o2 is not None and judged.o2.tolist() == [9.0, 6.0]
     assert np.isnan(judged_minutes("no_o2", np.array([0]), np.array([1.0]), 6.0).value[0])
+
+
+def test_flag_bands_merge_consecutive_minutes_of_one_quality():
+    m = np.array([0, 1, 2, 5, 6], dtype=np.int64) * MINUTE_MS
+    q = np.array([2, 2, 3, 2, 2], dtype=np.int64)
+    assert flag_bands(m, q) == [
+        (0, 2 * MINUTE_MS, 2),
+        (2 * MINUTE_MS, 3 * MINUTE_MS, 3),
+        (5 * MINUTE_MS, 7 * MINUTE_MS, 2),
+    ]

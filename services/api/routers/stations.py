@@ -1,0 +1,193 @@
+"""Monitoring stations: a region's stacks and greenhouse-gas stations, and one station's
+series: measured and O2-corrected pollutants with hourly validity, amounts and limits, O2,
+flow, temperature, gases with their diurnal profile, flagged minutes as bands
+(docs/stacks.md, docs/api.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from energywatch.core.series import F64, I64
+from energywatch.core.stacks import (
+    Basis,
+    emission_kg,
+    flag_bands,
+    hourly_means,
+    judged_minutes,
+    pick_source,
+)
+from services.alerting.rules import default_rules
+from services.api.clock import in_supported_years
+from services.api.deps import ConnDep, CurrentUser, ScopedRegion, ScopedSite
+from services.api.problems import PROBLEM_RESPONSES, ProblemError
+from services.api.queries.stations import (
+    Minutes,
+    StationPointRow,
+    diurnal_profile,
+    minute_means,
+    region_stations,
+    station_kind,
+    station_points,
+)
+from services.api.schemas.stations import (
+    FlagBand,
+    HourValue,
+    PollutantSeries,
+    StationListed,
+    StationPoint,
+    StationSeries,
+)
+
+router = APIRouter(tags=["stations"], responses=PROBLEM_RESPONSES)
+
+MAX_RANGE = timedelta(days=7)
+DEFAULT_REFERENCE_O2 = 6.0  # coal-fired boilers, GB 13223-2011 clause 5.2
+POLLUTANTS = ("so2", "nox", "particulates")
+_NO_MINUTES: tuple[I64, F64] = (np.empty(0, np.int64), np.empty(0))
+
+
+@router.get("/regions/{division}/stations", response_model=list[StationListed])
+def list_stations(division: ScopedRegion, user: CurrentUser, conn: ConnDep) -> list[StationListed]:
+    return [StationListed.model_validate(r) for r in region_stations(conn, user, division)]
+
+
+def shipped_limits() -> dict[str, tuple[float, float, str]]:
+    """measure -> (critical threshold, reference O2, source) of the shipped pollutant rules."""
+    out: dict[str, tuple[float, float, str]] = {}
+    for rule in default_rules():
+        critical = rule.effective_thresholds.get("critical")
+        if rule.kind == "pollutant" and rule.select.measure and isinstance(critical, float | int):
+            ref = rule.reference_o2 if rule.reference_o2 is not None else DEFAULT_REFERENCE_O2
+            out[rule.select.measure] = (float(critical), ref, rule.source)
+    return out
+
+
+def _series(minutes: Minutes, point: StationPointRow | None) -> tuple[I64, F64]:
+    if point is None:
+        return _NO_MINUTES
+    return minutes.minutes[point.id], minutes.values[point.id]
+
+
+def _pairs(at: I64, values: F64) -> list[tuple[int, float | None]]:
+    return [(int(t), None if v != v else float(v)) for t, v in zip(at, values, strict=True)]
+
+
+def _on_device(pts: list[StationPointRow], device: int, measure: str) -> StationPointRow | None:
+    return next((p for p in pts if p.device_id == device and p.measure == measure), None)
+
+
+def _pollutants(
+    pts: list[StationPointRow], minutes: Minutes, reference_o2: float | None
+) -> list[PollutantSeries]:
+    """Per device and pollutant, the values a limit is judged on, as the rules judge them
+    (energywatch/core/stacks.py pick_source, judged_minutes)."""
+    limits = shipped_limits()
+    groups: dict[tuple[int, str], list[StationPointRow]] = {}
+    for p in pts:
+        if p.measure in POLLUTANTS:
+            groups.setdefault((p.device_id, p.measure), []).append(p)
+    out = []
+    for (device, measure), members in groups.items():
+        limit = limits.get(measure)
+        ref = reference_o2 if reference_o2 is not None else (limit[1] if limit else 6.0)
+        measured = [p for p in members if p.corrected_o2 is None]
+        judged = members[pick_source([p.corrected_o2 for p in members], ref)]
+        o2 = _on_device(pts, device, "o2")
+        basis: Basis = (
+            "logger_corrected"
+            if judged.corrected_o2 is not None
+            else "o2_corrected"
+            if o2
+            else "no_o2"
+        )
+        values = judged_minutes(
+            basis, *_series(minutes, judged), ref, judged.corrected_o2, *_series(minutes, o2)
+        )
+        flow = hourly_means(*_series(minutes, _on_device(pts, device, "flue_gas_flow")))
+        out.append(
+            PollutantSeries(
+                measure=measure,
+                point=(measured or members)[0].code,
+                judged_point=judged.code,
+                basis=basis,
+                reference_o2=ref,
+                limit=limit[0] if limit else None,
+                limit_source=limit[2] if limit else None,
+                corrected=_pairs(values.minute, values.value),
+                hourly=_hours(values.minute, values.value, values.measured, flow),
+            )
+        )
+    return out
+
+
+def _hours(at: I64, corrected: F64, measured: F64, flow: tuple[I64, F64, I64]) -> list[HourValue]:
+    """Clock hours: the corrected mean (45 valid minutes or none) and the mass emitted."""
+    hours = hourly_means(at, corrected)
+    conc = hourly_means(at, measured)
+    flow_at = dict(zip(flow[0].tolist(), flow[1].tolist(), strict=True))
+    flows = np.array([flow_at.get(h, np.nan) for h in conc.start.tolist()])
+    kg = emission_kg(conc.mean, flows)
+    return [
+        HourValue(
+            hour=int(h),
+            mean=None if m != m else float(m),
+            valid_minutes=int(n),
+            emission_kg=None if k != k else float(k),
+        )
+        for h, m, n, k in zip(hours.start, hours.mean, hours.members, kg, strict=True)
+    ]
+
+
+def _point(
+    p: StationPointRow, minutes: Minutes, diurnal: list[float | None] | None
+) -> StationPoint:
+    flagged = minutes.flagged[p.id]
+    bands = flag_bands(
+        np.array([m for m, _ in flagged], dtype=np.int64),
+        np.array([q for _, q in flagged], dtype=np.int64),
+    )
+    return StationPoint(
+        code=p.code,
+        name=p.name,
+        measure=p.measure,
+        unit=p.unit,
+        corrected_o2=p.corrected_o2,
+        minutes=[(t, v) for t, v in _pairs(*_series(minutes, p)) if v is not None],
+        flags=[FlagBand(start=b.start, end=b.end, quality=b.quality) for b in bands],
+        diurnal=diurnal,
+    )
+
+
+@router.get("/sites/{site}/station", response_model=StationSeries)
+def station_series(
+    site: ScopedSite,
+    conn: ConnDep,
+    start: AwareDatetime,
+    end: AwareDatetime,
+    reference_o2: Annotated[
+        float | None, Query(ge=0, lt=21, description="default: the shipped rule's")
+    ] = None,
+) -> StationSeries:
+    if not in_supported_years(start, end):
+        raise ProblemError(422, "start and end must lie between 1990 and 2200")
+    if end <= start or end - start > MAX_RANGE:
+        raise ProblemError(422, "end must be after start, at most 7 days later")
+    pts = station_points(conn, site.id)
+    minutes = minute_means(conn, [p.id for p in pts], start, end)
+    gases = [p.id for p in pts if p.measure.endswith("_ambient")]
+    diurnal = diurnal_profile(conn, gases, start, end, site.timezone) if gases else {}
+    return StationSeries(
+        site=site.code,
+        name=site.name,
+        station_kind=station_kind(conn, site.id),
+        timezone=site.timezone,
+        start=start,
+        end=end,
+        points=[_point(p, minutes, diurnal.get(p.id)) for p in pts],
+        pollutants=_pollutants(pts, minutes, reference_o2),
+    )
