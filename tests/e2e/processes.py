@@ -135,6 +135,16 @@ def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[No
 
 
 @contextlib.contextmanager
+def alerting_with_rules(db_url: str, rules: str, work_dir: Path) -> Iterator[None]:
+    """The real alerting service judging `rules` (a rules YAML document) only."""
+    rules_dir = work_dir / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "e2e.yaml").write_text(rules, encoding="utf-8")
+    with running_alerting(db_url, rules_dir, work_dir):
+        yield
+
+
+@contextlib.contextmanager
 def _running_command(
     command: str, env: dict[str, str], log: Path, ready: Callable[[], bool]
 ) -> Iterator[None]:

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 
 from energywatch.core.series import F64, I64
 from energywatch.core.stacks import (
+    HOUR_MS,
     Basis,
     emission_kg,
     flag_bands,
@@ -82,7 +83,7 @@ def _on_device(pts: list[StationPointRow], device: int, measure: str) -> Station
 
 
 def _pollutants(
-    pts: list[StationPointRow], minutes: Minutes, reference_o2: float | None
+    pts: list[StationPointRow], minutes: Minutes, reference_o2: float | None, end_ms: int
 ) -> list[PollutantSeries]:
     """Per device and pollutant, the values a limit is judged on, as the rules judge them
     (energywatch/core/stacks.py pick_source, judged_minutes)."""
@@ -119,13 +120,15 @@ def _pollutants(
                 limit=limit[0] if limit else None,
                 limit_source=limit[2] if limit else None,
                 corrected=_pairs(values.minute, values.value),
-                hourly=_hours(values.minute, values.value, values.measured, flow),
+                hourly=_hours(values.minute, values.value, values.measured, flow, end_ms),
             )
         )
     return out
 
 
-def _hours(at: I64, corrected: F64, measured: F64, flow: tuple[I64, F64, I64]) -> list[HourValue]:
+def _hours(
+    at: I64, corrected: F64, measured: F64, flow: tuple[I64, F64, I64], end_ms: int
+) -> list[HourValue]:
     """Clock hours: the corrected mean (45 valid minutes or none) and the mass emitted."""
     hours = hourly_means(at, corrected)
     conc = hourly_means(at, measured)
@@ -137,6 +140,7 @@ def _hours(at: I64, corrected: F64, measured: F64, flow: tuple[I64, F64, I64]) -
             hour=int(h),
             mean=None if m != m else float(m),
             valid_minutes=int(n),
+            complete=int(h) + HOUR_MS <= end_ms,
             emission_kg=None if k != k else float(k),
         )
         for h, m, n, k in zip(hours.start, hours.mean, hours.members, kg, strict=True)
@@ -178,7 +182,9 @@ def station_series(
     if end <= start or end - start > MAX_RANGE:
         raise ProblemError(422, "end must be after start, at most 7 days later")
     pts = station_points(conn, site.id)
-    minutes = minute_means(conn, [p.id for p in pts], start, end)
+    # Whole clock hours, so that the first hour is judged on all its minutes.
+    first_hour = start.replace(minute=0, second=0, microsecond=0)
+    minutes = minute_means(conn, [p.id for p in pts], first_hour, end)
     gases = [p.id for p in pts if p.measure.endswith("_ambient")]
     diurnal = diurnal_profile(conn, gases, start, end, site.timezone) if gases else {}
     return StationSeries(
@@ -189,5 +195,5 @@ def station_series(
         start=start,
         end=end,
         points=[_point(p, minutes, diurnal.get(p.id)) for p in pts],
-        pollutants=_pollutants(pts, minutes, reference_o2),
+        pollutants=_pollutants(pts, minutes, reference_o2, int(end.timestamp() * 1000)),
     )

@@ -40,6 +40,7 @@ class HourValue(BaseModel):
     hour: int
     mean: float | None  # at the reference O2; None below 45 valid minutes (HJ 75-2017)
     valid_minutes: int
+    complete: bool  # the whole hour lies within the requested range (else it may yet be valid)
     emission_kg: float | None  # measured mean x flow mean x 1 h (docs/stacks.md)
 
 

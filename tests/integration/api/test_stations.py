@@ -119,7 +119,7 @@ def test_stack_series_corrects_validates_and_weighs(client, world_db, hour):
     first, second = so2_series["hourly"]
     assert first["valid_minutes"] == 48 and first["mean"] == pytest.approx(50.0)
     assert first["emission_kg"] == pytest.approx(40.0)  # 40 mg/m3 x 1e6 m3/h x 1 h
-    assert second["valid_minutes"] == 44 and second["mean"] is None
+    assert second["valid_minutes"] == 44 and second["mean"] is None and second["complete"]
     assert second["emission_kg"] is None
     so2_point = next(p for p in body["points"] if p["code"] == "SO2")
     start_ms = int(hour.timestamp() * 1000)

@@ -36,7 +36,7 @@ function row(alert, { showSite, fresh }) {
       data-acked="${acked ? "yes" : "no"}" class="${fresh ? "new" : ""}">
     <td><span class="badge sev-${escapeHtml(alert.severity)}">${escapeHtml(t(`severity.${alert.severity}`))}</span></td>
     ${showSite ? `<td><a href="#/site/${encodeURIComponent(alert.site ?? "")}">${escapeHtml(alert.site ?? "")}</a></td>` : ""}
-    <td>${escapeHtml(alert.rule)}</td>
+    <td><a href="#/alert/${alert.id}" data-drill="${alert.id}">${escapeHtml(alert.rule)}</a></td>
     <td>${escapeHtml(subjectOf(alert))}</td>
     <td class="num">${value}</td>
     <td>${escapeHtml(t(`state.${alert.state}`))}</td>

@@ -146,6 +146,10 @@ export function mount(container, { site, back }) {
   async function loadSite() {
     const info = await api.site(site);
     if (stopped) return;
+    if (info.kind === "station") {
+      location.replace(`#/station/${encodeURIComponent(info.code)}`);
+      return;
+    }
     $("site-name").textContent = info.name;
     $("site-meta").textContent = [info.code, info.industry, info.division_code]
       .filter(Boolean)
