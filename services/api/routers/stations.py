@@ -5,8 +5,9 @@ flow, temperature, gases with their diurnal profile, flagged minutes as bands
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from fastapi import APIRouter, Query
@@ -14,8 +15,11 @@ from pydantic import AwareDatetime
 
 from energywatch.core.series import F64, I64
 from energywatch.core.stacks import (
+    DAY_MS,
     HOUR_MS,
     Basis,
+    block_means,
+    daily_means,
     emission_kg,
     flag_bands,
     hourly_means,
@@ -36,6 +40,7 @@ from services.api.queries.stations import (
     station_points,
 )
 from services.api.schemas.stations import (
+    DayValue,
     FlagBand,
     HourValue,
     PollutantSeries,
@@ -83,7 +88,10 @@ def _on_device(pts: list[StationPointRow], device: int, measure: str) -> Station
 
 
 def _pollutants(
-    pts: list[StationPointRow], minutes: Minutes, reference_o2: float | None, end_ms: int
+    pts: list[StationPointRow],
+    minutes: Minutes,
+    reference_o2: float | None,
+    span_ms: tuple[int, int, int],
 ) -> list[PollutantSeries]:
     """Per device and pollutant, the values a limit is judged on, as the rules judge them
     (energywatch/core/stacks.py pick_source, judged_minutes)."""
@@ -93,6 +101,7 @@ def _pollutants(
         if p.measure in POLLUTANTS:
             groups.setdefault((p.device_id, p.measure), []).append(p)
     out = []
+    start_ms, end_ms, offset_ms = span_ms
     for (device, measure), members in groups.items():
         limit = limits.get(measure)
         ref = reference_o2 if reference_o2 is not None else (limit[1] if limit else 6.0)
@@ -110,6 +119,8 @@ def _pollutants(
             basis, *_series(minutes, judged), ref, judged.corrected_o2, *_series(minutes, o2)
         )
         flow = hourly_means(*_series(minutes, _on_device(pts, device, "flue_gas_flow")))
+        hours = _hours(values.minute, values.value, values.measured, flow, end_ms)
+        shown = values.minute >= start_ms
         out.append(
             PollutantSeries(
                 measure=measure,
@@ -119,8 +130,9 @@ def _pollutants(
                 reference_o2=ref,
                 limit=limit[0] if limit else None,
                 limit_source=limit[2] if limit else None,
-                corrected=_pairs(values.minute, values.value),
-                hourly=_hours(values.minute, values.value, values.measured, flow, end_ms),
+                corrected=_pairs(values.minute[shown], values.value[shown]),
+                hourly=[h for h in hours if h.hour + HOUR_MS > start_ms],
+                daily=_days(hours, offset_ms, end_ms),
             )
         )
     return out
@@ -147,8 +159,33 @@ def _hours(
     ]
 
 
+def _days(hours: list[HourValue], offset_ms: int, end_ms: int) -> list[DayValue]:
+    """Local days: the mean of valid hourly means (20 valid hours or none), the kg of the
+    valid hours."""
+    at = np.array([h.hour for h in hours], dtype=np.int64)
+    means = np.array([np.nan if h.mean is None else h.mean for h in hours])
+    kg = np.array([np.nan if h.emission_kg is None else h.emission_kg for h in hours])
+    days = daily_means(at, means, offset_ms)
+    totals = block_means(at, kg, DAY_MS, 1, offset_ms)
+    kg_of = dict(zip(totals.start.tolist(), (totals.mean * totals.members).tolist(), strict=True))
+    return [
+        DayValue(
+            day=int(d),
+            mean=None if m != m else float(m),
+            valid_hours=int(n),
+            complete=int(d) + DAY_MS <= end_ms,
+            emission_kg=kg_of.get(int(d)),
+        )
+        for d, m, n in zip(days.start, days.mean, days.members, strict=True)
+    ]
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
 def _point(
-    p: StationPointRow, minutes: Minutes, diurnal: list[float | None] | None
+    p: StationPointRow, minutes: Minutes, diurnal: list[float | None] | None, start_ms: int
 ) -> StationPoint:
     flagged = minutes.flagged[p.id]
     bands = flag_bands(
@@ -161,8 +198,12 @@ def _point(
         measure=p.measure,
         unit=p.unit,
         corrected_o2=p.corrected_o2,
-        minutes=[(t, v) for t, v in _pairs(*_series(minutes, p)) if v is not None],
-        flags=[FlagBand(start=b.start, end=b.end, quality=b.quality) for b in bands],
+        minutes=[
+            (t, v) for t, v in _pairs(*_series(minutes, p)) if v is not None and t >= start_ms
+        ],
+        flags=[
+            FlagBand(start=b.start, end=b.end, quality=b.quality) for b in bands if b.end > start_ms
+        ],
         diurnal=diurnal,
     )
 
@@ -182,9 +223,12 @@ def station_series(
     if end <= start or end - start > MAX_RANGE:
         raise ProblemError(422, "end must be after start, at most 7 days later")
     pts = station_points(conn, site.id)
-    # Whole clock hours, so that the first hour is judged on all its minutes.
-    first_hour = start.replace(minute=0, second=0, microsecond=0)
-    minutes = minute_means(conn, [p.id for p in pts], first_hour, end)
+    # From the local midnight before start: the first day and hour are judged on all their
+    # minutes.
+    local = start.astimezone(ZoneInfo(site.timezone))
+    offset_ms = int((local.utcoffset() or timedelta(0)).total_seconds() * 1000)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    minutes = minute_means(conn, [p.id for p in pts], midnight, end)
     gases = [p.id for p in pts if p.measure.endswith("_ambient")]
     diurnal = diurnal_profile(conn, gases, start, end, site.timezone) if gases else {}
     return StationSeries(
@@ -194,6 +238,6 @@ def station_series(
         timezone=site.timezone,
         start=start,
         end=end,
-        points=[_point(p, minutes, diurnal.get(p.id)) for p in pts],
-        pollutants=_pollutants(pts, minutes, reference_o2, int(end.timestamp() * 1000)),
+        points=[_point(p, minutes, diurnal.get(p.id), _ms(start)) for p in pts],
+        pollutants=_pollutants(pts, minutes, reference_o2, (_ms(start), _ms(end), offset_ms)),
     )

@@ -44,6 +44,14 @@ class HourValue(BaseModel):
     emission_kg: float | None  # measured mean x flow mean x 1 h (docs/stacks.md)
 
 
+class DayValue(BaseModel):
+    day: int  # local midnight
+    mean: float | None  # from valid hours; None below 20 of them (HJ 75-2017)
+    valid_hours: int
+    complete: bool
+    emission_kg: float | None  # sum over the valid hours (invalid hours are not filled in)
+
+
 class PollutantSeries(BaseModel):
     measure: str
     point: str  # the measured point (alerts are keyed on it)
@@ -54,6 +62,7 @@ class PollutantSeries(BaseModel):
     limit_source: str | None
     corrected: list[tuple[int, float | None]]
     hourly: list[HourValue]
+    daily: list[DayValue]
 
 
 class StationSeries(BaseModel):

@@ -121,6 +121,12 @@ def test_stack_series_corrects_validates_and_weighs(client, world_db, hour):
     assert first["emission_kg"] == pytest.approx(40.0)  # 40 mg/m3 x 1e6 m3/h x 1 h
     assert second["valid_minutes"] == 44 and second["mean"] is None and second["complete"]
     assert second["emission_kg"] is None
+    # The local day (or days, when the two hours straddle midnight) has one valid hour: far
+    # from the 20 a daily mean needs; the amount counts the valid hour only.
+    days = so2_series["daily"]
+    assert sum(d["valid_hours"] for d in days) == 1
+    assert all(d["mean"] is None and not d["complete"] for d in days)
+    assert sum(d["emission_kg"] or 0 for d in days) == pytest.approx(40.0)
     so2_point = next(p for p in body["points"] if p["code"] == "SO2")
     start_ms = int(hour.timestamp() * 1000)
     assert so2_point["flags"] == [
