@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,7 +32,8 @@ class Measured:
     thresholds: F64  # (N_LEVELS,) by severity rank, NaN where the rule has none
     clear: float
     evidence: dict[str, F64] = field(default_factory=dict)
-    details: list[dict[str, Any]] | None = None  # per subject, structured (pollutant minutes)
+    # per subject, structured evidence built on demand (pollutant minutes)
+    details: list[Callable[[], dict[str, Any]]] | None = None
 
     def evidence_of(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -39,7 +41,7 @@ class Measured:
             v = float(column[i])
             out[key] = None if v != v else v
         if self.details is not None:
-            out.update(self.details[i])
+            out.update(self.details[i]())
         return out
 
 

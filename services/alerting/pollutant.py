@@ -9,8 +9,10 @@ measured point corrected minute by minute from the device's O2 point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from services.alerting.registry import Point, Registry
 from services.alerting.rules import Rule
 
 O2_MEASURE = "o2"
+Evidence = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,16 @@ def _o2_point(reg: Registry, site_id: int, device_id: int) -> Point | None:
 
 def measure_pollutant(
     rule: Rule, reg: Registry, inputs: CycleInputs, points: list[Point]
-) -> tuple[list[Source], F64, list[dict[str, Any]]]:
+) -> tuple[list[Source], F64, list[Evidence]]:
     """Per source: the window mean of valid minutes (NaN below the validity rule), and the
-    evidence: basis, the minutes with their values, counts against the rule."""
+    evidence: basis, the minutes with their values, counts against the rule (built only for
+    the subjects whose state changes)."""
     chosen = sources(reg, points, rule.reference_o2)
     wanted = {s.values.id for s in chosen} | {s.o2.id for s in chosen if s.o2}
     minutes = inputs.minute_means(rule.window, tuple(sorted(wanted)))
     window_ms = int(rule.window.total_seconds() * 1000)
     value = np.full(len(chosen), np.nan)
-    details: list[dict[str, Any]] = []
+    details: list[Evidence] = []
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
     for i, src in enumerate(chosen):
         o2 = src.o2.id if src.o2 else -1
@@ -85,18 +89,25 @@ def measure_pollutant(
         mean = window_mean(judged.value, window_ms, rule.min_valid_share)
         value[i] = mean.mean
         details.append(
-            {
-                "basis": src.basis,
-                "reference_o2": rule.reference_o2,
-                "point": reg.point_label(src.values),
-                "o2_point": reg.point_label(src.o2) if src.o2 else None,
-                "valid_minutes": mean.valid_minutes,
-                "required_minutes": mean.required_minutes,
-                "flagged_minutes": minutes.flagged_minutes.get(src.values.id, 0),
-                "minutes": _minute_rows(judged),
-            }
+            partial(
+                _evidence,
+                {
+                    "basis": src.basis,
+                    "reference_o2": rule.reference_o2,
+                    "point": reg.point_label(src.values),
+                    "o2_point": reg.point_label(src.o2) if src.o2 else None,
+                    "valid_minutes": mean.valid_minutes,
+                    "required_minutes": mean.required_minutes,
+                    "flagged_minutes": minutes.flagged_minutes.get(src.values.id, 0),
+                },
+                judged,
+            )
         )
     return chosen, value, details
+
+
+def _evidence(counts: dict[str, Any], judged: Judged) -> dict[str, Any]:
+    return {**counts, "minutes": _minute_rows(judged)}
 
 
 def _minute_rows(judged: Judged) -> list[dict[str, Any]]:

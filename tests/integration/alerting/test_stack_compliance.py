@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from energywatch.protocol import Quality
+from services.api.queries.alerts import transitions
 from tests.integration.alerting.support import add_point, add_site, open_state
 
 M = timedelta(minutes=1)
@@ -60,7 +61,7 @@ def firing_evidence(conn) -> dict:
     return row[0]
 
 
-def test_40_measured_at_9_percent_o2_is_50_corrected_and_fires(conn, t0, make_evaluator):
+def test_40_measured_at_9_percent_o2_is_50_corrected_and_fires(conn, t0, make_evaluator, engine):
     evaluator = make_evaluator([RULE])
     p = stack(conn)
     add_minutes(conn, p["SO2"], t0, [(40.0, Quality.GOOD)] * 60)
@@ -76,6 +77,11 @@ def test_40_measured_at_9_percent_o2_is_50_corrected_and_fires(conn, t0, make_ev
     first = inputs["minutes"][0]
     assert first["measured"] == 40.0 and first["o2"] == 9.0
     assert first["value"] == pytest.approx(50.0)
+    # What the alerts API answers for the alert (GET /alerts/{id}: its transitions).
+    alert_id = conn.execute("SELECT id FROM alerts WHERE rule = 'so2'").fetchone()[0]
+    with engine.connect() as api_conn:
+        (served,) = transitions(api_conn, alert_id)
+    assert served["evidence"]["inputs"]["minutes"] == inputs["minutes"]
 
 
 def test_calibration_minutes_stay_out_of_the_mean(conn, t0, make_evaluator):
