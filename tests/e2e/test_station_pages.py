@@ -127,9 +127,14 @@ def test_regulator_opens_a_stack_alert_on_its_so2_chart(api_url, alerting, page,
     assert corrected["limits"] == [35]
     assert corrected["points"] > 50  # the hour before the rule window and after
     names = [a[0] for a in corrected["areas"]]
-    assert "超标时段" in names and "判定窗口" in names, names
-    breach = next(a for a in corrected["areas"] if a[0] == "超标时段")
-    assert breach[1] < breach[2]
+    assert {"判定窗口", "持续时间", "超标时段"} <= set(names), names
+    window, wait, breach = (
+        next(a for a in corrected["areas"] if a[0] == n)
+        for n in ("判定窗口", "持续时间", "超标时段")
+    )
+    assert window[2] - window[1] == 10 * 60_000  # the rule's 10-minute window before it began
+    assert window[2] == wait[1] and wait[2] - wait[1] >= 3_000  # `for: 3s`, then it fired
+    assert wait[2] == breach[1] < breach[2]
     assert any(a[0].startswith("无效") for a in corrected["areas"])  # the calibration minutes
     assert "so2-ultra-low" in page.inner_text("#focus")
     page.screenshot(path=str(screenshot_dir / "stack-alert.png"), full_page=True)
