@@ -37,6 +37,11 @@ rules:
     window: 10m
     reference_o2: 6
     for: 3s
+  - name: demand-over-contract
+    kind: power
+    select: {points: ["TY-COKE-01/KW"]}
+    thresholds: {critical: 5000}
+    window: 10m
 """
 HOURS = 3
 
@@ -156,3 +161,19 @@ def test_ghg_station_page_shows_its_gases(api_url, stations, page, screenshot_di
     assert sorted(s["id"] for s in diurnal) == ["CH4", "CO", "CO2"]
     assert all(s["points"] == 24 for s in diurnal)
     page.screenshot(path=str(screenshot_dir / "ghg-station.png"), full_page=True)
+
+
+def test_a_meter_alert_opens_on_its_readings_with_the_threshold(api_url, alerting, page):
+    """Not a station: the drill-down draws the point's readings with the same lines."""
+    log_in(page, api_url, REGULATOR[0], REGULATOR[1])
+    page.wait_for_url("**/#/region")
+    row = page.locator("#inbox tr[data-alert-id]", has_text="demand-over-contract")
+    row.wait_for(timeout=30_000)
+    alert_id = row.get_attribute("data-alert-id")
+    row.locator(f"a[data-drill='{alert_id}']").click()
+    page.wait_for_url(f"**/#/alert/{alert_id}")
+    page.wait_for_selector("#chart-evidence[data-points]", timeout=15_000)
+    (power,) = page.evaluate(CHART_OPTION, "chart-evidence")
+    assert power["limits"] == [5000]
+    assert power["points"] >= 60  # minute readings from an hour before the window
+    assert "判定窗口" in [a[0] for a in power["areas"]]
