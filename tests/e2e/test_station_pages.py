@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -117,15 +118,20 @@ CHART_OPTION = """async (id) => {
 }"""
 
 
-def test_regulator_opens_a_stack_alert_on_its_so2_chart(api_url, alerting, page, screenshot_dir):
+def open_firing_alert(page: Any, api_url: str, rule: str) -> None:
+    """As the regulator: wait in the console for the rule's alert to fire, open its drill-down."""
     log_in(page, api_url, REGULATOR[0], REGULATOR[1])
     page.wait_for_url("**/#/region")
     page.wait_for_selector("#stations-table tr[data-station='TY-CEMS-01']", timeout=15_000)
-    row = page.locator("#inbox tr[data-alert-id][data-state=firing]", has_text="so2-ultra-low")
+    row = page.locator("#inbox tr[data-alert-id][data-state=firing]", has_text=rule)
     row.wait_for(timeout=30_000)
     alert_id = row.get_attribute("data-alert-id")
     row.locator(f"a[data-drill='{alert_id}']").click()
     page.wait_for_url(f"**/#/alert/{alert_id}")
+
+
+def test_regulator_opens_a_stack_alert_on_its_so2_chart(api_url, alerting, page, screenshot_dir):
+    open_firing_alert(page, api_url, "so2-ultra-low")
     page.wait_for_selector("#chart-so2[data-points]", timeout=15_000)
     series = page.evaluate(CHART_OPTION, "chart-so2")
     corrected = next(s for s in series if s["id"] == "corrected")
@@ -165,13 +171,7 @@ def test_ghg_station_page_shows_its_gases(api_url, stations, page, screenshot_di
 
 def test_a_meter_alert_opens_on_its_readings_with_the_threshold(api_url, alerting, page):
     """Not a station: the drill-down draws the point's readings with the same lines."""
-    log_in(page, api_url, REGULATOR[0], REGULATOR[1])
-    page.wait_for_url("**/#/region")
-    row = page.locator("#inbox tr[data-alert-id]", has_text="demand-over-contract")
-    row.wait_for(timeout=30_000)
-    alert_id = row.get_attribute("data-alert-id")
-    row.locator(f"a[data-drill='{alert_id}']").click()
-    page.wait_for_url(f"**/#/alert/{alert_id}")
+    open_firing_alert(page, api_url, "demand-over-contract")
     page.wait_for_selector("#chart-evidence[data-points]", timeout=15_000)
     (power,) = page.evaluate(CHART_OPTION, "chart-evidence")
     assert power["limits"] == [5000]
