@@ -66,6 +66,13 @@ def pick_source(corrected_o2: list[float | None], reference_o2: float) -> int:
     return 0
 
 
+def basis_of(judged_corrected_o2: float | None, has_o2_point: bool) -> Basis:
+    """How the picked point's values reach the reference O2 (see `pick_source`)."""
+    if judged_corrected_o2 is not None:
+        return "logger_corrected"
+    return "o2_corrected" if has_o2_point else "no_o2"
+
+
 class Judged(NamedTuple):
     minute: I64
     value: F64  # at the reference O2 (or as reported)

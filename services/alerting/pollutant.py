@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from energywatch.core.stacks import Basis, Judged, judged_minutes, pick_source, window_mean
+from energywatch.core.stacks import (
+    Basis,
+    Judged,
+    basis_of,
+    judged_minutes,
+    pick_source,
+    window_mean,
+)
 from energywatch.core.thresholds import F64
 from services.alerting.inputs import CycleInputs
 from services.alerting.registry import Point, Registry
@@ -47,11 +54,9 @@ def sources(reg: Registry, points: list[Point], reference_o2: float | None) -> l
         measured = [p for p in members if p.corrected_o2 is None]
         subject = measured[0] if measured else members[0]
         judged = members[pick_source([p.corrected_o2 for p in members], reference_o2)]
-        if judged.corrected_o2 is not None:
-            out.append(Source(subject, judged, "logger_corrected"))
-            continue
         o2 = _o2_point(reg, subject.site_id, device_id)
-        out.append(Source(subject, subject, "o2_corrected" if o2 else "no_o2", o2))
+        basis = basis_of(judged.corrected_o2, o2 is not None)
+        out.append(Source(subject, judged, basis, o2 if basis == "o2_corrected" else None))
     return out
 
 

@@ -17,7 +17,8 @@ from energywatch.core.series import F64, I64
 from energywatch.core.stacks import (
     DAY_MS,
     HOUR_MS,
-    Basis,
+    BlockMeans,
+    basis_of,
     block_means,
     daily_means,
     emission_kg,
@@ -80,7 +81,7 @@ def _series(minutes: Minutes, point: StationPointRow | None) -> tuple[I64, F64]:
 
 
 def _pairs(at: I64, values: F64) -> list[tuple[int, float | None]]:
-    return [(int(t), None if v != v else float(v)) for t, v in zip(at, values, strict=True)]
+    return [(int(t), _number(float(v))) for t, v in zip(at, values, strict=True)]
 
 
 def _on_device(pts: list[StationPointRow], device: int, measure: str) -> StationPointRow | None:
@@ -104,22 +105,23 @@ def _pollutants(
     start_ms, end_ms, offset_ms = span_ms
     for (device, measure), members in groups.items():
         limit = limits.get(measure)
-        ref = reference_o2 if reference_o2 is not None else (limit[1] if limit else 6.0)
+        ref = (
+            reference_o2
+            if reference_o2 is not None
+            else (limit[1] if limit else DEFAULT_REFERENCE_O2)
+        )
         measured = [p for p in members if p.corrected_o2 is None]
         judged = members[pick_source([p.corrected_o2 for p in members], ref)]
         o2 = _on_device(pts, device, "o2")
-        basis: Basis = (
-            "logger_corrected"
-            if judged.corrected_o2 is not None
-            else "o2_corrected"
-            if o2
-            else "no_o2"
-        )
+        basis = basis_of(judged.corrected_o2, o2 is not None)
         values = judged_minutes(
             basis, *_series(minutes, judged), ref, judged.corrected_o2, *_series(minutes, o2)
         )
+        # Mass leaves the stack at the measured concentration: a logger-only (Zs) pollutant
+        # has no amount.
+        conc = hourly_means(*_series(minutes, measured[0] if measured else None))
         flow = hourly_means(*_series(minutes, _on_device(pts, device, "flue_gas_flow")))
-        hours = _hours(values.minute, values.value, values.measured, flow, end_ms)
+        hours = _hours(hourly_means(values.minute, values.value), conc, flow, end_ms)
         shown = values.minute >= start_ms
         out.append(
             PollutantSeries(
@@ -138,25 +140,35 @@ def _pollutants(
     return out
 
 
-def _hours(
-    at: I64, corrected: F64, measured: F64, flow: tuple[I64, F64, I64], end_ms: int
-) -> list[HourValue]:
-    """Clock hours: the corrected mean (45 valid minutes or none) and the mass emitted."""
-    hours = hourly_means(at, corrected)
-    conc = hourly_means(at, measured)
-    flow_at = dict(zip(flow[0].tolist(), flow[1].tolist(), strict=True))
-    flows = np.array([flow_at.get(h, np.nan) for h in conc.start.tolist()])
-    kg = emission_kg(conc.mean, flows)
+def _hours(hours: BlockMeans, conc: BlockMeans, flow: BlockMeans, end_ms: int) -> list[HourValue]:
+    """Clock hours: the corrected mean (45 valid minutes or none) and the mass emitted
+    (measured concentration x flow, both valid hourly means)."""
+
+    def by_hour(b: BlockMeans) -> dict[int, tuple[float, int]]:
+        pairs = zip(b.mean.tolist(), b.members.tolist(), strict=True)
+        return dict(zip(b.start.tolist(), pairs, strict=True))
+
+    judged, measured, flows = by_hour(hours), by_hour(conc), by_hour(flow)
+    at = sorted(judged.keys() | measured.keys())
+    nothing = (np.nan, 0)
+    kg = emission_kg(
+        np.array([measured.get(h, nothing)[0] for h in at]),
+        np.array([flows.get(h, nothing)[0] for h in at]),
+    )
     return [
         HourValue(
-            hour=int(h),
-            mean=None if m != m else float(m),
-            valid_minutes=int(n),
-            complete=int(h) + HOUR_MS <= end_ms,
-            emission_kg=None if k != k else float(k),
+            hour=h,
+            mean=_number(judged.get(h, nothing)[0]),
+            valid_minutes=judged.get(h, nothing)[1],
+            complete=h + HOUR_MS <= end_ms,
+            emission_kg=_number(float(k)),
         )
-        for h, m, n, k in zip(hours.start, hours.mean, hours.members, kg, strict=True)
+        for h, k in zip(at, kg, strict=True)
     ]
+
+
+def _number(v: float) -> float | None:
+    return None if v != v else v
 
 
 def _days(hours: list[HourValue], offset_ms: int, end_ms: int) -> list[DayValue]:

@@ -153,3 +153,41 @@ def test_ghg_station_has_a_diurnal_profile(client, world_db, hour):
     assert co2["diurnal"][local_hour] == pytest.approx(421.0)
     assert sum(v is not None for v in co2["diurnal"]) == 1
     assert r.json()["pollutants"] == []
+
+
+def test_the_loggers_corrected_value_is_judged_and_the_measured_one_weighed(client, world_db, hour):
+    db_url, _ = world_db
+    st = add_station(
+        db_url,
+        "CEMS-Z",
+        "140105",
+        "stack",
+        [
+            ("SO2", "so2", "mg/m3", "emission"),
+            ("SO2_ZS", "so2", "mg/m3", "emission"),
+            ("FLOW", "flue_gas_flow", "m3/h", "emission"),
+        ],
+    )
+    engine, ids = st["engine"], st["ids"]
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(points).where(points.c.id == ids["SO2_ZS"]).values(corrected_o2=6)
+            )
+        write(engine, ids["SO2"], [(hour + k * M, 20.0, Quality.GOOD) for k in range(60)])
+        write(engine, ids["SO2_ZS"], [(hour + k * M, 25.0, Quality.GOOD) for k in range(60)])
+        write(engine, ids["FLOW"], [(hour + k * M, 5e5, Quality.GOOD) for k in range(60)])
+    finally:
+        engine.dispose()
+    params = {"start": hour.isoformat(), "end": (hour + 60 * M).isoformat()}
+    r = client.get("/api/v1/sites/CEMS-Z/station", params=params, headers=login(client, "reg_a"))
+    assert r.status_code == 200, r.text
+    (so2,) = r.json()["pollutants"]
+    assert (so2["point"], so2["judged_point"], so2["basis"]) == (
+        "SO2",
+        "SO2_ZS",
+        "logger_corrected",
+    )
+    (h,) = so2["hourly"]
+    assert h["mean"] == pytest.approx(25.0)  # the logger's value at 6 % O2
+    assert h["emission_kg"] == pytest.approx(10.0)  # 20 mg/m3 measured x 5e5 m3/h x 1 h

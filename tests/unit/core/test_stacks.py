@@ -8,6 +8,7 @@ import pytest
 from energywatch.core.stacks import (
     HOUR_MS,
     MINUTE_MS,
+    basis_of,
     block_means,
     corrected_to_reference_o2,
     flag_bands,
@@ -91,3 +92,9 @@ def test_flag_bands_merge_consecutive_minutes_of_one_quality():
         (2 * MINUTE_MS, 3 * MINUTE_MS, 3),
         (5 * MINUTE_MS, 7 * MINUTE_MS, 2),
     ]
+
+
+def test_basis_follows_the_picked_point_and_the_o2_analyser():
+    assert basis_of(6.0, True) == "logger_corrected"
+    assert basis_of(None, True) == "o2_corrected"
+    assert basis_of(None, False) == "no_o2"
