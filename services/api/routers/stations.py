@@ -28,7 +28,7 @@ from energywatch.core.stacks import (
     pick_source,
 )
 from services.alerting.rules import default_rules
-from services.api.clock import in_supported_years
+from services.api.clock import in_supported_years, month_range
 from services.api.deps import ConnDep, CurrentUser, ScopedRegion, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.stations import (
@@ -40,12 +40,15 @@ from services.api.queries.stations import (
     station_kind,
     station_points,
 )
+from services.api.routers.reports import month_param
 from services.api.schemas.stations import (
     DayValue,
     FlagBand,
     HourValue,
+    PollutantMonth,
     PollutantSeries,
     StationListed,
+    StationMonth,
     StationPoint,
     StationSeries,
 )
@@ -192,6 +195,13 @@ def _days(hours: list[HourValue], offset_ms: int, end_ms: int) -> list[DayValue]
     ]
 
 
+def _offset_ms(ts: datetime, timezone: str) -> int:
+    """The zone's UTC offset at ts: where its local days begin (whole-day offsets assumed
+    over the span, as for China)."""
+    offset = ts.astimezone(ZoneInfo(timezone)).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() * 1000)
+
+
 def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
@@ -238,7 +248,7 @@ def station_series(
     # From the local midnight before start: the first day and hour are judged on all their
     # minutes.
     local = start.astimezone(ZoneInfo(site.timezone))
-    offset_ms = int((local.utcoffset() or timedelta(0)).total_seconds() * 1000)
+    offset_ms = _offset_ms(start, site.timezone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     minutes = minute_means(conn, [p.id for p in pts], midnight, end)
     gases = [p.id for p in pts if p.measure.endswith("_ambient")]
@@ -252,4 +262,38 @@ def station_series(
         end=end,
         points=[_point(p, minutes, diurnal.get(p.id), _ms(start)) for p in pts],
         pollutants=_pollutants(pts, minutes, reference_o2, (_ms(start), _ms(end), offset_ms)),
+    )
+
+
+@router.get("/sites/{site}/station/emissions", response_model=StationMonth)
+def station_month(
+    site: ScopedSite,
+    conn: ConnDep,
+    month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")],
+    reference_o2: Annotated[
+        float | None, Query(ge=0, lt=21, description="default: the shipped rule's")
+    ] = None,
+) -> StationMonth:
+    """A month of a stack: daily means from valid hours and the kg emitted, per pollutant."""
+    start, end = month_range(month_param(month), site.timezone)
+    pts = station_points(conn, site.id)
+    minutes = minute_means(conn, [p.id for p in pts], start, end)
+    offset_ms = _offset_ms(start, site.timezone)
+    found = _pollutants(pts, minutes, reference_o2, (_ms(start), _ms(end), offset_ms))
+    return StationMonth(
+        site=site.code,
+        month=month,
+        pollutants=[
+            PollutantMonth(
+                measure=p.measure,
+                point=p.point,
+                judged_point=p.judged_point,
+                basis=p.basis,
+                reference_o2=p.reference_o2,
+                days=p.daily,
+                valid_hours=sum(h.mean is not None for h in p.hourly),
+                emission_kg=sum(d.emission_kg or 0.0 for d in p.daily),
+            )
+            for p in found
+        ],
     )

@@ -74,3 +74,20 @@ class StationSeries(BaseModel):
     end: datetime
     points: list[StationPoint]
     pollutants: list[PollutantSeries]
+
+
+class PollutantMonth(BaseModel):
+    measure: str
+    point: str
+    judged_point: str
+    basis: str
+    reference_o2: float
+    days: list[DayValue]
+    valid_hours: int
+    emission_kg: float  # sum over the valid hours of the month (invalid hours not filled in)
+
+
+class StationMonth(BaseModel):
+    site: str
+    month: str  # YYYY-MM, the site's local calendar
+    pollutants: list[PollutantMonth]

@@ -51,7 +51,7 @@ def _query_for(path: str, method: str, world: World) -> dict[str, str]:
         q = {"start_day": str(day - timedelta(days=1)), "end_day": str(day)}
     if path.endswith("/daily"):
         q = {"day": str(day), "format": "json"}
-    if path.endswith("/monthly"):
+    if path.endswith(("/monthly", "/station/emissions")):
         q = {"month": day.strftime("%Y-%m"), "format": "json"}
     if method == "GET" and path in ("/api/v1/alerts", "/api/v1/silences"):
         q = {"site": "B1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -188,3 +189,36 @@ def test_ghg_station_has_a_diurnal_profile(client, world_db, hour):
     assert gas["diurnal"][local_hour] == pytest.approx(421.0)
     assert sum(v is not None for v in gas["diurnal"]) == 1
     assert body["pollutants"] == []
+
+
+def test_a_month_of_a_stack_gives_valid_days_and_their_kg(client, world_db, clock):
+    """A local day with 21 valid hours has a daily mean (20 needed); the month sums the kg."""
+    db_url, _ = world_db
+    tz = ZoneInfo("Asia/Shanghai")
+    day = (clock.astimezone(tz) - timedelta(days=2)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    n = 21 * 60
+    add_station(
+        db_url,
+        "CEMS-M",
+        "140105",
+        "stack",
+        [
+            Point("SO2", "so2", every_minute(day, good(24.0, n))),
+            Point("O2", "o2", every_minute(day, good(9.0, n))),
+            Point("FLOW", "flue_gas_flow", every_minute(day, good(1e6, n))),
+        ],
+    )
+    r = client.get(
+        "/api/v1/sites/CEMS-M/station/emissions",
+        params={"month": day.strftime("%Y-%m")},
+        headers=login(client, "reg_a"),
+    )
+    assert r.status_code == 200, r.text
+    (so2,) = r.json()["pollutants"]
+    (d,) = so2["days"]
+    assert d["day"] == int(day.timestamp() * 1000) and d["complete"]
+    assert d["valid_hours"] == 21 and d["mean"] == pytest.approx(30.0)  # 24 x 15 / 12
+    assert so2["valid_hours"] == 21
+    assert so2["emission_kg"] == pytest.approx(21 * 24.0)  # 24 mg/m3 x 1e6 m3/h x 21 h
