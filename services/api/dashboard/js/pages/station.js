@@ -113,7 +113,9 @@ export function mount(container, { site, back = "#/region", focus = null }) {
         panels.push(chartPanel(id, `${escapeHtml(measureName(p.measure))} (${escapeHtml(p.code)})`, mine ? 12 : 6));
         draws.push([id, pointOption(p, mine ? focus : null, mine ? focus.threshold : null)]);
       });
-    const gases = series.points.filter((p) => p.diurnal);
+    const gases = series.points
+      .filter((p) => p.diurnal)
+      .sort((a, b) => ORDER.indexOf(a.measure) - ORDER.indexOf(b.measure));
     if (gases.length) {
       panels.push(chartPanel("chart-diurnal", t("station.diurnal"), 12));
       draws.push(["chart-diurnal", diurnalOption(gases)]);
