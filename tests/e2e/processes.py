@@ -135,8 +135,8 @@ def running_alerting(db_url: str, rules_dir: Path, log_dir: Path) -> Iterator[No
 
 
 @contextlib.contextmanager
-def alerting_with_rules(db_url: str, rules: str, work_dir: Path) -> Iterator[None]:
-    """The real alerting service judging `rules` (a rules YAML document) only."""
+def running_alerting_rules(db_url: str, rules: str, work_dir: Path) -> Iterator[None]:
+    """The real alerting service with the rules of one YAML text (written under work_dir)."""
     rules_dir = work_dir / "rules"
     rules_dir.mkdir()
     (rules_dir / "e2e.yaml").write_text(rules, encoding="utf-8")

@@ -16,7 +16,7 @@ import pytest
 
 from energywatch.protocol.topics import DeviceTopics
 from tests.e2e.conftest import log_in
-from tests.e2e.processes import alerting_with_rules
+from tests.e2e.processes import running_alerting_rules
 from tests.e2e.seed import REGULATOR, SITE, acknowledged_by
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # three services and a browser: ~30 s
@@ -39,7 +39,7 @@ rules:
 
 @pytest.fixture
 def alerting(db_url: str, seeded: object, tmp_path: Path) -> Iterator[None]:
-    with alerting_with_rules(db_url, RULES, tmp_path):
+    with running_alerting_rules(db_url, RULES, tmp_path):
         yield
 
 

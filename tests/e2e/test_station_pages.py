@@ -21,7 +21,7 @@ from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
 from energywatch.storage.tables import points, readings, sites
 from tests.e2e.conftest import log_in
-from tests.e2e.processes import alerting_with_rules
+from tests.e2e.processes import running_alerting_rules
 from tests.e2e.seed import REGULATOR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -102,7 +102,7 @@ def stations(db_url: str, seeded: object) -> None:
 
 @pytest.fixture
 def alerting(db_url: str, stations: None, tmp_path: Path) -> Iterator[None]:
-    with alerting_with_rules(db_url, RULES, tmp_path):
+    with running_alerting_rules(db_url, RULES, tmp_path):
         yield
 
 
