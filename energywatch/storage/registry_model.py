@@ -38,11 +38,11 @@ class PointSpec(_Spec):
     metering_level: int = Field(default=1, ge=1, le=3)
     rollover: float | None = Field(default=None, gt=0)
     scale: float = Field(default=1.0, gt=0)
-    role: PointRole = "consumption"
-    product: str | None = None
     # The logger's O2-corrected value (HJ 212 ZsRtd/ZsAvg): the reference O2 % it is
     # corrected to. Absent: the value as measured (docs/stacks.md).
     corrected_o2: float | None = Field(default=None, ge=0, lt=21)
+    role: PointRole = "consumption"
+    product: str | None = None
 
     @field_validator("code")
     @classmethod

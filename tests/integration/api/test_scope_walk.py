@@ -47,11 +47,13 @@ def _query_for(path: str, method: str, world: World) -> dict[str, str]:
     q: dict[str, str] = {}
     if path.endswith(("/readings", "/consumption", "/station")) and "/sites/" in path:
         q = {"start": start, "end": world.now.isoformat()}
+    if path.endswith("/station/emissions"):
+        q = {"month": day.strftime("%Y-%m")}
     if path.endswith("/completeness") or path.endswith("/regions/{division}/consumption"):
         q = {"start_day": str(day - timedelta(days=1)), "end_day": str(day)}
     if path.endswith("/daily"):
         q = {"day": str(day), "format": "json"}
-    if path.endswith(("/monthly", "/station/emissions")):
+    if path.endswith("/monthly"):
         q = {"month": day.strftime("%Y-%m"), "format": "json"}
     if method == "GET" and path in ("/api/v1/alerts", "/api/v1/silences"):
         q = {"site": "B1"}
