@@ -109,6 +109,7 @@ SimProfile = Literal[
     "pm_mg_m3",
     "o2_pct",
     "flue_gas_flow_m3h",
+    "flue_gas_temp_c",
 ]
 
 

@@ -136,6 +136,7 @@ class DurableQueue:
         self._point_codes: dict[int, str] = {}
         self._depth = 0  # rows in the file, including confirmed rows not yet deleted
         self._confirmed = IdRanges()  # delivered, but the delete failed (disk full)
+        self._dead_pending: dict[int, str] = {}  # dead-letter moves a full disk refused
         self._confirmed_rows = 0
         self._dropped: dict[DropReason, int] = dict.fromkeys(DROP_REASONS, 0)
         self._drops_unsaved = False
@@ -191,25 +192,14 @@ class DurableQueue:
 
     def dead_letter(self, ids: Sequence[int], reason: str) -> int:
         """Move readings the publisher cannot send out of the queue, into `dead_letters` with
-        the reason (kept for inspection, never sent); the number moved."""
+        the reason (kept for inspection, never sent); the number that left the queue.
+
+        If the disk is full the move waits, like a refused delete: the readings are skipped by
+        `fetch_after` (the queue never blocks behind them) and moved with the next write.
+        """
         if not ids:
             return 0
-        marks = ",".join("?" * len(ids))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO dead_letters (id, point, ts, v, q, reason) "
-                    f"SELECT id, point, ts, v, q, ? FROM readings WHERE id IN ({marks})",
-                    (reason, *ids),
-                )
-                n = self._db.execute(f"DELETE FROM readings WHERE id IN ({marks})", ids).rowcount
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._depth -= n
-            return int(n)
+        return self._guarded(lambda: self._dead_letter(list(ids), reason))
 
     def dead_letters(self) -> list[tuple[QueuedReading, str]]:
         """The readings moved out by `dead_letter`, oldest first, with their reason."""
@@ -300,7 +290,7 @@ class DurableQueue:
                 (self._point_id(db, r.point, new_points), r.ts_ms, float(r.value), int(r.quality))
                 for r in readings
             ]
-            depth = self._depth - self._delete_confirmed(db)
+            depth = self._depth - self._move_dead_pending(db) - self._delete_confirmed(db)
             drop = max(0, depth + len(rows) - self.capacity)
             dropped = 0
             if drop:
@@ -331,11 +321,35 @@ class DurableQueue:
             self._point_ids[code] = pid
             self._point_codes[pid] = code
         self._deleted_confirmed()
+        self._dead_pending.clear()
         self._disk_full = self._drops_unsaved = False
         self._dropped["capacity"] += dropped + overflow
         self._depth = depth - dropped + len(rows)
         self._last_id = max(self._last_id, last_id)
         return AppendResult(len(rows), dropped + overflow)
+
+    def _dead_letter(self, ids: list[int], reason: str) -> int:
+        # A delete that first copies the rows to dead_letters (_move_dead_pending): a full
+        # disk defers both alike, the rows skipped by fetch_after meanwhile.
+        for i in ids:
+            self._dead_pending[i] = reason
+        return self._delete([(i, i) for i in ids])
+
+    def _move_dead_pending(self, db: sqlite3.Connection) -> int:
+        """Inside a write transaction: readings waiting for a dead-letter move, moved."""
+        by_reason: dict[str, list[int]] = {}
+        for i, reason in self._dead_pending.items():
+            by_reason.setdefault(reason, []).append(i)
+        moved = 0
+        for reason, ids in by_reason.items():
+            marks = ",".join("?" * len(ids))
+            db.execute(
+                "INSERT OR REPLACE INTO dead_letters (id, point, ts, v, q, reason) "
+                f"SELECT id, point, ts, v, q, ? FROM readings WHERE id IN ({marks})",
+                (reason, *ids),
+            )
+            moved += db.execute(f"DELETE FROM readings WHERE id IN ({marks})", ids).rowcount
+        return int(moved)
 
     def _delete(self, ranges: list[tuple[int, int]]) -> int:
         db = self._db
@@ -344,7 +358,7 @@ class DurableQueue:
             self._confirmed.add(first, last)
         try:
             db.execute("BEGIN IMMEDIATE")
-            freed = self._delete_confirmed(db)
+            freed = self._move_dead_pending(db) + self._delete_confirmed(db)
             db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._rollback(db)
@@ -359,6 +373,7 @@ class DurableQueue:
             raise
         self._depth -= freed
         self._deleted_confirmed()
+        self._dead_pending.clear()
         return before - self.depth
 
     def _fetch(self, after_id: int, limit: int, max_id: int | None) -> list[QueuedReading]:

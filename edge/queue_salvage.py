@@ -32,6 +32,7 @@ Row = tuple[int, int, int, float, int]
 @dataclass
 class Salvaged:
     readings: int = 0
+    dead_letters: int = 0
     max_id: int = 0
     meta: dict[str, int] = field(default_factory=dict)
 
@@ -129,6 +130,7 @@ def salvage(
                     "INSERT INTO readings (id, point, ts, v, q) VALUES (?, ?, ?, ?, ?)", good
                 )
                 out.readings += len(good)
+            out.dead_letters = _copy_dead_letters(src, into)
             into.execute("COMMIT")
             out.max_id = hi
         except BaseException:
@@ -136,6 +138,22 @@ def salvage(
                 into.execute("ROLLBACK")
             raise
     return out
+
+
+def _copy_dead_letters(src: sqlite3.Connection, into: sqlite3.Connection) -> int:
+    """The dead letters of a damaged file, if SQLite can read them whole; they are kept for
+    inspection only, so a damaged table is reported and left behind in the moved-aside file."""
+    try:
+        rows = src.execute("SELECT id, point, ts, v, q, reason FROM dead_letters").fetchall()
+    except sqlite3.DatabaseError as exc:
+        log.warning("dead letters of the damaged queue not copied: %s", exc)
+        return 0
+    into.executemany(
+        "INSERT OR IGNORE INTO dead_letters (id, point, ts, v, q, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
 
 
 def _scan(db: sqlite3.Connection, lo: int, hi: int) -> Iterator[list[Row]]:

@@ -62,6 +62,7 @@ _EXPECTED = {
     "pm_mg_m3": lambda t: 4.0,
     "o2_pct": lambda t: 6.5 - 0.5 * working_day(t),
     "flue_gas_flow_m3h": lambda t: 450_000.0 * (0.8 + 0.2 * working_day(t)),
+    "flue_gas_temp_c": lambda t: 48.0 + 3.0 * working_day(t),  # after wet desulphurisation
 }
 
 PROFILES: dict[str, Profile] = {
@@ -81,6 +82,7 @@ PROFILES: dict[str, Profile] = {
         Profile("pm_mg_m3", "mg/m3", False, 0.2),
         Profile("o2_pct", "%", False, 0.03),
         Profile("flue_gas_flow_m3h", "m3/h", False, 0.03),
+        Profile("flue_gas_temp_c", "°C", False, 0.02),
     )
 }
 assert set(PROFILES) == set(_EXPECTED)

@@ -40,6 +40,9 @@ class PointSpec(_Spec):
     metering_level: int = Field(default=1, ge=1, le=3)
     rollover: float | None = Field(default=None, gt=0)
     scale: float = Field(default=1.0, gt=0)
+    # The logger's O2-corrected value (HJ 212 ZsRtd/ZsAvg): the reference O2 % it is
+    # corrected to. Absent: the value as measured (docs/stacks.md).
+    corrected_o2: float | None = Field(default=None, ge=0, lt=21)
     role: PointRole = "consumption"
     product: str | None = None
     # The process unit (工序/分厂) the point belongs to: a code of the site's `units`.
@@ -75,6 +78,8 @@ class PointSpec(_Spec):
             raise ValueError(
                 "an export point meters energy leaving the enterprise: metering_level 1"
             )
+        if self.corrected_o2 is not None and measure.category != "pollutant":
+            raise ValueError(f"corrected_o2 is for pollutant concentrations, not {self.measure}")
         if self.rollover is not None and self.kind != "cumulative":
             raise ValueError("only a cumulative register has a rollover value")
         return self

@@ -162,6 +162,9 @@ points = sa.Table(
     sa.Column("scale", sa.Float, nullable=False, server_default="1"),
     sa.Column("role", sa.Text, nullable=False, server_default="consumption"),
     sa.Column("product", sa.Text),
+    # Set on a point that carries a data logger's O2-corrected values (HJ 212 ZsRtd/ZsAvg):
+    # the reference O2 % they are corrected to (docs/stacks.md).
+    sa.Column("corrected_o2", sa.Float),
     sa.Column("balance_sign", sa.SmallInteger, sa.Computed(BALANCE_SIGN_SQL, persisted=True)),
     sa.Column(
         "process_unit_id", sa.Integer, sa.ForeignKey("process_units.id", ondelete="SET NULL")
@@ -172,6 +175,9 @@ points = sa.Table(
     sa.CheckConstraint("metering_level IN (1, 2, 3)", name="metering_level"),
     sa.CheckConstraint("rollover IS NULL OR rollover > 0", name="rollover"),
     sa.CheckConstraint("role <> 'export' OR metering_level = 1", name="export_level_1"),
+    sa.CheckConstraint(
+        "corrected_o2 IS NULL OR (corrected_o2 >= 0 AND corrected_o2 < 21)", name="corrected_o2"
+    ),
 )
 
 # --- time series -------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from energywatch.core.series import I64
 from energywatch.core.thresholds import F64
 from energywatch.core.timegrid import year_elapsed
 from energywatch.core.unit_balance import Flow
+from energywatch.protocol import Quality
 from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
@@ -78,6 +80,16 @@ class PointStats:
     resets: dict[int, int]
     negatives: dict[int, int]
     last: dict[int, datetime]  # newest reading in the window
+
+
+@dataclass(frozen=True)
+class MinuteMeans:
+    """Per point over a window: the minutes (ms, ascending) that hold a valid reading and the
+    mean of their valid readings; and how many minutes held only flagged readings."""
+
+    minutes: dict[int, I64]
+    values: dict[int, F64]
+    flagged_minutes: dict[int, int]
 
 
 @dataclass
@@ -319,6 +331,38 @@ class CycleInputs:
         if (window, reset_share) not in self.scans:
             key += (point_ids,)
         return self._once(key, fetch)
+
+    def minute_means(self, window: timedelta, point_ids: tuple[int, ...]) -> MinuteMeans:
+        """Minute means of the valid (Quality.GOOD: HJ 212 flag N) readings in
+        (now - window, now], the unit HJ 75-2017 builds hourly means from."""
+
+        def fetch() -> MinuteMeans:
+            rows = self.conn.execute(
+                "SELECT point_id, (floor(extract(epoch FROM ts) / 60) * 60000)::bigint AS minute,"
+                " avg(value) FILTER (WHERE quality = %(good)s) FROM readings"
+                " WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s"
+                " GROUP BY 1, 2 ORDER BY 1, 2",
+                {
+                    "ids": list(point_ids),
+                    "start": self.now - window,
+                    "now": self.now,
+                    "good": int(Quality.GOOD),
+                },
+            ).fetchall()
+            grouped: dict[int, list[tuple[int, float]]] = {}
+            flagged: dict[int, int] = {}
+            for point_id, minute, mean in rows:
+                if mean is None:
+                    flagged[point_id] = flagged.get(point_id, 0) + 1
+                else:
+                    grouped.setdefault(point_id, []).append((minute, mean))
+            return MinuteMeans(
+                {p: np.array([m for m, _ in g], dtype=np.int64) for p, g in grouped.items()},
+                {p: np.array([v for _, v in g], dtype=np.float64) for p, g in grouped.items()},
+                flagged,
+            )
+
+        return self._once(("minutes", window, point_ids), fetch)
 
     def _kinds(self, ids: tuple[int, ...]) -> dict[int, str]:
         if self.registry is not None:

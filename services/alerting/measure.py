@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from energywatch.core.budget import budget_status
 from energywatch.core.thresholds import F64, N_LEVELS
 from energywatch.core.unit_balance import site_balance
 from services.alerting.inputs import CycleInputs
+from services.alerting.pollutant import measure_pollutant
 from services.alerting.registry import Point, Registry, Site, select_points, select_sites
 from services.alerting.rules import SEVERITIES, Rule
 
@@ -31,12 +33,16 @@ class Measured:
     thresholds: F64  # (N_LEVELS,) by severity rank, NaN where the rule has none
     clear: float
     evidence: dict[str, F64] = field(default_factory=dict)
+    # per subject, structured evidence built on demand (pollutant minutes)
+    details: list[Callable[[], dict[str, Any]]] | None = None
 
     def evidence_of(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, column in self.evidence.items():
             v = float(column[i])
             out[key] = None if v != v else v
+        if self.details is not None:
+            out.update(self.details[i]())
         return out
 
 
@@ -67,7 +73,7 @@ def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str,
     return out, clear, cited
 
 
-SCANNED_KINDS = ("power", "pollutant", "stuck", "counter_reset", "negative")
+SCANNED_KINDS = ("power", "stuck", "counter_reset", "negative")
 
 
 def subjects_of(
@@ -220,12 +226,25 @@ def _measure_points(
     thresholds: F64,
     clear: float,
 ) -> Measured:
+    if rule.kind == "pollutant":
+        sources, value, details = measure_pollutant(rule, reg, inputs, points)
+        return Measured(
+            rule,
+            [f"point:{_label(reg, s.subject)}" for s in sources],
+            [s.subject.site_id for s in sources],
+            [s.subject.id for s in sources],
+            value,
+            thresholds,
+            clear,
+            {},
+            details,
+        )
     ids = tuple(p.id for p in points)
     n = len(points)
     value = np.full(n, NAN)
     evidence: dict[str, F64] = {}
     kind = rule.kind
-    if kind in ("power", "pollutant", "stuck"):
+    if kind in ("power", "stuck"):
         stats = inputs.point_stats(rule.window, ids, rule.reset_share)
         count = np.array([stats.count.get(p, 0) for p in ids], dtype=np.float64)
         if kind == "stuck":

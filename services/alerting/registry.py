@@ -11,6 +11,9 @@ from energywatch.core.unit_balance import Unit
 from energywatch.storage.balance import ENERGY_ROLES
 from services.alerting.rules import Rule, Selector
 
+# What a stack's CEMS measures beside the pollutants: the conditions of the flue gas.
+STACK_CONDITIONS = frozenset({"o2", "flue_gas_flow", "flue_gas_temperature"})
+
 
 @dataclass(frozen=True)
 class Site:
@@ -38,6 +41,8 @@ class Point:
     balance_sign: int  # how it enters the site's total (energywatch/storage/balance.py)
     metering_level: int = 1
     process_unit: str | None = None  # code of its unit (energywatch/core/unit_balance.py)
+    device_id: int = 0
+    corrected_o2: float | None = None  # the logger corrected its values to this O2 % (Zs*)
 
     @property
     def balance_role(self) -> str:
@@ -85,8 +90,8 @@ def load_registry(conn: psycopg.Connection) -> Registry:
         reg.sites[row[0]] = Site(*row)
     for row in conn.execute(
         "SELECT p.id, p.site_id, p.code, p.measure, p.kind, p.role, p.product, p.rollover,"
-        " p.created_at, p.balance_sign, p.metering_level, u.code FROM points p"
-        " LEFT JOIN process_units u ON u.id = p.process_unit_id"
+        " p.created_at, p.balance_sign, p.metering_level, u.code, p.device_id, p.corrected_o2"
+        " FROM points p LEFT JOIN process_units u ON u.id = p.process_unit_id"
     ):
         point = Point(*row)
         reg.points[point.id] = point
@@ -124,7 +129,7 @@ def _point_fits_kind(point: Point, kind: str) -> bool:
     if kind == "power":
         return point.measure == "power"
     if kind == "pollutant":
-        return point.role == "emission"
+        return point.role == "emission" and point.measure not in STACK_CONDITIONS
     if kind == "counter_reset":
         return point.kind == "cumulative"
     if kind == "negative":

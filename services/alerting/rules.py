@@ -177,6 +177,11 @@ class Rule(_Strict):
     min_denominator: float = Field(default=1e-6, ge=0)  # ratio kinds: smaller output -> no data
     budget: Literal["energy", "carbon"] = "energy"  # budget kinds
     reset_share: float = Field(default=0.1, gt=0, lt=1)  # counter_reset, negative
+    # pollutant: the O2 % the limit is set at (6 for coal boilers, GB 13223-2011); values are
+    # compared corrected to it (docs/stacks.md). None: compared as the analyser reports them.
+    reference_o2: float | None = Field(default=None, ge=0, lt=21)
+    # pollutant: share of the window's minutes that must be valid (HJ 75-2017: 45 of 60)
+    min_valid_share: float = Field(default=0.75, gt=0, le=1)
     recipients: tuple[Recipient, ...] = ()
     escalation: Escalation | None = None
 
@@ -201,6 +206,8 @@ class Rule(_Strict):
             )
         if self.kind == "intensity" and not self.select.product:
             raise ValueError("select.product: an intensity rule names the product")
+        if self.reference_o2 is not None and self.kind != "pollutant":
+            raise ValueError("reference_o2: only a pollutant rule corrects to a reference O2")
         if self.clear is not None and self.hysteresis is not None:
             raise ValueError("clear: give clear or hysteresis, not both")
         numbers = [v for v in self.effective_thresholds.values() if not isinstance(v, str)]

@@ -33,6 +33,7 @@ from services.api.routers import (
     reports,
     rules,
     sites,
+    stations,
     units,
 )
 from services.api.security_headers import install_security_headers
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         rules,
         reports,
         regions,
+        stations,
         audit_log,
     ):
         app.include_router(module.router, prefix=API_PREFIX)

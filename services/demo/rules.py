@@ -20,6 +20,7 @@ rules:
     thresholds: {critical: 35}
     clear: 33
     window: 1m
+    reference_o2: 6
     for: 10s
     renotify: 1h
     recipients: [{contacts: operator}]

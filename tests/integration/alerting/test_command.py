@@ -45,7 +45,9 @@ def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_once_evaluates_and_delivers(conn, db_url, tmp_path):
     site = add_site(conn, "S1")
     point = add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
-    add_readings(conn, point, [(datetime.now(UTC) - timedelta(seconds=10), 80.0)])
+    now = datetime.now(UTC)  # the CLI evaluates at its own clock
+    # An hourly mean needs 45 valid minutes (HJ 75-2017): a reading a minute for the hour.
+    add_readings(conn, point, [(now - timedelta(seconds=10 + 60 * k), 80.0) for k in range(60)])
     conn.execute(
         "INSERT INTO alert_contacts (role, site_id, channel, target) "
         "VALUES ('operator', %s, 'email', 'env@s1.example.cn')",

@@ -45,8 +45,10 @@ def _query_for(path: str, method: str, world: World) -> dict[str, str]:
     day = local_day(world.now)  # reports and completeness count the sites' local days
     start = (world.now - timedelta(days=1)).isoformat()
     q: dict[str, str] = {}
-    if path.endswith(("/readings", "/consumption")) and "/sites/" in path:
+    if path.endswith(("/readings", "/consumption", "/station")) and "/sites/" in path:
         q = {"start": start, "end": world.now.isoformat()}
+    if path.endswith("/station/emissions"):
+        q = {"month": day.strftime("%Y-%m")}
     if path.endswith("/completeness") or path.endswith("/regions/{division}/consumption"):
         q = {"start_day": str(day - timedelta(days=1)), "end_day": str(day)}
     if path.endswith("/daily"):

@@ -69,6 +69,7 @@ def test_points_csv_adds_points_and_devices_to_known_sites(engine: sa.Engine) ->
         ("duplicate_point.yaml", 13, "code", "duplicate point id 'E01'"),
         ("wrong_unit.yaml", 10, "points.0", "unit 'kWh' is wrong for natural_gas"),
         ("export_below_level_one.yaml", 10, "points.0", "energy leaving the enterprise"),
+        ("corrected_o2_on_o2.yaml", 10, "points.1", "corrected_o2 is for pollutant"),
         ("missing_column.csv", 1, "unit", "missing column 'unit'"),
         ("duplicate_point.csv", 3, "code", "duplicate point id 'E02'"),
     ],

@@ -104,3 +104,20 @@ def test_a_file_that_is_not_a_database_at_all_gives_an_empty_queue_and_says_so(
     assert "0 readings salvaged" in q.incidents[0].message
     assert q.append(readings(3)).stored == 3
     q.close()
+
+
+def test_dead_letters_of_a_damaged_file_are_salvaged(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    q = DurableQueue(path, capacity=1_000_000)
+    q.append(readings(2000))
+    bad = q.fetch_after(0, 2)
+    q.dead_letter([r.id for r in bad], "broker refused: payload too large")
+    q.close()
+    truncate_half(path, 0)
+
+    q = DurableQueue(path, capacity=1_000_000, now=lambda: NOW)
+    assert q.incidents and q.incidents[0].kind == "corrupt"
+    assert [(r.id, r.point, why) for r, why in q.dead_letters()] == [
+        (r.id, r.point, "broker refused: payload too large") for r in bad
+    ]
+    q.close()

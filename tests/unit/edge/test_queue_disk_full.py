@@ -18,16 +18,21 @@ def stored_rows(path: Path) -> int:
     return n
 
 
+def stop_growing(q: DurableQueue) -> sqlite3.Connection:
+    """Deterministic on any machine: the file may not grow, which SQLite reports as it
+    reports a full disk (SQLITE_FULL). `PRAGMA max_page_count=1073741823` lifts it."""
+    db = q._db
+    db.execute(f"PRAGMA max_page_count={db.execute('PRAGMA page_count').fetchone()[0]}")
+    return db
+
+
 def test_appends_refused_for_lack_of_space_are_counted_and_the_queue_resumes(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "q.sqlite"
     q = DurableQueue(path, capacity=1_000_000)
     q.append(readings(100))
-    db = q._db
-    # Deterministic on any machine: the file may not grow, which SQLite reports as it
-    # reports a full disk (SQLITE_FULL).
-    db.execute(f"PRAGMA max_page_count={db.execute('PRAGMA page_count').fetchone()[0]}")
+    db = stop_growing(q)
     results = [q.append(readings(500, start=1000 + 500 * i)) for i in range(4)]
     assert results[-1] == AppendResult(stored=0, dropped=0, disk_full=500)
     refused = sum(r.disk_full for r in results)
@@ -91,3 +96,27 @@ def test_the_queue_opens_on_a_full_disk_and_resumes_when_space_is_back(tmp_path:
         assert q.depth == 1040 and q.dropped_by_reason["disk_full"] == 40
         q.close()
         assert DurableQueue(path, capacity=1_000_000).dropped_by_reason["disk_full"] == 40
+
+
+def test_a_dead_letter_move_a_full_disk_refuses_waits_without_blocking_the_queue(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "q.sqlite"
+    q = DurableQueue(path, capacity=1_000_000)
+    q.append(readings(3000))
+    head = q.fetch_after(0, 1000)  # enough rows that the move needs new pages
+    db = stop_growing(q)
+    for i in range(50):  # fill the last free pages so that the move is refused
+        if q.append(readings(200, start=1000 + 200 * i)).disk_full:
+            break
+    assert q.disk_full
+    depth = q.depth
+    assert q.dead_letter([r.id for r in head], "encode: year 0") == 1000
+    assert q.depth == depth - 1000
+    assert q.fetch_after(0, 1)[0].id == head[-1].id + 1, "the queue must not block behind them"
+    assert q.dead_letters() == []  # not written yet
+    db.execute("PRAGMA max_page_count=1073741823")  # space is back: the next write moves them
+    assert q.append(readings(5, start=90_000)).stored == 5
+    assert [(r.id, why) for r, why in q.dead_letters()] == [(r.id, "encode: year 0") for r in head]
+    assert q.depth == stored_rows(path) == depth - 1000 + 5
+    q.close()

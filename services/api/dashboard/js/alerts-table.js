@@ -63,7 +63,7 @@ function row(alert, { showSite, fresh }) {
       data-severity="${escapeHtml(alert.severity)}" data-acked="${acked ? "yes" : "no"}" class="${classes}">
     <td><span class="badge sev-${escapeHtml(alert.severity)}">${escapeHtml(t(`severity.${alert.severity}`))}</span></td>
     ${showSite ? `<td><a href="#/site/${encodeURIComponent(alert.site ?? "")}">${escapeHtml(alert.site ?? "")}</a></td>` : ""}
-    <td class="rule" title="${escapeHtml(alert.rule)}">${escapeHtml(ruleName(alert.rule))}</td>
+    <td class="rule" title="${escapeHtml(alert.rule)}"><a href="#/alert/${alert.id}" data-drill="${alert.id}">${escapeHtml(ruleName(alert.rule))}</a></td>
     <td>${escapeHtml(subjectOf(alert))}</td>
     <td class="num">${value}${windowOf(alert)}</td>
     <td>${state}</td>

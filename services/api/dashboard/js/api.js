@@ -61,6 +61,11 @@ export const api = {
   budget: (site) => request(`/sites/${enc(site)}/budget`),
   alerts: (query) => request("/alerts", { query }),
   ack: (id, comment = "") => request(`/alerts/${id}/ack`, { method: "POST", body: { comment } }),
+  alert: (id) => request(`/alerts/${id}`),
+  readings: (site, point, start, end, bucket = "1m") =>
+    request(`/sites/${enc(site)}/points/${enc(point)}/readings`, { query: { start, end, bucket } }),
+  stations: (division) => request(`/regions/${enc(division)}/stations`),
+  station: (site, start, end) => request(`/sites/${enc(site)}/station`, { query: { start, end } }),
   ranking: (division, by = "breaches", limit = 100) =>
     request(`/regions/${enc(division)}/ranking`, { query: { period: "day", by, limit } }),
   consumption: (site, query) => request(`/sites/${enc(site)}/consumption`, { query }),

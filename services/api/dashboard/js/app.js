@@ -6,6 +6,8 @@ import { escapeHtml } from "./format.js";
 import * as loginPage from "./pages/login.js";
 import * as regulatorPage from "./pages/regulator.js";
 import * as sitePage from "./pages/site.js";
+import * as alertPage from "./pages/alert.js";
+import * as stationPage from "./pages/station.js";
 
 const view = document.getElementById("view");
 let unmountCurrent = null;
@@ -61,6 +63,11 @@ function render() {
   if (route.name === "site" && route.args[0]) {
     const back = session.role === "operator" ? null : "#/region";
     unmountCurrent = sitePage.mount(view, { site: route.args[0], back });
+  } else if (route.name === "station" && route.args[0]) {
+    const back = session.role === "operator" ? null : "#/region";
+    unmountCurrent = stationPage.mount(view, { site: route.args[0], back });
+  } else if (route.name === "alert" && /^\d+$/.test(route.args[0] ?? "")) {
+    unmountCurrent = alertPage.mount(view, { id: Number(route.args[0]) });
   } else if (route.name === "region" && session.role !== "operator") {
     unmountCurrent = regulatorPage.mount(view, { session, region: route.args[0] });
   } else {

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { escapeHtml, number, share } from "../format.js";
 import { industryName, t } from "../i18n.js";
 import { regionsOf } from "../session.js";
+import { renderStations } from "../stations-list.js";
 
 const POLL_MS = 5_000;
 const RANK_BY = ["breaches", "intensity", "tce", "tco2"];
@@ -32,6 +33,10 @@ function layout(regions, region, by) {
         <h2>${t("reg.inbox")} <span class="badge" id="inbox-count">0</span></h2>
         ${inboxFilter()}
         <div id="inbox"></div>
+      </section>
+      <section class="panel span-12">
+        <h2>${t("reg.stations")}</h2>
+        <div id="stations"></div>
       </section>
     </div>`;
 }
@@ -161,6 +166,7 @@ export function mount(container, { session, region }) {
   });
 
   Promise.all([loadRanking(), loadInbox()]).catch(showError);
+  if (current) renderStations($("stations"), current).catch(showError);
   timers.push(
     setInterval(() => {
       Promise.all([loadRanking(), loadInbox()]).catch(showError);

@@ -184,6 +184,10 @@ export function mount(container, { site, back }) {
   async function loadSite() {
     const info = await api.site(site);
     if (stopped) return;
+    if (info.kind === "station") {
+      location.replace(`#/station/${encodeURIComponent(info.code)}`);
+      return;
+    }
     $("site-name").textContent = info.name;
     timeZone = info.timezone || DEFAULT_TIME_ZONE;
     $("site-meta").textContent = [info.code, industryName(info.industry), info.division_code]
