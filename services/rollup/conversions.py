@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from energywatch.core.coefficients import Conversion, conversion_for
+from energywatch.core.coefficients import Conversion, MeasuredFuel, conversion_for
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 
 
@@ -27,6 +27,11 @@ class PointInfo:
     factor_set: str | None
     grid_region: str
     coal_basis: str
+    site_id: int | None = None
+    heat_gj_per_t: float | None = None  # steam and hot water metered by mass
+
+
+_Key = tuple[str, str, str, str | None, str, date, float | None, int | None]
 
 
 @dataclass
@@ -34,9 +39,8 @@ class ReferenceRows:
     coal: list[CoalCoefficient]
     emission: list[EmissionFactor]
     factor_sets: dict[str, FactorSet]
-    _memo: dict[tuple[str, str, str, str | None, str, date], Conversion] = field(
-        default_factory=dict
-    )
+    measured: dict[int, list[MeasuredFuel]] = field(default_factory=dict)  # by site id
+    _memo: dict[_Key, Conversion] = field(default_factory=dict)
 
     def factor_set_of(self, point: PointInfo) -> FactorSet | None:
         """The site's factor set; a site that names none reports under the first one seeded."""
@@ -45,6 +49,8 @@ class ReferenceRows:
         return self.factor_sets[min(self.factor_sets)] if self.factor_sets else None
 
     def conversion(self, point: PointInfo, day: date) -> Conversion:
+        measured = self.measured.get(point.site_id, []) if point.site_id is not None else []
+        measured = [m for m in measured if m.measure == point.measure]
         key = (
             point.measure,
             point.category,
@@ -52,6 +58,8 @@ class ReferenceRows:
             point.factor_set,
             point.grid_region,
             day,
+            point.heat_gj_per_t,
+            point.site_id if measured else None,
         )
         found = self._memo.get(key)
         if found is None:
@@ -64,6 +72,8 @@ class ReferenceRows:
                 coal_basis=point.coal_basis,
                 region=point.grid_region,
                 on=day,
+                heat_gj_per_unit=point.heat_gj_per_t,
+                measured=measured,
             )
             self._memo[key] = found
         return found
