@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -27,9 +28,17 @@ class Measured:
     site_ids: list[int]
     point_ids: list[int | None]
     value: F64
-    thresholds: F64  # (N_LEVELS,) by severity rank, NaN where the rule has none
-    clear: float
+    # (N_LEVELS,) by severity rank, NaN where the rule has none; (n, N_LEVELS) when each
+    # subject is judged by the edition of the levels in force on its own local day
+    thresholds: F64
+    clear: float | F64  # one, or one per subject
     evidence: dict[str, F64] = field(default_factory=dict)
+
+    def thresholds_of(self, i: int) -> F64:
+        return self.thresholds if self.thresholds.ndim == 1 else self.thresholds[i]
+
+    def clear_of(self, i: int) -> float:
+        return float(self.clear if np.ndim(self.clear) == 0 else self.clear[i])  # type: ignore[index]
 
     def evidence_of(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -39,13 +48,14 @@ class Measured:
         return out
 
 
-def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str, Any]]:
-    """Thresholds by severity rank and the clear level; level refs read intensity_levels."""
+def resolve_thresholds(rule: Rule, reg: Registry, on: date) -> tuple[F64, float, dict[str, Any]]:
+    """Thresholds by severity rank and the clear level; level refs read the edition of
+    intensity_levels in force on local day `on`."""
     out = np.full(N_LEVELS, NAN)
     cited: dict[str, Any] = {}
     for severity, threshold in rule.effective_thresholds.items():
         if isinstance(threshold, str):
-            level = reg.levels.get(rule.select.product or "")
+            level = reg.level(rule.select.product, on)
             value = level.levels.get(threshold) if level else None
             if level is None or value is None:
                 continue  # that edition has no such level: the severity is left out
@@ -107,11 +117,21 @@ def measure(
     inputs: CycleInputs,
     selection: dict[tuple[int, int], list[Any]] | None = None,
 ) -> Measured:
-    thresholds, clear, _ = resolve_thresholds(rule, reg)
     subjects = subjects_of(rule, reg, selection)
     if rule.per_site:
-        return _measure_sites(rule, reg, inputs, subjects, thresholds, clear)
+        days = [local_day(inputs.now, s.timezone) for s in subjects]
+        by_day = {d: resolve_thresholds(rule, reg, d) for d in set(days)}
+        per_site = np.array([by_day[d][0] for d in days]).reshape(len(days), N_LEVELS)
+        clears = np.array([by_day[d][1] for d in days], dtype=np.float64)
+        return _measure_sites(rule, reg, inputs, subjects, days, per_site, clears)
+    # point rules compare with plain numbers: no edition to choose
+    thresholds, clear, _ = resolve_thresholds(rule, reg, inputs.now.date())
     return _measure_points(rule, reg, inputs, subjects, thresholds, clear)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    """The site's calendar day at `now`: the day whose edition of the levels judges it."""
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
@@ -125,8 +145,9 @@ def _measure_sites(
     reg: Registry,
     inputs: CycleInputs,
     sites: list[Site],
+    days: list[date],
     thresholds: F64,
-    clear: float,
+    clear: F64,
 ) -> Measured:
     n = len(sites)
     value = np.full(n, NAN)
@@ -156,9 +177,9 @@ def _measure_sites(
         }
     else:
         sums = inputs.site_sums(rule.window)
-        level = reg.levels.get(rule.select.product or "")
         for i, site in enumerate(sites):
             if kind == "intensity":
+                level = reg.level(rule.select.product, days[i])
                 if level is not None and level.indicator == "kwh_per_t":
                     energy = sums.net(site.id, 0, measure="electricity")
                     scale = 1.0

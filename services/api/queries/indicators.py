@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
 
+from energywatch.core.editions import in_force
 from energywatch.core.indicators import (
     rolling_intensity,
     rolling_pue,
@@ -31,19 +33,23 @@ class Indicator:
     values: np.ndarray
 
 
-def _levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(
-            sa.text(
-                "SELECT indicator, unit, level1, level2, level3, source, edition"
-                " FROM intensity_levels WHERE product = :p ORDER BY indicator LIMIT 1"
-            ),
-            {"p": product},
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+@dataclass(frozen=True)
+class _Edition:
+    valid_from: date
+    row: dict[str, Any]
+
+
+def _levels(conn: sa.Connection, product: str, on: date) -> dict[str, Any] | None:
+    """The edition of the product's levels in force on local day `on`."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT indicator, unit, level1, level2, level3, source, edition, valid_from"
+            " FROM intensity_levels WHERE product = :p"
+        ),
+        {"p": product},
+    ).mappings()
+    found = in_force((_Edition(r["valid_from"], dict(r)) for r in rows), on)
+    return found.row if found else None
 
 
 def site_indicators(
@@ -53,8 +59,10 @@ def site_indicators(
     start: datetime,
     end: datetime,
     window: timedelta,
+    timezone: str,
 ) -> list[Indicator]:
-    """Each indicator the site's points allow, on the 15-minute grid of [start, end)."""
+    """Each indicator the site's points allow, on the 15-minute grid of [start, end), with
+    the levels of the edition in force on the site's local day at the end of the range."""
     sql = """
         SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.role, p.balance_sign,
                p.product, p.measure, sum(c.quantity) AS quantity, sum(c.tce) AS tce
@@ -92,8 +100,9 @@ def site_indicators(
     window_ms = int(window.total_seconds() * 1000)
     keep = ts >= int(start.timestamp() * 1000)
     out: list[Indicator] = []
+    day = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(timezone)).date()
     for product, output in sorted(outputs.items()):
-        levels = _levels(conn, product)
+        levels = _levels(conn, product, day)
         if levels and levels["indicator"] == "kwh_per_t":
             values = rolling_ratio(offsets, ts, electricity_kwh, output, window_ms, MIN_OUTPUT_T)
             unit = "kWh/t"
@@ -104,7 +113,9 @@ def site_indicators(
     if has_it:
         values = rolling_pue(offsets, ts, electricity_kwh, it_kwh, window_ms, MIN_KWH)
         out.append(
-            Indicator("pue", None, "ratio", _levels(conn, "data_centre"), ts[keep], values[keep])
+            Indicator(
+                "pue", None, "ratio", _levels(conn, "data_centre", day), ts[keep], values[keep]
+            )
         )
     if has_supply:
         values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
@@ -113,7 +124,7 @@ def site_indicators(
                 "supply_coal_rate",
                 None,
                 "gce/kWh",
-                _levels(conn, "coal_power"),
+                _levels(conn, "coal_power", day),
                 ts[keep],
                 values[keep],
             )

@@ -156,7 +156,16 @@ def region_sites(
                 FROM alerts al
                WHERE al.site_id = s.id AND al.state IN ('pending', 'firing')
           ) a ON true
-          LEFT JOIN intensity_levels lv ON lv.product = t.product
+          LEFT JOIN LATERAL (
+              -- the edition in force on the last day (energywatch/core/editions.py): the
+              -- latest begun by then, else the earliest
+              SELECT l.* FROM intensity_levels l
+               WHERE l.product = t.product
+               ORDER BY l.valid_from <= CAST(:d1 AS date) - 1 DESC,
+                        CASE WHEN l.valid_from <= CAST(:d1 AS date) - 1 THEN l.valid_from END DESC,
+                        l.valid_from
+               LIMIT 1
+          ) lv ON true
          ORDER BY {orders[order]}
          LIMIT :limit OFFSET :offset"""
     params = {

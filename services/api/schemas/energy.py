@@ -30,6 +30,7 @@ class Levels(BaseModel):
     level3: float | None
     source: str
     edition: str
+    valid_from: date | None = None  # first day the edition judges
 
 
 class IndicatorSeries(BaseModel):
