@@ -8,6 +8,7 @@ that takes effect on a local day the world has data for (as the energy-balance t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
@@ -47,7 +48,7 @@ def test_each_day_takes_the_levels_of_its_edition(
     with TestClient(create_app(api_settings)) as client:  # type: ignore[arg-type]
         admin = login(client, "admin")
 
-        def levels(end: datetime) -> dict[str, object]:
+        def levels(end: datetime) -> dict[str, Any]:
             r = client.get(
                 "/api/v1/sites/A1/intensity",
                 headers=admin,
