@@ -18,6 +18,7 @@ from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSe
 
 ELECTRICITY = "electricity"
 NATIONAL = "national"
+EQUIVALENT = "equivalent"  # 当量值: the basis of every stored tce and of every limit
 # GB/T 2589-2020, 3.9 and Annex A: 1 kgce is 29,307 kJ of net calorific value, so 1 tce = 29.307 GJ.
 GJ_PER_TCE = 29.307
 # Steam and hot water metered by mass convert as the heat they carry: GJ per tonne (from the

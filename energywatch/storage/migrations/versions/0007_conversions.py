@@ -9,7 +9,9 @@
   with their provenance;
 - intensity_levels: `valid_from`, the first day an edition judges, joins the primary key, so
   that several editions of a product's levels live side by side. Rows already there keep the
-  date 2000-01-01 (judging every day) until the seed writes the dated editions.
+  date 2000-01-01 (judging every day) until the seed writes the dated editions;
+- every stored tce is now at the equivalent value: the electricity buckets of sites that
+  registered `coal_basis: equal` are marked for the rollup to convert again.
 
 Revision ID: 0007_conversions
 Revises: 0005_energy_balance
@@ -95,6 +97,14 @@ def upgrade() -> None:
     op.drop_constraint("pk_intensity_levels", "intensity_levels", type_="primary")
     op.create_primary_key(
         "pk_intensity_levels", "intensity_levels", ["product", "indicator", "valid_from"]
+    )
+    op.execute(
+        "INSERT INTO dirty_buckets (point_id, bucket)"
+        " SELECT DISTINCT r.point_id,"
+        " date_bin('15 minutes', r.ts, TIMESTAMPTZ '2000-01-01 00:00+00')"
+        " FROM readings r JOIN points p ON p.id = r.point_id JOIN sites s ON s.id = p.site_id"
+        " WHERE s.coal_basis = 'equal' AND p.measure = 'electricity'"
+        " ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()"
     )
 
 
