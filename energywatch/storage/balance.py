@@ -14,6 +14,7 @@ takes level-1 points only (docs/computation.md, "The enterprise total"):
 | feedstock   | +1 (consumption, recorded apart: 原料用能, deducted in the regional ledger) | 0 |
 | export      | -1 (sold or delivered to others: electricity, heat, steam, gas) | refused |
 | recovered   | 0 (own production from waste heat, pressure, gas; shown, not counted) | 0 |
+| turbine_heat| 0 (heat the turbines of a CHP plant consume: the heat ratio of DL/T 904) | 0 |
 | any other   | 0 (output, it_load, supply, emission, ambient) | 0 |
 
 The sign is stored with each point (`points.balance_sign`, a generated column, so SQL sums
@@ -25,7 +26,16 @@ from __future__ import annotations
 SIGNED_ROLES = {"consumption": 1, "feedstock": 1, "export": -1}
 # Roles whose points the rollup turns into quantities worth a report or a completeness check:
 # the energy flows above, and the quantities indicators divide by.
-ENERGY_ROLES = ("consumption", "feedstock", "export", "recovered", "output", "it_load", "supply")
+ENERGY_ROLES = (
+    "consumption",
+    "feedstock",
+    "export",
+    "recovered",
+    "turbine_heat",
+    "output",
+    "it_load",
+    "supply",
+)
 
 # The same rule in SQL; migration 0005 created the column with this expression.
 BALANCE_SIGN_SQL = (

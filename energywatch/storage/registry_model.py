@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from energywatch.core import steam
+from energywatch.core.chp import TURBINE_HEAT_MEASURES
 from energywatch.core.coefficients import HEAT_BY_MASS
 from energywatch.protocol.topics import check_code
 from energywatch.reference import load_reference
@@ -27,6 +28,7 @@ PointRole = Literal[
     "feedstock",
     "export",
     "recovered",
+    "turbine_heat",
     "it_load",
     "supply",
     "output",
@@ -96,6 +98,11 @@ class PointSpec(_Spec):
             )
         if self.rollover is not None and self.kind != "cumulative":
             raise ValueError("only a cumulative register has a rollover value")
+        if self.role == "turbine_heat" and self.measure not in TURBINE_HEAT_MEASURES:
+            raise ValueError(
+                "a turbine_heat point meters the heat the turbines consume, in GJ: measure "
+                + " or ".join(TURBINE_HEAT_MEASURES)
+            )
         _check_state(self)
         return self
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from energywatch.core.budget import budget_status
+from energywatch.core.chp import TURBINE_HEAT_MEASURES, heat_ratio
 from energywatch.core.thresholds import F64, N_LEVELS
-from services.alerting.inputs import CycleInputs
+from services.alerting.inputs import CycleInputs, SiteSums
 from services.alerting.registry import Point, Registry, Site, select_points, select_sites
 from services.alerting.rules import SEVERITIES, Rule
 
@@ -134,6 +135,20 @@ def local_day(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
+def _coal_for_power(sums: SiteSums, site_id: int) -> float:
+    """tce charged to the electricity a plant supplies. A CHP plant whose turbines' heat is
+    metered shares its fuel by DL/T 904's heat ratio (energywatch/core/chp.py); any other
+    plant's balance (inputs less exports) is all power's."""
+    turbine = sums.total(site_id, "turbine_heat", 0)
+    if turbine != turbine:
+        return sums.net(site_id, 1)
+    heat = sum(
+        q for m in TURBINE_HEAT_MEASURES if (q := sums.total(site_id, "export", 0, measure=m)) == q
+    )
+    alpha = float(heat_ratio(np.array([heat]), np.array([turbine]), 0.0)[0])
+    return sums.total(site_id, "consumption", 1) * (1.0 - alpha)
+
+
 def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
     if den != den or num != num or den < min_den:
         return NAN
@@ -195,7 +210,7 @@ def _measure_sites(
                 num[i], den[i] = facility, it
                 value[i] = _ratio(facility, it, 1.0, rule.min_denominator)
             elif kind == "supply_coal_rate":
-                coal = sums.net(site.id, 1)
+                coal = _coal_for_power(sums, site.id)
                 supplied = sums.total(site.id, "supply", 0)
                 num[i], den[i] = coal, supplied
                 value[i] = _ratio(coal, supplied, GCE_PER_TCE, rule.min_denominator)

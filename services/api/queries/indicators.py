@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import sqlalchemy as sa
 
+from energywatch.core.chp import TURBINE_HEAT_MEASURES, rolling_chp_supply_coal_rate
 from energywatch.core.editions import in_force
 from energywatch.core.indicators import (
     rolling_intensity,
@@ -81,9 +82,16 @@ def site_indicators(
     outputs: dict[str, np.ndarray] = {}
     it_kwh = np.zeros(n)
     supplied_kwh = np.zeros(n)
-    has_it = has_supply = False
+    fuel_tce = np.zeros(n)  # level-1 inputs, before exports: a CHP plant's fuel
+    heat_sold_gj = np.zeros(n)
+    turbine_gj = np.zeros(n)
+    has_it = has_supply = has_turbine = False
     for r in rows:
         i = int((r.ms - grid_start) // BUCKET_MS)
+        if r.balance_sign < 0 and r.measure in TURBINE_HEAT_MEASURES:
+            heat_sold_gj[i] += r.quantity
+        elif r.balance_sign > 0:
+            fuel_tce[i] += r.tce
         if r.balance_sign:  # the site's energy balance (energywatch/storage/balance.py)
             energy_tce[i] += r.balance_sign * r.tce
             if r.measure == "electricity":
@@ -96,6 +104,9 @@ def site_indicators(
         elif r.role == "supply":
             supplied_kwh[i] += r.quantity
             has_supply = True
+        elif r.role == "turbine_heat":
+            turbine_gj[i] += r.quantity
+            has_turbine = True
     offsets = np.array([0, n], dtype=np.int64)
     window_ms = int(window.total_seconds() * 1000)
     keep = ts >= int(start.timestamp() * 1000)
@@ -117,8 +128,13 @@ def site_indicators(
                 "pue", None, "ratio", _levels(conn, "data_centre", day), ts[keep], values[keep]
             )
         )
-    if has_supply:
+    if has_supply and has_turbine:  # CHP: DL/T 904 heat ratio (energywatch/core/chp.py)
+        values = rolling_chp_supply_coal_rate(
+            offsets, ts, fuel_tce, heat_sold_gj, turbine_gj, supplied_kwh, window_ms, MIN_KWH, 0.0
+        )
+    elif has_supply:
         values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
+    if has_supply:
         out.append(
             Indicator(
                 "supply_coal_rate",

@@ -1,11 +1,12 @@
-"""docs/computation.md works a chemical plant's day by hand (feedstock coal, steam bought by
-the tonne, measured coal values); the product must agree, through the real path: registry
-import -> MQTT -> the ingest service -> rollup -> API, to 1e-9 relative."""
+"""docs/computation.md works days by hand: a chemical plant (feedstock coal, steam bought by the
+tonne, measured coal values) and a CHP plant supplying heat (DL/T 904 supply coal rate). The
+product must agree, through the real path: registry import -> MQTT -> the ingest service ->
+rollup -> API, to 1e-9 relative."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,10 +33,10 @@ SITE, DEVICE = "CHEM-01", "gw01"
 QUARTERS = 96
 
 
-def worked_day() -> dict[str, Any]:
+def worked_day(name: str) -> dict[str, Any]:
     text = DOC.read_text("utf-8")
-    block = re.search(r"```yaml\n# worked-example-conversions\n(.*?)```", text, re.S)
-    assert block, "docs/computation.md lost its worked-example-conversions block"
+    block = re.search(rf"```yaml\n# {name}\n(.*?)```", text, re.S)
+    assert block, f"docs/computation.md lost its {name} block"
     doc: dict[str, Any] = yaml.safe_load(block.group(1))
     return doc
 
@@ -64,7 +65,7 @@ def registry_text(doc: dict[str, Any]) -> str:
         "timezone": doc["timezone"],
         "factor_set": doc["factor_set"],
         "grid_region": doc["grid_region"],
-        "measured_fuels": doc["measured_fuels"],
+        "measured_fuels": doc.get("measured_fuels", []),
         "devices": [{"code": DEVICE, "points": points}],
     }
     return yaml.safe_dump({"sites": [site]}, allow_unicode=True)
@@ -83,7 +84,9 @@ def messages(doc: dict[str, Any], start: datetime) -> list[bytes]:
     return out
 
 
-def test_the_chemical_plants_day_through_the_real_path(
+@pytest.mark.parametrize("name", ["worked-example-conversions", "worked-example-chp"])
+def test_the_worked_day_through_the_real_path(
+    name: str,
     api_settings: Settings,
     world: World,
     db_url: str,
@@ -91,7 +94,7 @@ def test_the_chemical_plants_day_through_the_real_path(
     topic_prefix: str,
     tmp_path: Path,
 ) -> None:
-    doc = worked_day()
+    doc = worked_day(name)
     day = doc["day"] if isinstance(doc["day"], date) else date.fromisoformat(doc["day"])
     tz = ZoneInfo(doc["timezone"])
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
@@ -143,7 +146,24 @@ def test_the_chemical_plants_day_through_the_real_path(
         [total] = day_items("site")
         assert total["tce"] == pytest.approx(expected["total_tce"], rel=1e-9)
         assert total["tco2"] == pytest.approx(expected["total_tco2"], rel=1e-9)
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT heat_gj_per_t FROM points WHERE code = 'S01'").fetchone()
-    assert row is not None
-    assert row[0] == pytest.approx(expected["steam_gj_per_t"], rel=1e-9)
+        if "supply_coal_rate_gce_per_kwh" in expected:
+            # the 24-hour window ending with the day's last bucket holds the whole day
+            r = client.get(
+                f"/api/v1/sites/{SITE}/intensity",
+                headers=admin,
+                params={
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(days=1)).isoformat(),
+                    "window_hours": 24,
+                },
+            )
+            assert r.status_code == 200, r.text
+            [rate] = [i for i in r.json()["indicators"] if i["indicator"] == "supply_coal_rate"]
+            last = (start + timedelta(days=1, minutes=-15)).astimezone(UTC)
+            values = {datetime.fromisoformat(t): v for t, v in rate["series"]}
+            assert values[last] == pytest.approx(expected["supply_coal_rate_gce_per_kwh"], rel=1e-9)
+    if "steam_gj_per_t" in expected:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute("SELECT heat_gj_per_t FROM points WHERE code = 'S01'").fetchone()
+        assert row is not None
+        assert row[0] == pytest.approx(expected["steam_gj_per_t"], rel=1e-9)
