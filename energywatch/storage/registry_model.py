@@ -89,9 +89,20 @@ class PointSpec(_Spec):
         if self.role == "output" and not self.product:
             raise ValueError("an output point names its product")
         if self.product:
-            products = {lv.product for lv in load_reference().intensity_levels}
-            if self.product not in products:
-                raise ValueError(f"unknown product {self.product!r}; known: {', '.join(products)}")
+            levels = {lv.product: lv for lv in load_reference().intensity_levels}
+            if self.product not in levels:
+                raise ValueError(f"unknown product {self.product!r}; known: {', '.join(levels)}")
+            # Besides output points, an electricity meter may name the product whose
+            # electricity indicator it meters: an aluminium smelter's potline AC meters.
+            if self.role != "output" and not (
+                self.role == "consumption"
+                and self.measure == "electricity"
+                and levels[self.product].indicator == "kwh_per_t"
+            ):
+                raise ValueError(
+                    "only an output point, or an electricity consumption point metering the"
+                    " electricity of a kWh/t indicator (potline AC), names a product"
+                )
         if self.role == "export" and self.metering_level != 1:
             raise ValueError(
                 "an export point meters energy leaving the enterprise: metering_level 1"

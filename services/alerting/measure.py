@@ -135,6 +135,19 @@ def local_day(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
+def _electricity_of(sums: SiteSums, site_id: int, product: str | None) -> float:
+    """kWh of a kWh/t indicator: the electricity meters that name the product (an aluminium
+    smelter's potline AC meters, at any level), else the site's net electricity."""
+    dedicated = [
+        q
+        for role in ("consumption", "submeter")
+        if (q := sums.total(site_id, role, 0, measure="electricity", product=product)) == q
+    ]
+    if product is not None and dedicated:
+        return sum(dedicated)
+    return sums.net(site_id, 0, measure="electricity")
+
+
 def _coal_for_power(sums: SiteSums, site_id: int) -> float:
     """tce charged to the electricity a plant supplies. A CHP plant whose turbines' heat is
     metered shares its fuel by DL/T 904's heat ratio (energywatch/core/chp.py); any other
@@ -196,7 +209,7 @@ def _measure_sites(
             if kind == "intensity":
                 level = reg.level(rule.select.product, days[i])
                 if level is not None and level.indicator == "kwh_per_t":
-                    energy = sums.net(site.id, 0, measure="electricity")
+                    energy = _electricity_of(sums, site.id, rule.select.product)
                     scale = 1.0
                 else:
                     energy = sums.net(site.id, 1)

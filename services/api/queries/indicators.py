@@ -83,11 +83,14 @@ def site_indicators(
     it_kwh = np.zeros(n)
     supplied_kwh = np.zeros(n)
     fuel_tce = np.zeros(n)  # level-1 inputs, before exports: a CHP plant's fuel
+    dedicated_kwh: dict[str, np.ndarray] = {}  # electricity metered for a product (potline AC)
     heat_sold_gj = np.zeros(n)
     turbine_gj = np.zeros(n)
     has_it = has_supply = has_turbine = False
     for r in rows:
         i = int((r.ms - grid_start) // BUCKET_MS)
+        if r.product and r.role == "consumption" and r.measure == "electricity":
+            dedicated_kwh.setdefault(r.product, np.zeros(n))[i] += r.quantity
         if r.balance_sign < 0 and r.measure in TURBINE_HEAT_MEASURES:
             heat_sold_gj[i] += r.quantity
         elif r.balance_sign > 0:
@@ -115,7 +118,8 @@ def site_indicators(
     for product, output in sorted(outputs.items()):
         levels = _levels(conn, product, day)
         if levels and levels["indicator"] == "kwh_per_t":
-            values = rolling_ratio(offsets, ts, electricity_kwh, output, window_ms, MIN_OUTPUT_T)
+            kwh = dedicated_kwh.get(product, electricity_kwh)
+            values = rolling_ratio(offsets, ts, kwh, output, window_ms, MIN_OUTPUT_T)
             unit = "kWh/t"
         else:
             values = rolling_intensity(offsets, ts, energy_tce, output, window_ms, MIN_OUTPUT_T)

@@ -136,8 +136,14 @@ def region_sites(
                      1000.0 * sum(c.tce * p.balance_sign) FILTER (WHERE p.balance_sign <> 0)
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS intensity,
-                     sum(c.quantity * p.balance_sign) FILTER (WHERE p.balance_sign <> 0
-                                                              AND p.measure = 'electricity')
+                     -- potline AC meters (electricity naming the product) if the site has
+                     -- them, else the site's net electricity
+                     coalesce(
+                       sum(c.quantity) FILTER (WHERE p.role = 'consumption'
+                                                 AND p.measure = 'electricity'
+                                                 AND p.product IS NOT NULL),
+                       sum(c.quantity * p.balance_sign) FILTER (WHERE p.balance_sign <> 0
+                                                                AND p.measure = 'electricity'))
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS kwh_per_t,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
@@ -146,7 +152,8 @@ def region_sites(
                 FROM points p
                 JOIN consumption_daily c ON c.point_id = p.id
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
-               WHERE p.site_id = s.id AND (p.balance_sign <> 0 OR p.role = 'output')
+               WHERE p.site_id = s.id
+                 AND (p.balance_sign <> 0 OR p.role = 'output' OR p.product IS NOT NULL)
           ) t ON true
           LEFT JOIN LATERAL (
               SELECT count(*) AS open,
