@@ -41,6 +41,10 @@ class EmissionFactor:
     data_year: int | None  # electricity only
     tco2_per_unit: float
     source: str
+    # fuels: the defaults the factor is made of (NCV GJ/unit, tC/TJ, oxidation rate)
+    ncv_gj_per_unit: float | None = None
+    carbon_tc_per_tj: float | None = None
+    oxidation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class IntensityLevel:
     level3: float | None
     source: str
     edition: str
+    valid_from: date  # first day the edition judges
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,9 @@ def _emission_factors(doc: dict[str, Any]) -> tuple[list[FactorSet], list[Emissi
     for fs in sets:
         for measure, (ncv, cc, of) in doc["fuels"].items():
             rows.append(
-                EmissionFactor(fs.code, measure, None, None, fuel_factor(ncv, cc, of), fs.source)
+                EmissionFactor(
+                    fs.code, measure, None, None, fuel_factor(ncv, cc, of), fs.source, ncv, cc, of
+                )
             )
         for measure, factor in doc["heat"].items():
             rows.append(EmissionFactor(fs.code, measure, None, None, float(factor), fs.source))
@@ -117,5 +124,8 @@ def load_reference() -> ReferenceData:
         ),
         factor_sets=tuple(sets),
         emission_factors=tuple(factors),
-        intensity_levels=tuple(IntensityLevel(**lv) for lv in _read("intensity_levels.yaml")),
+        intensity_levels=tuple(
+            IntensityLevel(**{**lv, "valid_from": date.fromisoformat(str(lv["valid_from"]))})
+            for lv in _read("intensity_levels.yaml")
+        ),
     )

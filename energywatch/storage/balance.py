@@ -16,6 +16,7 @@ takes level-1 points only (docs/computation.md, "The enterprise total"):
 | transformation_input  | +1 (energy charged to a conversion: coal to coke ovens) | 0 |
 | transformation_output | -1 (energy products of a conversion: coke, coke-oven gas, tar) | 0 |
 | recovered   | 0 (own production from waste heat, pressure, gas; shown, not counted) | 0 |
+| turbine_heat| 0 (heat the turbines of a CHP plant consume: the heat ratio of DL/T 904) | 0 |
 | any other   | 0 (output, it_load, supply, emission, ambient) | 0 |
 
 An energy-conversion enterprise (能源加工转换: coking, gasification) counts its conversion as
@@ -44,6 +45,7 @@ ENERGY_ROLES = (
     "export",
     "transformation_output",
     "recovered",
+    "turbine_heat",
     "output",
     "it_load",
     "supply",

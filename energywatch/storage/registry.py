@@ -18,8 +18,24 @@ from energywatch.errors import Problem, RegistryError
 from energywatch.storage import tables as t
 from energywatch.storage.passwords import MAX_CONCURRENT, hash_password
 from energywatch.storage.registry_files import ParsedRegistry, PointRow, parse_registry_file
-from energywatch.storage.registry_model import DeviceSpec, PointSpec, SiteSpec
+from energywatch.storage.registry_model import DeviceSpec, MeasuredFuelSpec, PointSpec, SiteSpec
 from energywatch.storage.registry_units import point_unit_problem
+
+# Buckets holding readings of a site's fuel over local days [d0, d1] (the reading at 24:00 of
+# d1 included: it closes d1's last bucket) are recomputed with the measured values.
+_MARK_FUEL_DAYS = sa.text(
+    """
+    INSERT INTO dirty_buckets (point_id, bucket)
+    SELECT DISTINCT r.point_id, date_bin('15 minutes', r.ts, TIMESTAMPTZ '2000-01-01 00:00+00')
+      FROM readings r
+      JOIN points p ON p.id = r.point_id
+      JOIN sites s ON s.id = p.site_id
+     WHERE p.site_id = :site AND p.measure = :measure
+       AND r.ts >= (CAST(:d0 AS date)::timestamp AT TIME ZONE s.timezone)
+       AND r.ts <= ((CAST(:d1 AS date) + 1)::timestamp AT TIME ZONE s.timezone)
+    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,30 @@ def _upsert_many(
 
 
 def _site_row(site: SiteSpec) -> dict[str, Any]:
-    return site.model_dump(exclude={"devices", "units"})
+    return site.model_dump(exclude={"devices", "units", "measured_fuels"})
+
+
+def _replace_measured_fuels(
+    conn: sa.Connection, site_id: int, measured: list[MeasuredFuelSpec]
+) -> None:
+    """The file's measured values become the site's; the days of the old and the new ones
+    are marked for the rollup to convert again."""
+    old = conn.execute(
+        sa.delete(t.measured_fuels)
+        .where(t.measured_fuels.c.site_id == site_id)
+        .returning(
+            t.measured_fuels.c.measure, t.measured_fuels.c.valid_from, t.measured_fuels.c.valid_to
+        )
+    ).all()
+    if measured:
+        conn.execute(
+            t.measured_fuels.insert(), [{**m.model_dump(), "site_id": site_id} for m in measured]
+        )
+    periods = {(r.measure, r.valid_from, r.valid_to) for r in old} | {
+        (m.measure, m.valid_from, m.valid_to) for m in measured
+    }
+    for measure, d0, d1 in sorted(periods):
+        conn.execute(_MARK_FUEL_DAYS, {"site": site_id, "measure": measure, "d0": d0, "d1": d1})
 
 
 def _write_units(conn: sa.Connection, site_id: int, site: SiteSpec) -> dict[str, int]:
@@ -112,6 +151,9 @@ def _password_hashes(devices: list[DeviceSpec]) -> list[str | None]:
 def _write_sites(conn: sa.Connection, sites: list[SiteSpec]) -> ImportSummary:
     site_ids = _upsert_many(conn, t.sites, ["code"], [_site_row(s) for s in sites])
     unit_ids = {s.code: _write_units(conn, site_ids[(s.code,)], s) for s in sites}
+    for s in sites:
+        if s.measured_fuels is not None:
+            _replace_measured_fuels(conn, site_ids[(s.code,)], s.measured_fuels)
     owned = [(s, site_ids[(s.code,)], d) for s in sites for d in s.devices]
     hashes = _password_hashes([d for _, _, d in owned])
     device_ids = _upsert_many(

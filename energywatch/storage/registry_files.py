@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from energywatch.errors import Problem, RegistryError
-from energywatch.storage.registry_model import PointSpec, RegistryDoc, SiteSpec
+from energywatch.storage.registry_model import PointSpec, RegistryDoc, SiteSpec, overlapping
 from energywatch.storage.registry_units import site_unit_problems
 
 Loc = tuple[int | str, ...]
@@ -150,6 +150,20 @@ def _check_duplicates(
         "credit code",
     )
     for i, site in enumerate(sites):
+        measured = site.measured_fuels or []
+        for first, second in overlapping(measured):
+            a, b = measured[first], measured[second]
+            loc: Loc = ("sites", i, "measured_fuels", second)
+            problems.append(
+                Problem(
+                    file,
+                    _line_of(loc, lines()),
+                    _field_name(loc),
+                    f"a second measured value of {b.measure} for days of"
+                    f" {a.valid_from}..{a.valid_to}"
+                    f" (line {_line_of(('sites', i, 'measured_fuels', first), lines())})",
+                )
+            )
         seen_twice(
             ((("sites", i, "devices", j, "code"), d.code) for j, d in enumerate(site.devices)),
             "device code",

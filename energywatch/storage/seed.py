@@ -30,4 +30,7 @@ def seed_reference(conn: sa.Connection) -> None:
     _upsert(conn, t.coal_coefficients, [asdict(c) for c in ref.coal])
     _upsert(conn, t.factor_sets, [asdict(f) for f in ref.factor_sets])
     _upsert(conn, t.emission_factors, [asdict(e) for e in ref.emission_factors])
+    # The shipped editions are the whole table: an edition withdrawn or re-dated in the files
+    # (or the undated rows migration 0007 left) must not go on judging days.
+    conn.execute(t.intensity_levels.delete())
     _upsert(conn, t.intensity_levels, [asdict(lv) for lv in ref.intensity_levels])

@@ -72,6 +72,10 @@ emission_factors = sa.Table(
     sa.Column("data_year", sa.Integer, nullable=True),
     sa.Column("tco2_per_unit", sa.Float, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
+    # the default parameters a fuel's factor is made of, which a measured value replaces
+    sa.Column("ncv_gj_per_unit", sa.Float),
+    sa.Column("carbon_tc_per_tj", sa.Float),
+    sa.Column("oxidation", sa.Float),
     sa.UniqueConstraint(
         "factor_set", "measure", "region", "data_year", postgresql_nulls_not_distinct=True
     ),
@@ -88,6 +92,8 @@ intensity_levels = sa.Table(
     sa.Column("level3", sa.Float),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("edition", sa.Text, nullable=False),
+    # the first local day the edition judges; it judges until the next edition's valid_from
+    sa.Column("valid_from", sa.Date, primary_key=True),
 )
 
 # --- registry ----------------------------------------------------------------------------
@@ -169,6 +175,12 @@ points = sa.Table(
     sa.Column(
         "process_unit_id", sa.Integer, sa.ForeignKey("process_units.id", ondelete="SET NULL")
     ),
+    # steam and hot water metered by mass: the state the heat per tonne was computed from
+    sa.Column("pressure_mpa", sa.Float),
+    sa.Column("temperature_c", sa.Float),
+    sa.Column("enthalpy_kj_per_kg", sa.Float),
+    sa.Column("return_temperature_c", sa.Float),
+    sa.Column("heat_gj_per_t", sa.Float),
     _created_at(),
     sa.UniqueConstraint("site_id", "code"),
     sa.CheckConstraint("kind IN ('cumulative', 'interval', 'instantaneous')", name="kind"),
@@ -178,6 +190,33 @@ points = sa.Table(
     sa.CheckConstraint(
         "corrected_o2 IS NULL OR (corrected_o2 >= 0 AND corrected_o2 < 21)", name="corrected_o2"
     ),
+    sa.CheckConstraint("heat_gj_per_t IS NULL OR heat_gj_per_t > 0", name="heat_gj_per_t"),
+)
+
+# Measured net calorific values and carbon contents (实测低位发热量, 实测含碳量) of a site's
+# fuel over a period, with where they come from; they replace the defaults for those days.
+measured_fuels = sa.Table(
+    "measured_fuels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("measure", sa.Text, sa.ForeignKey("measures.code"), nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date, nullable=False),
+    sa.Column("ncv_gj_per_unit", sa.Float),
+    sa.Column("carbon_tc_per_tj", sa.Float),
+    sa.Column("laboratory", sa.Text, nullable=False),
+    sa.Column("report_ref", sa.Text, nullable=False),
+    sa.Column("sampled_by", sa.Text, nullable=False),
+    sa.Column("measured_on", sa.Date, nullable=False),
+    _created_at(),
+    sa.UniqueConstraint("site_id", "measure", "valid_from"),
+    sa.CheckConstraint("valid_to >= valid_from", name="period"),
+    sa.CheckConstraint(
+        "ncv_gj_per_unit IS NOT NULL OR carbon_tc_per_tj IS NOT NULL", name="some_value"
+    ),
+    sa.CheckConstraint("ncv_gj_per_unit IS NULL OR ncv_gj_per_unit > 0", name="ncv"),
+    sa.CheckConstraint("carbon_tc_per_tj IS NULL OR carbon_tc_per_tj > 0", name="carbon"),
 )
 
 # --- time series -------------------------------------------------------------------------

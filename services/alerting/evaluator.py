@@ -271,7 +271,7 @@ class Evaluator:
             s0, s1 = int(old_state[i]), int(new.state[i])
             severity = SEVERITIES[max(int(new.level[i]), 0)]
             value = _num(m.value[i])
-            threshold = _num(m.thresholds[max(int(new.level[i]), 0)])
+            threshold = _num(m.thresholds_of(i)[max(int(new.level[i]), 0)])
             subject = m.subjects[i]
             evidence = self._evidence(m, i)
             if s0 == OK:
@@ -352,9 +352,9 @@ class Evaluator:
         return {
             "value": _num(m.value[i]),
             "thresholds": {
-                s: _num(t) for s, t in zip(SEVERITIES, m.thresholds, strict=True) if t == t
+                s: _num(t) for s, t in zip(SEVERITIES, m.thresholds_of(i), strict=True) if t == t
             },
-            "clear": _num(m.clear),
+            "clear": _num(m.clear_of(i)),
             "direction": m.rule.effective_direction,
             "for_s": m.rule.for_.total_seconds(),
             "window_s": m.rule.window.total_seconds(),

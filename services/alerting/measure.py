@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from energywatch.core.budget import budget_status
+from energywatch.core.chp import TURBINE_HEAT_MEASURES, heat_ratio
 from energywatch.core.thresholds import F64, N_LEVELS
 from energywatch.core.unit_balance import site_balance
-from services.alerting.inputs import CycleInputs
+from services.alerting.inputs import CycleInputs, SiteSums
 from services.alerting.pollutant import measure_pollutant
 from services.alerting.registry import Point, Registry, Site, select_points, select_sites
 from services.alerting.rules import SEVERITIES, Rule
@@ -30,11 +32,19 @@ class Measured:
     site_ids: list[int]
     point_ids: list[int | None]
     value: F64
-    thresholds: F64  # (N_LEVELS,) by severity rank, NaN where the rule has none
-    clear: float
+    # (N_LEVELS,) by severity rank, NaN where the rule has none; (n, N_LEVELS) when each
+    # subject is judged by the edition of the levels in force on its own local day
+    thresholds: F64
+    clear: float | F64  # one, or one per subject
     evidence: dict[str, F64] = field(default_factory=dict)
     # per subject, structured evidence built on demand (pollutant minutes)
     details: list[Callable[[], dict[str, Any]]] | None = None
+
+    def thresholds_of(self, i: int) -> F64:
+        return self.thresholds if self.thresholds.ndim == 1 else self.thresholds[i]
+
+    def clear_of(self, i: int) -> float:
+        return float(self.clear if np.ndim(self.clear) == 0 else self.clear[i])  # type: ignore[index]
 
     def evidence_of(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -46,13 +56,14 @@ class Measured:
         return out
 
 
-def resolve_thresholds(rule: Rule, reg: Registry) -> tuple[F64, float, dict[str, Any]]:
-    """Thresholds by severity rank and the clear level; level refs read intensity_levels."""
+def resolve_thresholds(rule: Rule, reg: Registry, on: date) -> tuple[F64, float, dict[str, Any]]:
+    """Thresholds by severity rank and the clear level; level refs read the edition of
+    intensity_levels in force on local day `on`."""
     out = np.full(N_LEVELS, NAN)
     cited: dict[str, Any] = {}
     for severity, threshold in rule.effective_thresholds.items():
         if isinstance(threshold, str):
-            level = reg.levels.get(rule.select.product or "")
+            level = reg.level(rule.select.product, on)
             value = level.levels.get(threshold) if level else None
             if level is None or value is None:
                 continue  # that edition has no such level: the severity is left out
@@ -114,11 +125,48 @@ def measure(
     inputs: CycleInputs,
     selection: dict[tuple[int, int], list[Any]] | None = None,
 ) -> Measured:
-    thresholds, clear, _ = resolve_thresholds(rule, reg)
     subjects = subjects_of(rule, reg, selection)
     if rule.per_site:
-        return _measure_sites(rule, reg, inputs, subjects, thresholds, clear)
+        days = [local_day(inputs.now, s.timezone) for s in subjects]
+        by_day = {d: resolve_thresholds(rule, reg, d) for d in set(days)}
+        per_site = np.array([by_day[d][0] for d in days]).reshape(len(days), N_LEVELS)
+        clears = np.array([by_day[d][1] for d in days], dtype=np.float64)
+        return _measure_sites(rule, reg, inputs, subjects, days, per_site, clears)
+    # point rules compare with plain numbers: no edition to choose
+    thresholds, clear, _ = resolve_thresholds(rule, reg, inputs.now.date())
     return _measure_points(rule, reg, inputs, subjects, thresholds, clear)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    """The site's calendar day at `now`: the day whose edition of the levels judges it."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def _electricity_of(sums: SiteSums, site_id: int, product: str | None) -> float:
+    """kWh of a kWh/t indicator: the electricity meters that name the product (an aluminium
+    smelter's potline AC meters, at any level), else the site's net electricity."""
+    dedicated = [
+        q
+        for role in ("consumption", "submeter")
+        if (q := sums.total(site_id, role, 0, measure="electricity", product=product)) == q
+    ]
+    if product is not None and dedicated:
+        return sum(dedicated)
+    return sums.net(site_id, 0, measure="electricity")
+
+
+def _coal_for_power(sums: SiteSums, site_id: int) -> float:
+    """tce charged to the electricity a plant supplies. A CHP plant whose turbines' heat is
+    metered shares its fuel by DL/T 904's heat ratio (energywatch/core/chp.py); any other
+    plant's balance (inputs less exports) is all power's."""
+    turbine = sums.total(site_id, "turbine_heat", 0)
+    if turbine != turbine:
+        return sums.net(site_id, 1)
+    heat = sum(
+        q for m in TURBINE_HEAT_MEASURES if (q := sums.total(site_id, "export", 0, measure=m)) == q
+    )
+    alpha = float(heat_ratio(np.array([heat]), np.array([turbine]), 0.0)[0])
+    return sums.total(site_id, "consumption", 1) * (1.0 - alpha)
 
 
 def _ratio(num: float, den: float, scale: float, min_den: float) -> float:
@@ -132,8 +180,9 @@ def _measure_sites(
     reg: Registry,
     inputs: CycleInputs,
     sites: list[Site],
+    days: list[date],
     thresholds: F64,
-    clear: float,
+    clear: F64,
 ) -> Measured:
     n = len(sites)
     value = np.full(n, NAN)
@@ -163,8 +212,9 @@ def _measure_sites(
         }
     else:
         sums = inputs.site_sums(rule.window)
-        level = reg.levels.get(rule.select.product or "")
         for i, site in enumerate(sites):
+            if kind == "intensity":
+                level = reg.level(rule.select.product, days[i])
             if kind == "intensity" and reg.units_by_site.get(site.id):
                 # Charged its own unit's balance, not the site's (docs/computation.md).
                 balance = site_balance(
@@ -183,7 +233,7 @@ def _measure_sites(
                 value[i] = _ratio(energy, output, scale, rule.min_denominator)
             elif kind == "intensity":
                 if level is not None and level.indicator == "kwh_per_t":
-                    energy = sums.net(site.id, 0, measure="electricity")
+                    energy = _electricity_of(sums, site.id, rule.select.product)
                     scale = 1.0
                 else:
                     energy = sums.net(site.id, 1)
@@ -197,7 +247,7 @@ def _measure_sites(
                 num[i], den[i] = facility, it
                 value[i] = _ratio(facility, it, 1.0, rule.min_denominator)
             elif kind == "supply_coal_rate":
-                coal = sums.net(site.id, 1)
+                coal = _coal_for_power(sums, site.id)
                 supplied = sums.total(site.id, "supply", 0)
                 num[i], den[i] = coal, supplied
                 value[i] = _ratio(coal, supplied, GCE_PER_TCE, rule.min_denominator)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 
+from energywatch.core.editions import in_force
 from energywatch.core.unit_balance import Unit
 from energywatch.storage.balance import ENERGY_ROLES
 from services.alerting.rules import Rule, Selector
@@ -67,15 +68,20 @@ class Level:
     unit: str
     levels: dict[str, float | None]
     source: str
+    valid_from: date  # first day this edition judges
 
 
 @dataclass
 class Registry:
     sites: dict[int, Site] = field(default_factory=dict)
     points: dict[int, Point] = field(default_factory=dict)
-    levels: dict[str, Level] = field(default_factory=dict)  # by product
+    levels: dict[str, list[Level]] = field(default_factory=dict)  # editions by product
     points_by_site: dict[int, list[Point]] = field(default_factory=dict)
     units_by_site: dict[int, list[Unit]] = field(default_factory=dict)  # none: one unit
+
+    def level(self, product: str | None, on: date) -> Level | None:
+        """The edition of the product's levels that judges local day `on`."""
+        return in_force(self.levels.get(product or "", []), on)
 
     def point_label(self, point: Point) -> str:
         return f"{self.sites[point.site_id].code}/{point.code}"
@@ -101,16 +107,19 @@ def load_registry(conn: psycopg.Connection) -> Registry:
         " LEFT JOIN process_units p ON p.id = u.parent_id ORDER BY u.id"
     ):
         reg.units_by_site.setdefault(site_id, []).append(Unit(code, name, parent, kind))
-    for product, indicator, unit, l1, l2, l3, source, edition in conn.execute(
-        "SELECT product, indicator, unit, level1, level2, level3, source, edition "
-        "FROM intensity_levels"
+    for product, indicator, unit, l1, l2, l3, source, edition, valid_from in conn.execute(
+        "SELECT product, indicator, unit, level1, level2, level3, source, edition, valid_from "
+        "FROM intensity_levels ORDER BY product, valid_from"
     ):
-        reg.levels[product] = Level(
-            product,
-            indicator,
-            unit,
-            {"level1": l1, "level2": l2, "level3": l3},
-            f"{source}, edition {edition}",
+        reg.levels.setdefault(product, []).append(
+            Level(
+                product,
+                indicator,
+                unit,
+                {"level1": l1, "level2": l2, "level3": l3},
+                f"{source}, edition {edition} (from {valid_from})",
+                valid_from,
+            )
         )
     return reg
 

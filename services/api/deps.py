@@ -142,6 +142,7 @@ class Site:
     timezone: str
     energy_budget_tce: float | None
     carbon_budget_tco2: float | None
+    coal_basis: str = "equivalent"  # the basis the site reports on besides the equivalent value
 
 
 SITE_CODE = Path(description="site code", min_length=1, max_length=100)
@@ -165,6 +166,7 @@ def lookup_site(conn: sa.Connection, user: Principal, code: str) -> Site:
         timezone=row["timezone"],
         energy_budget_tce=row["energy_budget_tce"],
         carbon_budget_tco2=row["carbon_budget_tco2"],
+        coal_basis=row["coal_basis"],
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from energywatch.core.coefficients import MeasuredFuel
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 from energywatch.storage import daily
@@ -90,7 +91,7 @@ def load_points(conn: psycopg.Connection, point_ids: Sequence[int]) -> dict[int,
     rows = conn.execute(
         """
         SELECT p.id, p.measure, m.category, p.kind, p.rollover, p.scale, s.timezone,
-               s.factor_set, s.grid_region, s.coal_basis
+               s.factor_set, s.grid_region, p.site_id, p.heat_gj_per_t
           FROM points p
           JOIN sites s ON s.id = p.site_id
           JOIN measures m ON m.code = p.measure
@@ -116,11 +117,18 @@ def load_reference(conn: psycopg.Connection) -> ReferenceRows:
     emission = [
         EmissionFactor(*r)
         for r in conn.execute(
-            "SELECT factor_set, measure, region, data_year, tco2_per_unit, source"
-            " FROM emission_factors"
+            "SELECT factor_set, measure, region, data_year, tco2_per_unit, source,"
+            " ncv_gj_per_unit, carbon_tc_per_tj, oxidation FROM emission_factors"
         )
     ]
-    return ReferenceRows(coal, emission, sets)
+    measured: dict[int, list[MeasuredFuel]] = {}
+    for site_id, *row in conn.execute(
+        "SELECT site_id, measure, valid_from, valid_to, ncv_gj_per_unit, carbon_tc_per_tj,"
+        " laboratory, report_ref, sampled_by, measured_on FROM measured_fuels"
+        " ORDER BY site_id, valid_from"
+    ):
+        measured.setdefault(site_id, []).append(MeasuredFuel(*row))
+    return ReferenceRows(coal, emission, sets, measured)
 
 
 def neighbours(

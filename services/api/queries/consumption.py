@@ -71,7 +71,9 @@ def site_series(
     role = "" if group == "point" else "AND p.balance_sign <> 0"
     sql = f"""
         SELECT {t} AS t, {key} AS key, {quantity} AS quantity, {unit} AS unit,
-               sum(c.tce{sign}) AS tce, sum(c.tco2{sign}) AS tco2, {completeness} AS completeness
+               sum(c.tce{sign}) AS tce, sum(c.tco2{sign}) AS tco2, {completeness} AS completeness,
+               coalesce(sum(c.quantity{sign}) FILTER (WHERE p.measure = 'electricity'), 0)
+                 AS electricity_kwh
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
           JOIN measures m ON m.code = p.measure

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
 
+from energywatch.core.chp import TURBINE_HEAT_MEASURES, rolling_chp_supply_coal_rate
+from energywatch.core.editions import in_force
 from energywatch.core.indicators import (
     rolling_intensity,
     rolling_pue,
@@ -33,19 +36,23 @@ class Indicator:
     values: np.ndarray
 
 
-def product_levels(conn: sa.Connection, product: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(
-            sa.text(
-                "SELECT indicator, unit, level1, level2, level3, source, edition"
-                " FROM intensity_levels WHERE product = :p ORDER BY indicator LIMIT 1"
-            ),
-            {"p": product},
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row else None
+@dataclass(frozen=True)
+class _Edition:
+    valid_from: date
+    row: dict[str, Any]
+
+
+def product_levels(conn: sa.Connection, product: str, on: date) -> dict[str, Any] | None:
+    """The edition of the product's levels in force on local day `on`."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT indicator, unit, level1, level2, level3, source, edition, valid_from"
+            " FROM intensity_levels WHERE product = :p"
+        ),
+        {"p": product},
+    ).mappings()
+    found = in_force((_Edition(r["valid_from"], dict(r)) for r in rows), on)
+    return found.row if found else None
 
 
 def site_indicators(
@@ -55,8 +62,10 @@ def site_indicators(
     start: datetime,
     end: datetime,
     window: timedelta,
+    timezone: str,
 ) -> list[Indicator]:
-    """Each indicator the site's points allow, on the 15-minute grid of [start, end)."""
+    """Each indicator the site's points allow, on the 15-minute grid of [start, end), with
+    the levels of the edition in force on the site's local day at the end of the range."""
     sql = """
         SELECT (extract(epoch FROM c.bucket) * 1000)::bigint AS ms, p.role, p.balance_sign,
                p.product, p.measure, sum(c.quantity) AS quantity, sum(c.tce) AS tce
@@ -75,9 +84,19 @@ def site_indicators(
     outputs: dict[str, np.ndarray] = {}
     it_kwh = np.zeros(n)
     supplied_kwh = np.zeros(n)
-    has_it = has_supply = False
+    fuel_tce = np.zeros(n)  # level-1 inputs, before exports: a CHP plant's fuel
+    dedicated_kwh: dict[str, np.ndarray] = {}  # electricity metered for a product (potline AC)
+    heat_sold_gj = np.zeros(n)
+    turbine_gj = np.zeros(n)
+    has_it = has_supply = has_turbine = False
     for r in rows:
         i = int((r.ms - grid_start) // BUCKET_MS)
+        if r.product and r.role == "consumption" and r.measure == "electricity":
+            dedicated_kwh.setdefault(r.product, np.zeros(n))[i] += r.quantity
+        if r.balance_sign < 0 and r.measure in TURBINE_HEAT_MEASURES:
+            heat_sold_gj[i] += r.quantity
+        elif r.balance_sign > 0:
+            fuel_tce[i] += r.tce
         if r.balance_sign:  # the site's energy balance (energywatch/storage/balance.py)
             energy_tce[i] += r.balance_sign * r.tce
             if r.measure == "electricity":
@@ -90,6 +109,9 @@ def site_indicators(
         elif r.role == "supply":
             supplied_kwh[i] += r.quantity
             has_supply = True
+        elif r.role == "turbine_heat":
+            turbine_gj[i] += r.quantity
+            has_turbine = True
     offsets = np.array([0, n], dtype=np.int64)
     window_ms = int(window.total_seconds() * 1000)
     keep = ts >= int(start.timestamp() * 1000)
@@ -98,14 +120,16 @@ def site_indicators(
     by_unit = (
         _unit_intensities(conn, site_id, units, start - window, end, ts, window_ms) if units else {}
     )
+    day = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(timezone)).date()
     for product, output in sorted(outputs.items()):
-        levels = product_levels(conn, product)
+        levels = product_levels(conn, product, day)
         kwh_per_t = bool(levels and levels["indicator"] == "kwh_per_t")
         if product in by_unit:  # the energy of the boundary of the unit that makes it
             kgce, kwh = by_unit[product]
             values, unit = (kwh, "kWh/t") if kwh_per_t else (kgce, "kgce/t")
         elif kwh_per_t:
-            values = rolling_ratio(offsets, ts, electricity_kwh, output, window_ms, MIN_OUTPUT_T)
+            kwh = dedicated_kwh.get(product, electricity_kwh)
+            values = rolling_ratio(offsets, ts, kwh, output, window_ms, MIN_OUTPUT_T)
             unit = "kWh/t"
         else:
             values = rolling_intensity(offsets, ts, energy_tce, output, window_ms, MIN_OUTPUT_T)
@@ -115,17 +139,27 @@ def site_indicators(
         values = rolling_pue(offsets, ts, electricity_kwh, it_kwh, window_ms, MIN_KWH)
         out.append(
             Indicator(
-                "pue", None, "ratio", product_levels(conn, "data_centre"), ts[keep], values[keep]
+                "pue",
+                None,
+                "ratio",
+                product_levels(conn, "data_centre", day),
+                ts[keep],
+                values[keep],
             )
         )
-    if has_supply:
+    if has_supply and has_turbine:  # CHP: DL/T 904 heat ratio (energywatch/core/chp.py)
+        values = rolling_chp_supply_coal_rate(
+            offsets, ts, fuel_tce, heat_sold_gj, turbine_gj, supplied_kwh, window_ms, MIN_KWH, 0.0
+        )
+    elif has_supply:
         values = rolling_supply_coal_rate(offsets, ts, energy_tce, supplied_kwh, window_ms, MIN_KWH)
+    if has_supply:
         out.append(
             Indicator(
                 "supply_coal_rate",
                 None,
                 "gce/kWh",
-                product_levels(conn, "coal_power"),
+                product_levels(conn, "coal_power", day),
                 ts[keep],
                 values[keep],
             )

@@ -182,8 +182,14 @@ def region_sites(
                      1000.0 * sum(c.tce * p.balance_sign) FILTER (WHERE p.balance_sign <> 0)
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS intensity,
-                     sum(c.quantity * p.balance_sign) FILTER (WHERE p.balance_sign <> 0
-                                                              AND p.measure = 'electricity')
+                     -- potline AC meters (electricity naming the product) if the site has
+                     -- them, else the site's net electricity
+                     coalesce(
+                       sum(c.quantity) FILTER (WHERE p.role = 'consumption'
+                                                 AND p.measure = 'electricity'
+                                                 AND p.product IS NOT NULL),
+                       sum(c.quantity * p.balance_sign) FILTER (WHERE p.balance_sign <> 0
+                                                                AND p.measure = 'electricity'))
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS kwh_per_t,
                      min(p.product) FILTER (WHERE p.role = 'output') AS product,
@@ -192,7 +198,8 @@ def region_sites(
                 FROM points p
                 JOIN consumption_daily c ON c.point_id = p.id
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
-               WHERE p.site_id = s.id AND (p.balance_sign <> 0 OR p.role = 'output')
+               WHERE p.site_id = s.id
+                 AND (p.balance_sign <> 0 OR p.role = 'output' OR p.product IS NOT NULL)
           ) t ON true
           LEFT JOIN by_unit u ON u.site_id = s.id
           LEFT JOIN LATERAL (
@@ -203,7 +210,16 @@ def region_sites(
                 FROM alerts al
                WHERE al.site_id = s.id AND al.state IN ('pending', 'firing')
           ) a ON true
-          LEFT JOIN intensity_levels lv ON lv.product = t.product
+          LEFT JOIN LATERAL (
+              -- the edition in force on the last day (energywatch/core/editions.py): the
+              -- latest begun by then, else the earliest
+              SELECT l.* FROM intensity_levels l
+               WHERE l.product = t.product
+               ORDER BY l.valid_from <= CAST(:d1 AS date) - 1 DESC,
+                        CASE WHEN l.valid_from <= CAST(:d1 AS date) - 1 THEN l.valid_from END DESC,
+                        l.valid_from
+               LIMIT 1
+          ) lv ON true
          ORDER BY {orders[order]}
          LIMIT :limit OFFSET :offset"""
     params = {

@@ -18,6 +18,7 @@ from services.api.clock import (
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.consumption import Granularity, Group, site_series
+from services.api.queries.equal_value import EQUAL, equal_uplift, local_date
 from services.api.schemas.energy import (
     CompletenessItem,
     CompletenessView,
@@ -47,6 +48,11 @@ def consumption(
     if end - start > MAX_RANGE:
         raise ProblemError(422, "the range may span at most three years")
     rows = site_series(conn, site.id, site.timezone, start, end, granularity, group, limit)
+    if site.coal_basis == EQUAL:
+        uplift = equal_uplift(conn)
+        for r in rows:
+            day = local_date(r["t"], site.timezone)
+            r["tce_equal"] = r["tce"] + r["electricity_kwh"] * uplift(day)
     return ConsumptionSeries(
         site=site.code,
         granularity=granularity,

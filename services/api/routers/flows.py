@@ -45,7 +45,9 @@ def energy_flows(
     # One window the length of the period, read at its last bucket with data: the period's
     # energy over its output, by the same code as the rolling intensity (queries/indicators).
     products = []
-    for ind in site_indicators(conn, site.id, site.industry, start, end, end - start):
+    for ind in site_indicators(
+        conn, site.id, site.industry, start, end, end - start, site.timezone
+    ):
         if ind.indicator != "intensity" or ind.product is None:
             continue
         last = float(ind.values[-1]) if len(ind.values) else math.nan

@@ -52,7 +52,9 @@ def intensity(
     start = start or end - timedelta(days=7)
     if end <= start or end - start > timedelta(days=92):
         raise ProblemError(422, "start must be before end, at most 92 days apart")
-    found = site_indicators(conn, site.id, site.industry, start, end, timedelta(hours=window_hours))
+    found = site_indicators(
+        conn, site.id, site.industry, start, end, timedelta(hours=window_hours), site.timezone
+    )
     items = []
     for ind in found:
         if product and ind.product != product:

@@ -56,10 +56,12 @@ def _flows(flows: tuple[MeasureFlow, ...]) -> list[FlowItem]:
     ]
 
 
-def _products(conn: ConnDep, balance: SiteBalance, unit: UnitBalance) -> list[ProductItem]:
+def _products(
+    conn: ConnDep, balance: SiteBalance, unit: UnitBalance, last_day: date
+) -> list[ProductItem]:
     items = []
     for product in sorted(unit.outputs):
-        levels = product_levels(conn, product)
+        levels = product_levels(conn, product, last_day)  # the edition in force on it
         energy, output, kgce_per_t = intensity(balance, product, MIN_OUTPUT_T)
         if levels and levels["indicator"] == "kwh_per_t":
             value = float(unit.electricity_kwh) / float(output) if output > MIN_OUTPUT_T else None
@@ -106,7 +108,7 @@ def unit_balances(
                 own=_amount(u.own),
                 allocated=_amount(u.allocated),
                 balance=_amount(u.balance),
-                products=_products(conn, balance, u),
+                products=_products(conn, balance, u, end - timedelta(days=1)),
             )
             for u in balance.units
         ],

@@ -12,9 +12,11 @@ class ConsumptionItem(BaseModel):
     key: str
     quantity: float | None
     unit: str | None
-    tce: float
+    tce: float  # at the equivalent value (当量值)
     tco2: float
     completeness: float | None
+    # the same figure with electricity at the equal value (等价值), for a site reporting on it
+    tce_equal: float | None = None
 
 
 class ConsumptionSeries(BaseModel):
@@ -30,6 +32,7 @@ class Levels(BaseModel):
     level3: float | None
     source: str
     edition: str
+    valid_from: date | None = None  # first day the edition judges
 
 
 class IndicatorSeries(BaseModel):

@@ -8,6 +8,7 @@ import pytest
 
 from energywatch.storage.balance import balance_sign
 from services.alerting.inputs import SiteSums
+from services.alerting.measure import _coal_for_power
 from services.alerting.registry import balance_role
 
 
@@ -71,3 +72,20 @@ def test_the_worked_figures_of_the_computation_page() -> None:
     assert site.net(1, 1) == pytest.approx(float(total[1]), rel=1e-9)
     plant = sums(("consumption", 1, "electricity", 0.0, 20.0), ("export", 1, "heat", 0.0, 48.0))
     assert 1000.0 * plant.net(1, 1) / 1000.0 == pytest.approx(-float(converter[1]), rel=1e-9)
+
+
+def test_a_chp_plant_charges_power_with_its_share_of_the_fuel_only() -> None:
+    # docs/computation.md, "CHP: supply coal rate": DL/T 904 heat ratio 12,000 / 39,000
+    site = sums(
+        ("consumption", 1, "raw_coal", 1950.0, 1392.885),
+        ("export", 1, "heat", 12000.0, 409.44),
+        ("turbine_heat", 1, "heat", 39000.0, 1330.68),
+        ("supply", 1, "electricity", 3e6, 368.7),
+    )
+    assert _coal_for_power(site, 1) == pytest.approx(1392.885 * 27 / 39, rel=1e-12)
+    # without turbine heat metered, the former rule: the balance, inputs less exports
+    plain = sums(
+        ("consumption", 1, "raw_coal", 1950.0, 1392.885),
+        ("export", 1, "heat", 12000.0, 409.44),
+    )
+    assert _coal_for_power(plain, 1) == pytest.approx(1392.885 - 409.44, rel=1e-12)

@@ -69,7 +69,6 @@ def day() -> dict[str, Any]:
             timezone=doc["timezone"],
             factor_set=None,  # the first (only) shipped set, cn-mee-2022
             grid_region=doc["grid_region"],
-            coal_basis="equivalent",
         )
         for i, name in enumerate(names)
     }

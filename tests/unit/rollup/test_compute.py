@@ -27,9 +27,7 @@ REFERENCE = reference()
 
 def point(kind: str, measure: str = "electricity", scale: float = 1.0) -> PointInfo:
     category = "product" if measure == "product" else "energy"
-    return PointInfo(
-        1, measure, category, kind, None, scale, "Asia/Shanghai", None, "north", "equivalent"
-    )
+    return PointInfo(1, measure, category, kind, None, scale, "Asia/Shanghai", None, "north")
 
 
 def readings(ts: list[int], values: list[float], quality: list[int] | None = None) -> Readings:
