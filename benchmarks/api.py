@@ -56,18 +56,18 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.databases import create_database, drop_database  # noqa: E402
 from benchmarks.support.pgcopy import (  # noqa: E402
     PG_EPOCH,
     copy_binary,
     reading_rows,
-    wire_dtype,
-    wire_rows,
 )
 from energywatch.storage import daily  # noqa: E402
+from energywatch.storage.binary_copy import wire_dtype, wire_rows  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
 from services.api.queries.timeseries import LIVE_SQL  # noqa: E402
-from tests.support.services import create_database, drop_database, free_port  # noqa: E402
+from services.demo.broker import free_port  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TZ = "Asia/Shanghai"

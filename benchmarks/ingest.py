@@ -48,16 +48,13 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.databases import create_database, drop_database  # noqa: E402
+from benchmarks.support.network import start_mosquitto  # noqa: E402
+from benchmarks.support.registry_rows import add_device, add_site  # noqa: E402
 from energywatch.settings import IngestSettings  # noqa: E402
 from energywatch.storage.engine import make_engine  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
-from tests.integration.ingest.registry_rows import add_device, add_site  # noqa: E402
-from tests.support.services import (  # noqa: E402
-    create_database,
-    drop_database,
-    free_port,
-    start_mosquitto,
-)
+from services.demo.broker import free_port  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PREFIX = "bench/v1"

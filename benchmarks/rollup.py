@@ -45,12 +45,12 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.databases import create_database, drop_database  # noqa: E402
 from benchmarks.support.pgcopy import copy_binary, reading_rows  # noqa: E402
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.rollup import store  # noqa: E402
 from services.rollup.worker import Options, drain  # noqa: E402
-from tests.support.services import create_database, drop_database  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BUCKET = "date_bin(INTERVAL '15 minutes', {ts}, TIMESTAMPTZ '2000-01-01 00:00+00')"

@@ -8,6 +8,8 @@ import time
 import psycopg
 import pytest
 
+from benchmarks.support.network import BrokerAddress
+from benchmarks.support.registry_rows import register
 from tests.integration.ingest.harness import (
     BackgroundPublish,
     IngestProcess,
@@ -15,8 +17,6 @@ from tests.integration.ingest.harness import (
     count,
     stream,
 )
-from tests.integration.ingest.registry_rows import register
-from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 # The database outage of the fault test; the issue asks for 30 s, the default run is shorter.
