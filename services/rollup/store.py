@@ -17,6 +17,7 @@ from psycopg import sql
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 from energywatch.storage import daily
+from energywatch.storage.binary_copy import copy_in, fetch_packed, wire_dtype, wire_rows
 from services.rollup.compute import Readings, Rows
 from services.rollup.conversions import PointInfo, ReferenceRows
 from services.rollup.plan import Span, by_deletion
@@ -24,6 +25,17 @@ from services.rollup.plan import Span, by_deletion
 MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
 INVALID = int(Quality.INVALID)
+READING_ROW = np.dtype([("n", ">i4"), ("ms", ">i8"), ("value", ">f8"), ("quality", ">i2")])
+BUCKET_ROW = wire_dtype(
+    [
+        ("point_id", ">i4"),
+        ("ms", ">i8"),
+        ("quantity", ">f8"),
+        ("tce", ">f8"),
+        ("tco2", ">f8"),
+        ("completeness", ">f8"),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class Claim:
 
     point_id: list[int]
     bucket: list[int]  # ms
-    version: list[str]
+    version: list[int]  # xmin as a number: sent back as a binary int8[] (no text escaping)
 
     def by_point(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -46,7 +58,7 @@ def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
     """Every dirty bucket of the `max_points` points waiting longest."""
     rows = conn.execute(
         f"""
-        SELECT d.point_id, {MS.format(col="d.bucket")}, d.xmin::text
+        SELECT d.point_id, {MS.format(col="d.bucket")}, d.xmin::text::int8
           FROM dirty_buckets d
           JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
                 ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
@@ -62,9 +74,9 @@ def release(conn: psycopg.Connection, claim: Claim) -> None:
     conn.execute(
         f"""
         DELETE FROM dirty_buckets d
-         USING unnest(%s::int4[], %s::int8[], %s::text[]) AS c(point_id, ms, version)
+         USING unnest(%b::int4[], %b::int8[], %b::int8[]) AS c(point_id, ms, version)
          WHERE d.point_id = c.point_id AND d.bucket = {FROM_MS.format(col="c.ms")}
-           AND d.xmin::text = c.version
+           AND d.xmin::text::int8 = c.version
         """,
         (claim.point_id, claim.bucket, claim.version),
     )
@@ -160,9 +172,12 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
         empty = np.empty(0, dtype=np.int64)
         return Readings(empty, empty, np.empty(0), np.empty(0, dtype=np.int16))
     cols = f"x.point_id, {MS.format(col='x.ts')} AS ms, x.value, x.quality"
-    rows = conn.execute(
+    rows = fetch_packed(
+        conn,
         f"""
-        SELECT r.n, y.ms, y.value, y.quality
+        SELECT string_agg(
+                   int4send(r.n) || int8send(y.ms) || float8send(y.value) || int2send(y.quality),
+                   ''::bytea)
           FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[]) AS r(n, point_id, lo, hi)
           CROSS JOIN LATERAL (
               (SELECT {cols} FROM readings x
@@ -186,12 +201,13 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
             [s.start - lookback_ms for s in spans],
             [s.end for s in spans],
         ),
-    ).fetchall()
+        READING_ROW,
+    )
     return Readings(
-        span=np.array([r[0] for r in rows], dtype=np.int64),
-        ts=np.array([r[1] for r in rows], dtype=np.int64),
-        value=np.array([r[2] for r in rows], dtype=np.float64),
-        quality=np.array([r[3] for r in rows], dtype=np.int16),
+        span=rows["n"].astype(np.int64),
+        ts=rows["ms"].astype(np.int64),
+        value=rows["value"].astype(np.float64),
+        quality=rows["quality"].astype(np.int16),
     )
 
 
@@ -272,29 +288,23 @@ def write(
     conn.execute(STAGE_DDL)
     conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
     delete(conn, spans, compressed)
-    with conn.cursor() as cur:
-        with cur.copy(
-            "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int4", "int8", "float8", "float8", "float8", "float8"])
-            for row in zip(
-                rows.point_id.tolist(),
-                rows.bucket.tolist(),
-                rows.quantity.tolist(),
-                rows.tce.tolist(),
-                rows.tco2.tolist(),
-                rows.completeness.tolist(),
-                strict=True,
-            ):
-                copy.write_row(row)
-        cur.execute(
-            f"""
-            INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
-            SELECT point_id, {FROM_MS.format(col="ms")}, quantity, tce, tco2, completeness
-              FROM rollup_stage
-            """
-        )
+    wire = wire_rows(BUCKET_ROW, len(rows))
+    for name in ("point_id", "quantity", "tce", "tco2", "completeness"):
+        wire[name] = getattr(rows, name)
+    wire["ms"] = rows.bucket
+    copy_in(
+        conn,
+        "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"
+        " FROM STDIN (FORMAT BINARY)",
+        wire,
+    )
+    conn.execute(
+        f"""
+        INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
+        SELECT point_id, {FROM_MS.format(col="ms")}, quantity, tce, tco2, completeness
+          FROM rollup_stage
+        """
+    )
     daily.refresh(
         conn, [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
     )
