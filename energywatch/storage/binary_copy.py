@@ -17,6 +17,7 @@ import psycopg
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
+PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 UTC: binary timestamps count µs from there
 CHUNK_ROWS = 1_000_000
 
 

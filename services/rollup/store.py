@@ -17,7 +17,13 @@ from psycopg import sql
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 from energywatch.storage import daily
-from energywatch.storage.binary_copy import copy_in, fetch_packed, wire_dtype, wire_rows
+from energywatch.storage.binary_copy import (
+    PG_EPOCH_MS,
+    copy_in,
+    fetch_packed,
+    wire_dtype,
+    wire_rows,
+)
 from services.rollup.compute import Readings, Rows
 from services.rollup.conversions import PointInfo, ReferenceRows
 from services.rollup.plan import Span, by_deletion
@@ -29,7 +35,7 @@ READING_ROW = np.dtype([("n", ">i4"), ("ms", ">i8"), ("value", ">f8"), ("quality
 BUCKET_ROW = wire_dtype(
     [
         ("point_id", ">i4"),
-        ("ms", ">i8"),
+        ("bucket", ">i8"),
         ("quantity", ">f8"),
         ("tce", ">f8"),
         ("tco2", ">f8"),
@@ -211,14 +217,6 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
     )
 
 
-STAGE_DDL = """
-    CREATE TEMPORARY TABLE IF NOT EXISTS rollup_stage (
-        point_id int4 NOT NULL, ms int8 NOT NULL, quantity float8 NOT NULL,
-        tce float8 NOT NULL, tco2 float8 NOT NULL, completeness float8 NOT NULL
-    ) ON COMMIT DELETE ROWS
-"""
-
-
 def compressed_ranges(conn: psycopg.Connection) -> list[tuple[int, int]]:
     """[start, end) ms of the compressed chunks of consumption_15min; none on plain PostgreSQL."""
     row = conn.execute("SELECT to_regclass('timescaledb_information.chunks')").fetchone()
@@ -285,25 +283,16 @@ def write(
 ) -> None:
     """Replace every bucket of the spans with `rows`, and the daily totals of the days they
     touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
-    conn.execute(STAGE_DDL)
-    conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
     delete(conn, spans, compressed)
     wire = wire_rows(BUCKET_ROW, len(rows))
     for name in ("point_id", "quantity", "tce", "tco2", "completeness"):
         wire[name] = getattr(rows, name)
-    wire["ms"] = rows.bucket
+    wire["bucket"] = (rows.bucket - PG_EPOCH_MS) * 1000  # timestamptz: µs since 2000-01-01
     copy_in(
         conn,
-        "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"
+        "COPY consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)"
         " FROM STDIN (FORMAT BINARY)",
         wire,
-    )
-    conn.execute(
-        f"""
-        INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
-        SELECT point_id, {FROM_MS.format(col="ms")}, quantity, tce, tco2, completeness
-          FROM rollup_stage
-        """
     )
     daily.refresh(
         conn, [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
