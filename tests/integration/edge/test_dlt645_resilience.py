@@ -9,8 +9,9 @@ from typing import ClassVar
 
 import pytest
 
+from benchmarks.support.field_devices import serving
 from benchmarks.support.network import BrokerAddress
-from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver, serving
+from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver
 from tests.integration.edge.support import collecting, edge_config, running_agent
 
 COMBINED = bytes([0x00, 0x00, 0x00, 0x00])  # 00000000 combined active energy
