@@ -31,6 +31,7 @@ from services.rollup.plan import Span, by_deletion
 MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
 INVALID = int(Quality.INVALID)
+CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8"), ("version", ">i8")])
 READING_ROW = np.dtype([("n", ">i4"), ("ms", ">i8"), ("value", ">f8"), ("quality", ">i2")])
 BUCKET_ROW = wire_dtype(
     [
@@ -62,17 +63,21 @@ class Claim:
 
 def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
     """Every dirty bucket of the `max_points` points waiting longest."""
-    rows = conn.execute(
+    rows = fetch_packed(
+        conn,
         f"""
-        SELECT d.point_id, {MS.format(col="d.bucket")}, d.xmin::text::int8
+        SELECT string_agg(
+                   int4send(d.point_id) || int8send({MS.format(col="d.bucket")})
+                   || int8send(d.xmin::text::int8),
+                   ''::bytea ORDER BY d.point_id, d.bucket)
           FROM dirty_buckets d
           JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
                 ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
-         ORDER BY d.point_id, d.bucket
         """,
         (max_points,),
-    ).fetchall()
-    return Claim([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        CLAIM_ROW,
+    )
+    return Claim(rows["point_id"].tolist(), rows["ms"].tolist(), rows["version"].tolist())
 
 
 def release(conn: psycopg.Connection, claim: Claim) -> None:
