@@ -30,7 +30,7 @@ def count(x: float) -> str:
 
 
 def millions(x: float) -> str:
-    return f"{x / 1e6:,.0f} M"
+    return f"{x / 1e6:,.0f} M" if x >= 1e7 else f"{x / 1e6:,.1f} M"
 
 
 def mb(x: float) -> str:
@@ -166,7 +166,8 @@ TABLES: dict[str, list[Row]] = {
             ),
         ),
         Row(
-            "replay after an outage, confirmed by the broker, readings/s",
+            "replay after an outage until the queue is empty (each message confirmed on its"
+            " ack topic), readings/s",
             field("replay_acked_per_s_median", count),
             field("raw_paho_acked_per_s_median", lambda x: f"raw paho: {x:,.0f}"),
         ),
