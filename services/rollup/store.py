@@ -31,7 +31,7 @@ from services.rollup.plan import Span, by_deletion
 MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
 INVALID = int(Quality.INVALID)
-CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8"), ("version", ">i8")])
+CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8")])
 READING_ROW = np.dtype([("n", ">i4"), ("ms", ">i8"), ("value", ">f8"), ("quality", ">i2")])
 BUCKET_ROW = wire_dtype(
     [
@@ -47,12 +47,13 @@ BUCKET_ROW = wire_dtype(
 
 @dataclass(frozen=True)
 class Claim:
-    """Dirty buckets read in one pass, each with the row version (xmin) it had when read: a
-    reading marking the bucket again meanwhile makes a new version, which `release` keeps."""
+    """Dirty buckets read in one pass. Each is also kept, in temporary table `rollup_claim`
+    until the transaction ends, with the row version (xmin) it had when read: a reading
+    marking the bucket again meanwhile makes a new version, which `release` keeps. Kept on
+    the server, the claim is not sent back (it was most of the cost of a release)."""
 
     point_id: list[int]
     bucket: list[int]  # ms
-    version: list[int]  # xmin as a number: sent back as a binary int8[] (no text escaping)
 
     def by_point(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -61,35 +62,50 @@ class Claim:
         return out
 
 
+CLAIM_DDL = """
+    CREATE TEMPORARY TABLE IF NOT EXISTS rollup_claim (
+        point_id int4 NOT NULL, bucket timestamptz NOT NULL, version xid NOT NULL
+    ) ON COMMIT DELETE ROWS
+"""
+
+
 def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
-    """Every dirty bucket of the `max_points` points waiting longest."""
-    rows = fetch_packed(
-        conn,
-        f"""
-        SELECT string_agg(
-                   int4send(d.point_id) || int8send({MS.format(col="d.bucket")})
-                   || int8send(d.xmin::text::int8),
-                   ''::bytea ORDER BY d.point_id, d.bucket)
+    """Every dirty bucket of the `max_points` points waiting longest (in the caller's
+    transaction, which `release` must share)."""
+    conn.execute(CLAIM_DDL)
+    conn.execute("DELETE FROM rollup_claim")  # an earlier claim of the same transaction
+    conn.execute(
+        """
+        INSERT INTO rollup_claim (point_id, bucket, version)
+        SELECT d.point_id, d.bucket, d.xmin
           FROM dirty_buckets d
           JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
                 ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
         """,
         (max_points,),
+    )
+    conn.execute("ANALYZE rollup_claim")  # its size, for the plan of the release
+    rows = fetch_packed(
+        conn,
+        f"""
+        SELECT string_agg(int4send(point_id) || int8send({MS.format(col="bucket")}),
+                          ''::bytea ORDER BY point_id, bucket)
+          FROM rollup_claim
+        """,
+        (),
         CLAIM_ROW,
     )
-    return Claim(rows["point_id"].tolist(), rows["ms"].tolist(), rows["version"].tolist())
+    return Claim(rows["point_id"].tolist(), rows["ms"].tolist())
 
 
 def release(conn: psycopg.Connection, claim: Claim) -> None:
-    """Delete the claimed marks, unless a reading marked the bucket again meanwhile."""
+    """Delete the claimed marks, unless a reading marked the bucket again meanwhile (same
+    transaction as `claim_dirty`)."""
     conn.execute(
-        f"""
-        DELETE FROM dirty_buckets d
-         USING unnest(%b::int4[], %b::int8[], %b::int8[]) AS c(point_id, ms, version)
-         WHERE d.point_id = c.point_id AND d.bucket = {FROM_MS.format(col="c.ms")}
-           AND d.xmin::text::int8 = c.version
-        """,
-        (claim.point_id, claim.bucket, claim.version),
+        """
+        DELETE FROM dirty_buckets d USING rollup_claim c
+         WHERE d.point_id = c.point_id AND d.bucket = c.bucket AND d.xmin = c.version
+        """
     )
 
 
