@@ -32,7 +32,8 @@ MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
 INVALID = int(Quality.INVALID)
 CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8")])
-READING_ROW = np.dtype([("n", ">i4"), ("ms", ">i8"), ("value", ">f8"), ("quality", ">i2")])
+# timestamps as sent by timestamptz_send: µs since 2000 (no numeric extract() per row)
+READING_ROW = np.dtype([("n", ">i4"), ("us", ">i8"), ("value", ">f8"), ("quality", ">i2")])
 BUCKET_ROW = wire_dtype(
     [
         ("point_id", ">i4"),
@@ -191,6 +192,12 @@ def neighbours(
     return [(r[1], r[2]) for r in rows]
 
 
+def epoch_ms(pg_us: np.ndarray) -> np.ndarray:
+    """Binary timestamptz values (µs since 2000) to ms since 1970, rounded half up like
+    `MS`'s cast of extract()'s numeric, so both ways of reading a time agree."""
+    return (pg_us.astype(np.int64) + (PG_EPOCH_MS * 1000 + 500)) // 1000
+
+
 def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: int) -> Readings:
     """Per span: readings from `lookback_ms` before its start to its end, plus the last usable
     reading before that and the first usable one at or after the end (the intervals that reach
@@ -198,12 +205,13 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
     if not spans:
         empty = np.empty(0, dtype=np.int64)
         return Readings(empty, empty, np.empty(0), np.empty(0, dtype=np.int16))
-    cols = f"x.point_id, {MS.format(col='x.ts')} AS ms, x.value, x.quality"
+    cols = "x.point_id, x.ts, x.value, x.quality"
     rows = fetch_packed(
         conn,
         f"""
         SELECT string_agg(
-                   int4send(r.n) || int8send(y.ms) || float8send(y.value) || int2send(y.quality),
+                   int4send(r.n) || timestamptz_send(y.ts) || float8send(y.value)
+                   || int2send(y.quality),
                    ''::bytea)
           FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[]) AS r(n, point_id, lo, hi)
           CROSS JOIN LATERAL (
@@ -232,7 +240,7 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
     )
     return Readings(
         span=rows["n"].astype(np.int64),
-        ts=rows["ms"].astype(np.int64),
+        ts=epoch_ms(rows["us"]),
         value=rows["value"].astype(np.float64),
         quality=rows["quality"].astype(np.int16),
     )
