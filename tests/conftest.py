@@ -16,9 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.support.databases import create_database, drop_database
-from benchmarks.support.network import BrokerAddress
 from tests.support.processes import end_open_trees
-from tests.support.services import find_or_start_broker, find_or_start_postgres
+from tests.support.services import BrokerAddress, find_or_start_broker, find_or_start_postgres
 
 pytest_plugins = ["pytester", "tests.support.clock", "tests.support.skips"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from benchmarks.support.network import BrokerAddress
 from tests.e2e.processes import REPO, running_api, running_ingest
 from tests.e2e.seed import Seeded, seed
+from tests.support.services import BrokerAddress
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"

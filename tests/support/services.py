@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+# BrokerAddress (the type of the `mqtt_broker` fixture) is imported by the tests from here.
 from benchmarks.support.network import BrokerAddress, start_mosquitto
 from services.demo.broker import port_answers
 

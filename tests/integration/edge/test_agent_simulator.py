@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.support.network import BrokerAddress
 from tests.integration.edge.support import collecting, edge_config, running_agent
+from tests.support.services import BrokerAddress
 
 
 def sim_driver(n_points: int, interval_s: float, **point: object) -> dict[str, object]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from benchmarks.support.network import BrokerAddress
 from edge.queue import DurableQueue
 from edge.readings import EdgeReading
 from tests.integration.edge.support import collecting, edge_config, running_agent
+from tests.support.services import BrokerAddress
 
 YEAR_0_MS = -62_135_625_600_000 - 86_400_000  # 0000-12-31 at +08:00: no datetime can hold it
 TS = 1_795_104_000_000  # 2026-11-20T00:00:00+08:00

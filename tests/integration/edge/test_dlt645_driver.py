@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.support.field_devices import serving
-from benchmarks.support.network import BrokerAddress
 from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver
 from tests.integration.edge.support import collecting, edge_config, running_agent
+from tests.support.services import BrokerAddress
 
 # DI (as sent, low byte first) -> value bytes as a meter sends them (BCD low byte first).
 VALUES: dict[bytes, bytes] = {

@@ -10,9 +10,9 @@ from typing import ClassVar
 import pytest
 
 from benchmarks.support.field_devices import serving
-from benchmarks.support.network import BrokerAddress
 from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver
 from tests.integration.edge.support import collecting, edge_config, running_agent
+from tests.support.services import BrokerAddress
 
 COMBINED = bytes([0x00, 0x00, 0x00, 0x00])  # 00000000 combined active energy
 FORWARD = bytes([0x00, 0x00, 0x01, 0x00])  # 00010000 forward active energy

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.support.network import BrokerAddress
 from benchmarks.support.registry_rows import register
 from edge.config import EdgeConfig
 from services.demo.broker import free_port
@@ -30,6 +29,7 @@ from tests.integration.edge.test_fault_tolerance import (
     wait_for_backlog,
 )
 from tests.integration.ingest.harness import IngestProcess, count
+from tests.support.services import BrokerAddress
 from tests.support.waiting import holds_for, wait_until
 
 

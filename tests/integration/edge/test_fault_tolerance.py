@@ -11,7 +11,6 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.support.network import BrokerAddress
 from edge.config import EdgeConfig
 from services.demo.broker import free_port
 from tests.integration.edge.support import (
@@ -26,6 +25,7 @@ from tests.integration.edge.support import (
     write_yaml,
 )
 from tests.support.processes import start_tree
+from tests.support.services import BrokerAddress
 from tests.support.waiting import holds_for, wait_until
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from benchmarks.support.network import BrokerAddress
 from tests.integration.edge.hj212_packets import MN, crc16, packet, upload
 from tests.integration.edge.support import collecting, edge_config, running_agent
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 

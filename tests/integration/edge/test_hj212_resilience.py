@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from benchmarks.support.network import BrokerAddress
 from tests.integration.edge.hj212_packets import connect, packet, station_config, upload
 from tests.integration.edge.support import collecting, running_agent
+from tests.support.services import BrokerAddress
 
 SO2 = {"point": "SO2", "code": "a21026", "cn": 2011}
 

@@ -8,7 +8,6 @@ import time
 import psycopg
 import pytest
 
-from benchmarks.support.network import BrokerAddress
 from benchmarks.support.registry_rows import register
 from tests.integration.ingest.harness import (
     BackgroundPublish,
@@ -17,6 +16,7 @@ from tests.integration.ingest.harness import (
     count,
     stream,
 )
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 # The database outage of the fault test; the issue asks for 30 s, the default run is shorter.

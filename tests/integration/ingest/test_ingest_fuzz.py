@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.support.network import BrokerAddress
 from benchmarks.support.registry_rows import register
 from tests.integration.ingest.fuzz_payloads import payloads
 from tests.integration.ingest.harness import IngestProcess, Publisher, count
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 MESSAGES = int(os.environ.get("ENERGYWATCH_TEST_FUZZ_MESSAGES", "3000"))

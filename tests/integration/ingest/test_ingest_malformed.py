@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from benchmarks.support.network import BrokerAddress
 from benchmarks.support.registry_rows import add_device, add_site
 from energywatch.protocol import MAX_MESSAGE_BYTES
 from energywatch.storage.engine import make_engine
 from tests.integration.ingest.harness import IngestProcess, Publisher, count
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

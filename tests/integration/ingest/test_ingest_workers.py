@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.support.network import BrokerAddress
 from benchmarks.support.registry_rows import register
 from tests.integration.ingest.harness import (
     BackgroundPublish,
@@ -12,6 +11,7 @@ from tests.integration.ingest.harness import (
     count,
     stream,
 )
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 
