@@ -25,9 +25,10 @@ Figures (median of the per-request times; p95 too):
 - live_concurrent: the live view with 1, 4 and 16 clients calling back to back (3 s each with
   --quick, 10 s without), requests per second and latency, against the live SQL alone with as
   many connections. The clients run on the same two cores as the API and PostgreSQL.
-Each has a baseline: the endpoint's main SQL statement executed directly with psycopg on a
-warm connection, same parameters; the ratio api/baseline is the cost of HTTP, auth, scope,
-validation and serialisation. API peak RSS is VmHWM of the server process.
+Each has a baseline: the endpoint's own statements, run by the query functions it calls
+(services/api/queries; the live view's four) on a warm SQLAlchemy connection, same parameters;
+the ratio api/baseline is the cost of HTTP, auth, scope, validation and serialisation.
+API peak RSS is VmHWM of the server process.
 
 The machine has 2 cores shared by the API, PostgreSQL, this client (and other work): figures
 are noisy; compare medians over several runs. The last line printed is one JSON object.
@@ -56,18 +57,32 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.databases import create_database, drop_database  # noqa: E402
 from benchmarks.support.pgcopy import (  # noqa: E402
     PG_EPOCH,
     copy_binary,
     reading_rows,
-    wire_dtype,
-    wire_rows,
 )
 from energywatch.storage import daily  # noqa: E402
+from energywatch.storage.binary_copy import wire_dtype, wire_rows  # noqa: E402
+from energywatch.storage.engine import make_engine  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
-from services.api.clock import local_midnight, month_range, next_month  # noqa: E402
-from services.api.queries.timeseries import LIVE_SQL  # noqa: E402
-from tests.support.services import create_database, drop_database, free_port  # noqa: E402
+from services.api.clock import (  # noqa: E402  # noqa: E402
+    day_range,
+    local_midnight,
+    local_today,
+    month_range,
+    next_month,
+    now_utc,
+)
+from services.api.principal import Principal  # noqa: E402
+from services.api.queries.alerts import open_alerts_of_site  # noqa: E402
+from services.api.queries.consumption import totals_by_measure  # noqa: E402
+from services.api.queries.reports import region_sites, site_month_by_day  # noqa: E402
+from services.api.queries.timeseries import live_series  # noqa: E402
+from services.api.routers.live import points_with_latest  # noqa: E402
+from services.api.routers.regions import REGION_TZ  # noqa: E402
+from services.demo.broker import free_port  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TZ = "Asia/Shanghai"
@@ -382,8 +397,7 @@ def main() -> None:
 
             return call
 
-        pg = psycopg.connect(url, autocommit=True)
-        baselines = _baselines(pg, loaded, last_month, today)
+        baselines = _baselines(url, loaded, last_month)
         cases = {
             "live": api_get(f"/api/v1/sites/{SITE}/live"),
             "report": api_get(
@@ -421,8 +435,7 @@ def main() -> None:
             return lambda: client.get(live_path).raise_for_status()
 
         def sql_client() -> Callable[[], Any]:
-            conn = psycopg.connect(url, autocommit=True)
-            return _baselines(conn, loaded, last_month, today)["live"]
+            return _baselines(url, loaded, last_month)["live"]
 
         concurrency = []
         for clients in (1, 4, 16):
@@ -439,7 +452,6 @@ def main() -> None:
                 }
             )
             log(f"  {json.dumps(concurrency[-1])}")
-        pg.close()
         http.close()
         rss = peak_rss_mb(proc.pid)
     finally:
@@ -457,6 +469,17 @@ def main() -> None:
     summary = {
         "benchmark": "api",
         "quick": args.quick,
+        "settings": {
+            "api": "energywatch api, default settings, own process, HTTP keep-alive",
+            "caller": "regulator of the region (scope checked on every request)",
+            "months_of_minute_data": months,
+            "points_of_the_site": len(POINTS),
+            "region_enterprises": 1000,
+            "region_rollup_days": region_days,
+            "runs": runs,
+            "concurrency_seconds": 3.0 if args.quick else 10.0,
+            "baseline": "the endpoints' query functions on a warm SQLAlchemy connection",
+        },
         "months_of_minute_data": months,
         "readings": loaded["readings"],
         "copy_load_s": round(loaded["copy_s"], 1),
@@ -491,38 +514,47 @@ def _hash(password: str) -> str:
     return hash_password(password)
 
 
-def _baselines(
-    pg: psycopg.Connection, loaded: dict[str, Any], last_month: date, today: date
-) -> dict[str, Callable[[], Any]]:
-    """The main SQL statement of each endpoint, straight through psycopg."""
-    ids = loaded["point_ids"]
-    since = datetime.now(UTC) - timedelta(hours=24)
+def _baselines(url: str, loaded: dict[str, Any], last_month: date) -> dict[str, Callable[[], Any]]:
+    """Each endpoint's own statements, through the query functions it calls
+    (services/api/queries, and the live router's point list), on a warm SQLAlchemy connection
+    as the endpoint gets it: the same SQL, parameters and row handling, without HTTP, auth,
+    scope checks, validation and serialisation."""
+    engine = make_engine(url)
+    conn = engine.connect()
+    site_id = loaded["site_id"]
+    regulator = Principal(username="bench", role="regulator", scope=(DIVISION,))
     m0, m1 = month_range(last_month, TZ)
-    kinds = [p[3] for p in POINTS]
-    live_sql = LIVE_SQL.format(width="5 minutes")
-    report_sql = (
-        "SELECT (c.bucket AT TIME ZONE %s)::date AS day, p.measure, p.role,"
-        " sum(c.quantity), sum(c.tce), sum(c.tco2), sum(c.completeness) / 96.0"
-        " FROM consumption_15min c JOIN points p ON p.id = c.point_id"
-        " WHERE p.site_id = %s AND c.bucket >= %s AND c.bucket < %s"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-    )
-    rank_sql = (
-        "SELECT s.code, sum(c.tce), sum(c.tco2) FROM sites s"
-        " JOIN points p ON p.site_id = s.id"
-        " JOIN consumption_daily c ON c.point_id = p.id AND c.day >= %s AND c.day < %s"
-        " WHERE s.division_code LIKE %s GROUP BY s.code ORDER BY 2 DESC"
-    )
-    d0, d1 = today, today + timedelta(days=1)
-    mm0, mm1 = last_month, next_month(last_month)
-    binary = pg.cursor(binary=True)
+
+    def live() -> Any:
+        now = now_utc()
+        pts = points_with_latest(conn, site_id)
+        series = live_series(
+            conn, {int(p["id"]): str(p["kind"]) for p in pts}, now - timedelta(hours=24), "5m"
+        )
+        totals = totals_by_measure(conn, site_id, *day_range(local_today(TZ, now), TZ))
+        return pts, series, totals, open_alerts_of_site(conn, site_id)
+
+    def ranking(first: date, end: date) -> Any:
+        return region_sites(conn, regulator, DIVISION, first, end, order="breaches", limit=1000)
+
+    def ranking_day() -> Any:
+        today = local_today(REGION_TZ)
+        return ranking(today, today + timedelta(days=1))
+
+    def rollback_after(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def call() -> Any:
+            try:
+                return fn()
+            finally:
+                conn.rollback()  # as the endpoint's connection ends its transaction
+
+        return call
+
     return {
-        "live": lambda: binary.execute(
-            live_sql, {"ids": ids, "kinds": kinds, "s": since}
-        ).fetchall(),
-        "report": lambda: pg.execute(report_sql, (TZ, loaded["site_id"], m0, m1)).fetchall(),
-        "ranking": lambda: pg.execute(rank_sql, (d0, d1, DIVISION + "%")).fetchall(),
-        "ranking_month": lambda: pg.execute(rank_sql, (mm0, mm1, DIVISION + "%")).fetchall(),
+        "live": rollback_after(live),
+        "report": rollback_after(lambda: site_month_by_day(conn, site_id, TZ, m0, m1)),
+        "ranking": rollback_after(ranking_day),
+        "ranking_month": rollback_after(lambda: ranking(last_month, next_month(last_month))),
     }
 
 

@@ -3,17 +3,22 @@
     .venv/bin/python benchmarks/edge.py --quick
 
 1. Disk: 200 points x N minutes appended to the durable queue (one commit per poll of all
-   points, as the drivers do); bytes of the SQLite pages in use / readings; append rate with
-   synchronous=normal and (default) full. Baseline: the
-   obvious table a first version would write, (point TEXT, ts TEXT ISO 8601, v REAL,
-   q INTEGER), in the same WAL mode, same commits.
+   points, as the drivers do) with the default `queue.synchronous` (full: the WAL is synced
+   at every commit); bytes of the SQLite pages in use / readings; the append rate with
+   synchronous=normal beside it. Baseline: the obvious table a first version would write,
+   (point TEXT, ts TEXT ISO 8601, v REAL, q INTEGER), in the same WAL mode and synchronous
+   setting, same commits.
 2. Replay: a queue holding the readings of an outage is published to the real local broker
    (127.0.0.1:1883, or ENERGYWATCH_TEST_MQTT) by the agent's publisher, with a subscriber
    receiving everything, until the queue is empty (every message PUBACKed, its rows deleted).
    Baseline: a raw paho loop publishing the same pre-encoded payloads with QoS 1 and waiting
    for the PUBACKs (no queue, no encoding, no deletes).
 3. Peak RSS (VmHWM) of the agent process with 200 points (150 simulated, 20 Modbus,
-   20 DL/T 645, 10 HJ 212) for a few seconds. Baseline: the bare interpreter.
+   20 DL/T 645, 10 HJ 212), every one delivering readings: a Modbus TCP server, DL/T 645
+   meters behind a serial-to-TCP converter and an HJ 212 logger run here
+   (benchmarks/support/field_devices.py); measured a few seconds after the last point's first
+   reading reached the broker (`rss_points_delivering` says how many did). Baseline: the bare
+   interpreter.
 
 The last line printed is one JSON object. The machine is shared and has 2 cores: the
 figures are noisy; medians of the repetitions are quoted.
@@ -44,14 +49,21 @@ from paho.mqtt.enums import CallbackAPIVersion
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.field_devices import dlt645_meters, hj212_logger, modbus_server  # noqa: E402
 from edge.config import EdgeConfig  # noqa: E402
 from edge.encoding import encode_readings  # noqa: E402
 from edge.metrics import EdgeMetrics  # noqa: E402
 from edge.publisher import Publisher  # noqa: E402
 from edge.queue import DurableQueue, QueuedReading  # noqa: E402
 from edge.readings import EdgeReading  # noqa: E402
+from services.demo.broker import free_port  # noqa: E402
 
 POINTS = [f"SX-TY-0001.E{i:03d}" for i in range(200)]
+HJ_MN, HJ_PASSWORD = "88888880000001", "123456"
+HJ_CODES = [f"a{i:05d}" for i in range(10)]
+_PUBLISH = EdgeConfig.model_fields["publish"].default  # the agent's defaults, as users run it
+REPLAY_BATCH, REPLAY_WINDOW = _PUBLISH.batch_max_readings, _PUBLISH.inflight_window
+DEFAULT_SYNC = EdgeConfig.model_fields["queue"].default.synchronous  # what users run
 T0_MS = 1_795_104_000_000
 
 
@@ -78,7 +90,7 @@ def disk_per_reading(workdir: Path, minutes: int) -> dict[str, float]:
     batches = poll_batches(minutes)
     n = sum(len(b) for b in batches)
 
-    q = DurableQueue(workdir / "queue.sqlite", capacity=10_000_000, synchronous="normal")
+    q = DurableQueue(workdir / "queue.sqlite", capacity=10_000_000, synchronous=DEFAULT_SYNC)
     t = time.perf_counter()
     for b in batches:
         q.append(b)
@@ -86,18 +98,16 @@ def disk_per_reading(workdir: Path, minutes: int) -> dict[str, float]:
     queue_bytes = q.disk_bytes() / n
     q.close()
 
-    # The default, synchronous=full, syncs the WAL at every commit (one per poll of 200 points).
-    durable = DurableQueue(workdir / "full.sqlite", capacity=10_000_000, synchronous="full")
-    polls = batches[:50]
+    normal = DurableQueue(workdir / "normal.sqlite", capacity=10_000_000, synchronous="normal")
     t = time.perf_counter()
-    for b in polls:
-        durable.append(b)
-    full_sync_per_s = sum(len(b) for b in polls) / (time.perf_counter() - t)
-    durable.close()
+    for b in batches:
+        normal.append(b)
+    normal_per_s = n / (time.perf_counter() - t)
+    normal.close()
 
     db = sqlite3.connect(workdir / "naive.sqlite", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA synchronous={DEFAULT_SYNC.upper()}")
     db.execute("CREATE TABLE readings (point TEXT, ts TEXT, v REAL, q INTEGER)")
     t = time.perf_counter()
     for b in batches:
@@ -121,7 +131,7 @@ def disk_per_reading(workdir: Path, minutes: int) -> dict[str, float]:
         "queue_bytes_per_reading": queue_bytes,
         "naive_bytes_per_reading": naive_bytes,
         "queue_append_per_s": n / queue_s,
-        "queue_append_full_sync_per_s": full_sync_per_s,
+        "queue_append_normal_sync_per_s": normal_per_s,
         "naive_insert_per_s": n / naive_s,
     }
 
@@ -130,13 +140,15 @@ def disk_per_reading(workdir: Path, minutes: int) -> dict[str, float]:
 
 
 SEQ = re.compile(rb'"seq":\s*(\d+)')
+POINT = re.compile(rb'"point":\s*"([^"]+)"')
 
 
 class Counter:
     """Stands for ingest: counts the readings and confirms each message on its ack topic."""
 
-    def __init__(self, host: str, port: int, prefix: str) -> None:
+    def __init__(self, host: str, port: int, prefix: str, track_points: bool = False) -> None:
         self.readings = 0
+        self.points: set[str] | None = set() if track_points else None
         self.lock = threading.Lock()
         ready = threading.Event()
         self.client = mqtt.Client(
@@ -155,6 +167,8 @@ class Counter:
             # Counting readings without parsing: each one carries exactly one "point" key.
             with self.lock:
                 self.readings += msg.payload.count(b'"point"')
+                if self.points is not None:
+                    self.points.update(m.decode() for m in POINT.findall(msg.payload))
             # Confirm as ingest does after its commit (the agent deletes only then).
             seq = SEQ.search(msg.payload)
             if seq:
@@ -253,8 +267,21 @@ def vm_hwm_mb(pid: int) -> float:
 
 
 def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
+    """Peak RSS of the agent with 200 points on four drivers, every one delivering readings
+    from a field device (simulated ones here), measured `seconds` after all have delivered."""
+    with (
+        modbus_server(registers=40) as modbus_port,
+        dlt645_meters() as dlt_port,
+    ):
+        hj_port = free_port()
+        with hj212_logger(hj_port, HJ_MN, HJ_PASSWORD, HJ_CODES, interval_s=1.0):
+            return _agent_rss(workdir, seconds, modbus_port, dlt_port, hj_port)
+
+
+def _agent_rss(
+    workdir: Path, seconds: float, modbus_port: int, dlt_port: int, hj_port: int
+) -> dict[str, float]:
     host, port = broker()
-    closed = 9  # discard port: nothing answers, the field devices count as absent
     config = {
         "site": "SX-TY-0001",
         "device": "gw-rss",
@@ -271,7 +298,7 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
             {
                 "kind": "modbus",
                 "host": "127.0.0.1",
-                "port": closed,
+                "port": modbus_port,
                 "points": [
                     {"point": f"M{i:02d}", "address": 2 * i, "type": "float32", "interval_s": 1}
                     for i in range(20)
@@ -280,7 +307,7 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
             {
                 "kind": "dlt645",
                 "host": "127.0.0.1",
-                "port": closed,
+                "port": dlt_port,
                 "meters": [
                     {
                         "address": f"{i:012d}",
@@ -294,11 +321,14 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
             {
                 "kind": "hj212",
                 "listen_host": "127.0.0.1",
-                "listen_port": 0,
+                "listen_port": hj_port,
                 "loggers": [
                     {
-                        "mn": "88888880000001",
-                        "points": [{"point": f"H{i:02d}", "code": f"a{i:05d}"} for i in range(10)],
+                        "mn": HJ_MN,
+                        "password": HJ_PASSWORD,
+                        "points": [
+                            {"point": f"H{i:02d}", "code": code} for i, code in enumerate(HJ_CODES)
+                        ],
                     }
                 ],
             },
@@ -306,14 +336,19 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
     }
     path = workdir / "rss.yaml"
     path.write_text(yaml.safe_dump(config))
-    counter = Counter(host, port, config["mqtt"]["topic_prefix"])  # type: ignore[index]
+    prefix = config["mqtt"]["topic_prefix"]  # type: ignore[index]
+    counter = Counter(host, port, prefix, track_points=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge", str(path)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(seconds)
+    deadline = time.monotonic() + 60
+    while len(counter.points or ()) < len(POINTS) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    delivering = len(counter.points or ())
+    time.sleep(seconds)  # every point delivering, for a while
     agent_mb = vm_hwm_mb(proc.pid)
     proc.terminate()
     proc.wait(30)
@@ -322,7 +357,11 @@ def agent_rss(workdir: Path, seconds: float) -> dict[str, float]:
     time.sleep(0.5)
     bare_mb = vm_hwm_mb(bare.pid)
     bare.wait()
-    return {"agent_peak_rss_mb": agent_mb, "bare_python_rss_mb": bare_mb}
+    return {
+        "agent_peak_rss_mb": agent_mb,
+        "bare_python_rss_mb": bare_mb,
+        "points_delivering": delivering,
+    }
 
 
 def main() -> None:
@@ -331,6 +370,7 @@ def main() -> None:
     args = parser.parse_args()
     minutes = 250 if args.quick else 1500  # x 200 points: 50,000 or 300,000 readings
     reps = 3 if args.quick else 5
+    rss_seconds = 4.0 if args.quick else 10.0
 
     with tempfile.TemporaryDirectory(prefix="ew-bench-edge-") as tmp:
         work = Path(tmp)
@@ -343,7 +383,7 @@ def main() -> None:
         )
         runs = []
         for i in range(reps):
-            r = replay_once(work, minutes, batch=500, window=20)
+            r = replay_once(work, minutes, batch=REPLAY_BATCH, window=REPLAY_WINDOW)
             runs.append(r)
             print(
                 f"replay {i + 1}: {r['readings']:,} readings, "
@@ -351,7 +391,7 @@ def main() -> None:
                 f"delivered {r['replay_delivered_per_s']:,.0f}/s; raw paho acked "
                 f"{r['raw_acked_per_s']:,.0f}/s (received {r['received']:,})"
             )
-        rss = agent_rss(work, 4.0 if args.quick else 10.0)
+        rss = agent_rss(work, rss_seconds)
         print(
             f"agent peak RSS with 200 points: {rss['agent_peak_rss_mb']:.1f} MB "
             f"(bare interpreter {rss['bare_python_rss_mb']:.1f} MB)"
@@ -363,6 +403,16 @@ def main() -> None:
     result = {
         "benchmark": "edge",
         "quick": args.quick,
+        "settings": {
+            "points": len(POINTS),
+            "minutes_queued": minutes,
+            "replays": reps,
+            "queue_synchronous": DEFAULT_SYNC,
+            "publish_batch_max_readings": REPLAY_BATCH,
+            "publish_inflight_window": REPLAY_WINDOW,
+            "rss_seconds": rss_seconds,
+            "broker": "{}:{}".format(*broker()),
+        },
         "readings_per_replay": runs[0]["readings"],
         "all_received": all(r["received"] >= r["readings"] for r in runs),
         "queue_bytes_per_reading": round(disk["queue_bytes_per_reading"], 1),
@@ -371,7 +421,7 @@ def main() -> None:
             disk["queue_bytes_per_reading"] / disk["naive_bytes_per_reading"], 3
         ),
         "queue_append_per_s": round(disk["queue_append_per_s"]),
-        "queue_append_full_sync_per_s": round(disk["queue_append_full_sync_per_s"]),
+        "queue_append_normal_sync_per_s": round(disk["queue_append_normal_sync_per_s"]),
         "append_ratio_to_naive_insert": round(
             disk["queue_append_per_s"] / disk["naive_insert_per_s"], 2
         ),
@@ -380,6 +430,7 @@ def main() -> None:
         "raw_paho_acked_per_s_median": round(med("raw_acked_per_s")),
         "replay_ratio_to_raw_paho": round(med("replay_acked_per_s") / med("raw_acked_per_s"), 3),
         "agent_peak_rss_mb": round(rss["agent_peak_rss_mb"], 1),
+        "rss_points_delivering": rss["points_delivering"],
         "bare_python_rss_mb": round(rss["bare_python_rss_mb"], 1),
         "rss_ratio_to_bare_python": round(rss["agent_peak_rss_mb"] / rss["bare_python_rss_mb"], 2),
         "targets_met": {

@@ -45,12 +45,12 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support.databases import create_database, drop_database  # noqa: E402
 from benchmarks.support.pgcopy import copy_binary, reading_rows  # noqa: E402
 from energywatch.storage import daily  # noqa: E402
 from energywatch.storage.migrate import upgrade  # noqa: E402
 from services.rollup import store  # noqa: E402
 from services.rollup.worker import Options, drain  # noqa: E402
-from tests.support.services import create_database, drop_database  # noqa: E402
 
 PG_URL = os.environ.get("ENERGYWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BUCKET = "date_bin(INTERVAL '15 minutes', {ts}, TIMESTAMPTZ '2000-01-01 00:00+00')"
@@ -60,6 +60,7 @@ POINTS = [
     ("C01", "raw_coal", "t", "interval", "consumption", None),
     ("P01", "product", "t", "interval", "output", "coke_top_charged"),
 ]
+LATE_SHARE = 0.01  # of the readings, held back for the late-data phase
 SQL_BASELINE = f"""
     INSERT INTO bench_grouped (point_id, bucket, quantity)
     SELECT r.point_id, {BUCKET.format(ts="r.ts")},
@@ -109,7 +110,7 @@ def load(conn: psycopg.Connection, enterprises: int, days: int) -> dict[str, Any
         days=days + 1
     )
     rows = reading_rows([p[0] for p in points], start, minutes, [p[1] for p in points])
-    late = np.random.default_rng(11).random(len(rows)) < 0.01
+    late = np.random.default_rng(11).random(len(rows)) < LATE_SHARE
     copy_binary(conn, "readings", "point_id, ts, value, quality", rows[~late])
     conn.execute("VACUUM (ANALYZE) readings")  # settled before the timed passes
     return {"points": len(points), "readings": len(rows), "late_rows": rows[late]}
@@ -225,6 +226,20 @@ def main() -> None:
     summary = {
         "benchmark": "rollup",
         "quick": args.quick,
+        "settings": {
+            "enterprises": enterprises,
+            "points_per_enterprise": len(POINTS),
+            "days_of_minute_readings": days,
+            "repeat": args.repeat,
+            "late_share": LATE_SHARE,
+            "options": "services.rollup.worker.Options() defaults",
+            "batch_points": options.batch_points,
+            "lookback_ms": options.lookback_ms,
+            "run_gap_ms": options.run_gap_ms,
+            "group_ms": options.group_ms,
+            "max_span_ms": options.max_span_ms,
+            "timescaledb": False,
+        },
         "points": loaded["points"],
         "readings": stored,
         "buckets": buckets,

@@ -15,14 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.support.databases import create_database, drop_database
 from tests.support.processes import end_open_trees
-from tests.support.services import (
-    BrokerAddress,
-    create_database,
-    drop_database,
-    find_or_start_broker,
-    find_or_start_postgres,
-)
+from tests.support.services import BrokerAddress, find_or_start_broker, find_or_start_postgres
 
 pytest_plugins = ["pytester", "tests.support.clock", "tests.support.skips"]
 

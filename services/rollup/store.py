@@ -18,6 +18,13 @@ from energywatch.core.coefficients import MeasuredFuel
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
 from energywatch.storage import daily
+from energywatch.storage.binary_copy import (
+    PG_EPOCH_MS,
+    copy_in,
+    fetch_packed,
+    wire_dtype,
+    wire_rows,
+)
 from services.rollup.compute import Readings, Rows
 from services.rollup.conversions import PointInfo, ReferenceRows
 from services.rollup.plan import Span, by_deletion
@@ -25,16 +32,30 @@ from services.rollup.plan import Span, by_deletion
 MS = "(extract(epoch FROM {col}) * 1000)::int8"
 FROM_MS = "(TIMESTAMPTZ 'epoch' + {col} * INTERVAL '1 millisecond')"
 INVALID = int(Quality.INVALID)
+CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8")])
+# timestamps as sent by timestamptz_send: µs since 2000 (no numeric extract() per row)
+READING_ROW = np.dtype([("n", ">i4"), ("us", ">i8"), ("value", ">f8"), ("quality", ">i2")])
+BUCKET_ROW = wire_dtype(
+    [
+        ("point_id", ">i4"),
+        ("bucket", ">i8"),
+        ("quantity", ">f8"),
+        ("tce", ">f8"),
+        ("tco2", ">f8"),
+        ("completeness", ">f8"),
+    ]
+)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """Dirty buckets read in one pass, each with the row version (xmin) it had when read: a
-    reading marking the bucket again meanwhile makes a new version, which `release` keeps."""
+    """Dirty buckets read in one pass. Each is also kept, in temporary table `rollup_claim`
+    until the transaction ends, with the row version (xmin) it had when read: a reading
+    marking the bucket again meanwhile makes a new version, which `release` keeps. Kept on
+    the server, the claim is not sent back (it was most of the cost of a release)."""
 
     point_id: list[int]
     bucket: list[int]  # ms
-    version: list[str]
 
     def by_point(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -43,31 +64,50 @@ class Claim:
         return out
 
 
+CLAIM_DDL = """
+    CREATE TEMPORARY TABLE IF NOT EXISTS rollup_claim (
+        point_id int4 NOT NULL, bucket timestamptz NOT NULL, version xid NOT NULL
+    ) ON COMMIT DELETE ROWS
+"""
+
+
 def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
-    """Every dirty bucket of the `max_points` points waiting longest."""
-    rows = conn.execute(
-        f"""
-        SELECT d.point_id, {MS.format(col="d.bucket")}, d.xmin::text
+    """Every dirty bucket of the `max_points` points waiting longest (in the caller's
+    transaction, which `release` must share)."""
+    conn.execute(CLAIM_DDL)
+    conn.execute("DELETE FROM rollup_claim")  # an earlier claim of the same transaction
+    conn.execute(
+        """
+        INSERT INTO rollup_claim (point_id, bucket, version)
+        SELECT d.point_id, d.bucket, d.xmin
           FROM dirty_buckets d
           JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
                 ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
-         ORDER BY d.point_id, d.bucket
         """,
         (max_points,),
-    ).fetchall()
-    return Claim([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    )
+    conn.execute("ANALYZE rollup_claim")  # its size, for the plan of the release
+    rows = fetch_packed(
+        conn,
+        f"""
+        SELECT string_agg(int4send(point_id) || int8send({MS.format(col="bucket")}),
+                          ''::bytea ORDER BY point_id, bucket)
+          FROM rollup_claim
+        """,
+        (),
+        CLAIM_ROW,
+    )
+    return Claim(rows["point_id"].tolist(), rows["ms"].tolist())
 
 
 def release(conn: psycopg.Connection, claim: Claim) -> None:
-    """Delete the claimed marks, unless a reading marked the bucket again meanwhile."""
+    """Delete the claimed marks, unless a reading marked the bucket again meanwhile (same
+    transaction as `claim_dirty`)."""
     conn.execute(
-        f"""
-        DELETE FROM dirty_buckets d
-         USING unnest(%s::int4[], %s::int8[], %s::text[]) AS c(point_id, ms, version)
-         WHERE d.point_id = c.point_id AND d.bucket = {FROM_MS.format(col="c.ms")}
-           AND d.xmin::text = c.version
-        """,
-        (claim.point_id, claim.bucket, claim.version),
+        """
+        DELETE FROM dirty_buckets d USING rollup_claim c
+         WHERE d.point_id = c.point_id AND d.bucket = c.bucket AND d.xmin = c.version
+        """
     )
 
 
@@ -160,6 +200,12 @@ def neighbours(
     return [(r[1], r[2]) for r in rows]
 
 
+def epoch_ms(pg_us: np.ndarray) -> np.ndarray:
+    """Binary timestamptz values (µs since 2000) to ms since 1970, rounded half up like
+    `MS`'s cast of extract()'s numeric, so both ways of reading a time agree."""
+    return (pg_us.astype(np.int64) + (PG_EPOCH_MS * 1000 + 500)) // 1000
+
+
 def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: int) -> Readings:
     """Per span: readings from `lookback_ms` before its start to its end, plus the last usable
     reading before that and the first usable one at or after the end (the intervals that reach
@@ -167,10 +213,14 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
     if not spans:
         empty = np.empty(0, dtype=np.int64)
         return Readings(empty, empty, np.empty(0), np.empty(0, dtype=np.int16))
-    cols = f"x.point_id, {MS.format(col='x.ts')} AS ms, x.value, x.quality"
-    rows = conn.execute(
+    cols = "x.point_id, x.ts, x.value, x.quality"
+    rows = fetch_packed(
+        conn,
         f"""
-        SELECT r.n, y.ms, y.value, y.quality
+        SELECT string_agg(
+                   int4send(r.n) || timestamptz_send(y.ts) || float8send(y.value)
+                   || int2send(y.quality),
+                   ''::bytea)
           FROM unnest(%s::int4[], %s::int4[], %s::int8[], %s::int8[]) AS r(n, point_id, lo, hi)
           CROSS JOIN LATERAL (
               (SELECT {cols} FROM readings x
@@ -194,21 +244,14 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
             [s.start - lookback_ms for s in spans],
             [s.end for s in spans],
         ),
-    ).fetchall()
-    return Readings(
-        span=np.array([r[0] for r in rows], dtype=np.int64),
-        ts=np.array([r[1] for r in rows], dtype=np.int64),
-        value=np.array([r[2] for r in rows], dtype=np.float64),
-        quality=np.array([r[3] for r in rows], dtype=np.int16),
+        READING_ROW,
     )
-
-
-STAGE_DDL = """
-    CREATE TEMPORARY TABLE IF NOT EXISTS rollup_stage (
-        point_id int4 NOT NULL, ms int8 NOT NULL, quantity float8 NOT NULL,
-        tce float8 NOT NULL, tco2 float8 NOT NULL, completeness float8 NOT NULL
-    ) ON COMMIT DELETE ROWS
-"""
+    return Readings(
+        span=rows["n"].astype(np.int64),
+        ts=epoch_ms(rows["us"]),
+        value=rows["value"].astype(np.float64),
+        quality=rows["quality"].astype(np.int16),
+    )
 
 
 def compressed_ranges(conn: psycopg.Connection) -> list[tuple[int, int]]:
@@ -277,32 +320,17 @@ def write(
 ) -> None:
     """Replace every bucket of the spans with `rows`, and the daily totals of the days they
     touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
-    conn.execute(STAGE_DDL)
-    conn.execute("DELETE FROM rollup_stage")  # an earlier group of the same transaction
     delete(conn, spans, compressed)
-    with conn.cursor() as cur:
-        with cur.copy(
-            "COPY rollup_stage (point_id, ms, quantity, tce, tco2, completeness)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int4", "int8", "float8", "float8", "float8", "float8"])
-            for row in zip(
-                rows.point_id.tolist(),
-                rows.bucket.tolist(),
-                rows.quantity.tolist(),
-                rows.tce.tolist(),
-                rows.tco2.tolist(),
-                rows.completeness.tolist(),
-                strict=True,
-            ):
-                copy.write_row(row)
-        cur.execute(
-            f"""
-            INSERT INTO consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)
-            SELECT point_id, {FROM_MS.format(col="ms")}, quantity, tce, tco2, completeness
-              FROM rollup_stage
-            """
-        )
+    wire = wire_rows(BUCKET_ROW, len(rows))
+    for name in ("point_id", "quantity", "tce", "tco2", "completeness"):
+        wire[name] = getattr(rows, name)
+    wire["bucket"] = (rows.bucket - PG_EPOCH_MS) * 1000  # timestamptz: µs since 2000-01-01
+    copy_in(
+        conn,
+        "COPY consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)"
+        " FROM STDIN (FORMAT BINARY)",
+        wire,
+    )
     daily.refresh(
         conn, [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
     )

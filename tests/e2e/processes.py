@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from services.demo.broker import free_port, port_answers
 from tests.support.processes import process_tree
-from tests.support.services import BrokerAddress, free_port, port_answers
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ import pytest
 from energywatch.protocol.topics import DeviceTopics
 from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import readings
+from services.demo.broker import free_port
 from tests.e2e.conftest import log_in
 from tests.e2e.processes import running_api
 from tests.e2e.seed import OPERATOR, SITE
-from tests.support.services import free_port
 
 pytestmark = pytest.mark.browser
 

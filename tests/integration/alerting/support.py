@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 
 from services.alerting.senders import verify
 from services.alerting.webhooks import WebhookPolicy
-from tests.support.services import free_port
+from services.demo.broker import free_port
 
 SECRET = b"test-webhook-secret"
 # The receivers listen on 127.0.0.1, which webhooks may reach only when allowed.

@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.demo.broker import free_port
 from tests.integration.alerting.conftest import write_rules
 from tests.integration.alerting.support import (
     LOCAL_RECEIVERS_ENV,
@@ -21,7 +22,6 @@ from tests.integration.alerting.support import (
     webhook_receiver,
 )
 from tests.support.processes import end_tree, start_tree
-from tests.support.services import free_port
 from tests.support.waiting import holds_for, wait_until
 
 N_SITES = 24

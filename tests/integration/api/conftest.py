@@ -13,8 +13,8 @@ from energywatch.metrics_server import serve_metrics
 from energywatch.settings import ApiSettings, DatabaseSettings, Settings
 from energywatch.storage.engine import make_engine
 from services.api.app import create_app
+from services.demo.broker import free_port
 from tests.integration.api.world import PASSWORD, World, build_world
-from tests.support.services import free_port
 from tests.support.waiting import wait_until
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.demo.broker import free_port, port_answers
 from tests.support.processes import process_tree
-from tests.support.services import free_port, port_answers
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]

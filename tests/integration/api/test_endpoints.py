@@ -393,7 +393,7 @@ def test_health_metrics_and_dashboard(client: TestClient, world: World, metrics_
 def test_database_down_answers_503() -> None:
     from energywatch.settings import DatabaseSettings, Settings
     from services.api.app import create_app
-    from tests.support.services import free_port
+    from services.demo.broker import free_port
 
     down = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
     with TestClient(create_app(Settings(demo=True, database=DatabaseSettings(url=down)))) as c:

@@ -24,9 +24,9 @@ from energywatch.storage.api_tables import audit_log
 from energywatch.storage.engine import make_engine
 from services.api.app import create_app
 from services.api.security_headers import CONTENT_SECURITY_POLICY
+from services.demo.broker import free_port
 from tests.integration.api.conftest import login
 from tests.integration.api.world import PASSWORD, World
-from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 

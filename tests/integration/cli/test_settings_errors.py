@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.demo.broker import free_port
 from tests.support.cli import clean_env, run_energywatch
-from tests.support.services import free_port
 
 
 def _stderr_lines(args: list[str], **env: str) -> tuple[int, list[str]]:

@@ -12,8 +12,9 @@ import httpx
 import psycopg
 import pytest
 
+from benchmarks.support.databases import drop_database
+from services.demo.broker import free_port
 from tests.support.cli import clean_env, read_until, run_energywatch, start_energywatch
-from tests.support.services import drop_database, free_port
 
 
 def _nothing_listens() -> str:

@@ -14,8 +14,9 @@ import httpx
 import psycopg
 import pytest
 
+from services.demo.broker import free_port
 from tests.support.processes import process_tree
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from benchmarks.support.network import wait_listening
 from edge.config import EdgeConfig, Hj212DriverConfig
 from edge.drivers.hj212 import Hj212Driver
 from edge.metrics import EdgeMetrics
@@ -28,11 +29,11 @@ from energywatch.settings import (
 )
 from energywatch.storage.registry_files import parse_registry_file
 from services.demo.breach import Breach
+from services.demo.broker import free_port
 from services.demo.command import alert_lines, settings_env
 from services.demo.hj212_logger import LoggerPoint, SimulatedLogger
 from services.demo.region import edge_config, load_region, write_registry
 from tests.support.processes import process_tree
-from tests.support.services import free_port, wait_listening
 
 CST = timezone(timedelta(hours=8))
 

@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
+from benchmarks.support.network import wait_listening
 from energywatch.broker import passwd
 from energywatch.broker.acl import write_broker_files
 from energywatch.errors import SettingsError
@@ -24,9 +25,10 @@ from energywatch.protocol.client_ids import edge_client_id
 from energywatch.settings import BrokerSettings, DatabaseSettings, MqttSettings, Settings
 from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
+from services.demo.broker import free_port
 from tests.integration.edge.support import edge_config, running_agent
 from tests.integration.ingest.harness import IngestProcess, count, stream
-from tests.support.services import BrokerAddress, dynsec_plugin, free_port, wait_listening
+from tests.support.services import BrokerAddress, dynsec_plugin
 from tests.support.waiting import holds_for, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

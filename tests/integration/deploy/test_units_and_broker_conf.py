@@ -15,9 +15,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.support.network import wait_listening
 from energywatch.broker.dynsec import Account, dynsec_config, monitor_acls
 from energywatch.cli import app
-from tests.support.services import dynsec_plugin, free_port, wait_listening
+from services.demo.broker import free_port
+from tests.support.services import dynsec_plugin
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 UNITS = DEPLOY / "systemd"

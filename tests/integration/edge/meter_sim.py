@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import socketserver
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 METER = "202611200001"
@@ -44,20 +41,6 @@ class MeterBase(socketserver.BaseRequestHandler):
 
     def answer(self, request: bytes, control: int, data: bytes) -> bytes:
         raise NotImplementedError
-
-
-@contextmanager
-def serving(handler: type[MeterBase]) -> Iterator[int]:
-    """The port of a meter server running `handler` until the block ends."""
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def meter_driver(port: int, ids: dict[str, str], interval_s: float = 0.3) -> dict[str, Any]:

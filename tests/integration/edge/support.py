@@ -172,7 +172,7 @@ class PrivateBroker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PrivateBroker:
-        from tests.support.services import wait_listening
+        from benchmarks.support.network import wait_listening
 
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.conf)],

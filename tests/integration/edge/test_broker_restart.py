@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.registry_rows import register
+from services.demo.broker import free_port
 from tests.integration.edge.support import (
     PrivateBroker,
     collecting,
@@ -22,8 +24,7 @@ from tests.integration.edge.support import (
 )
 from tests.integration.edge.test_fault_tolerance import sim_driver, start_agent_process
 from tests.integration.ingest.harness import IngestProcess, count
-from tests.integration.ingest.registry_rows import register
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.network import wait_listening
+from services.demo.broker import free_port
 from tests.integration.edge.support import collecting_with, edge_config, running_agent
-from tests.support.services import free_port, wait_listening
 from tests.support.waiting import holds_for, wait_until
 
 pytestmark = pytest.mark.skipif(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver, serving
+from benchmarks.support.field_devices import serving
+from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver
 from tests.integration.edge.support import collecting, edge_config, running_agent
 from tests.support.services import BrokerAddress
 

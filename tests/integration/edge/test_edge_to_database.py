@@ -12,7 +12,9 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks.support.registry_rows import register
 from edge.config import EdgeConfig
+from services.demo.broker import free_port
 from tests.integration.edge.support import (
     assert_in_order_per_point,
     collecting,
@@ -27,8 +29,7 @@ from tests.integration.edge.test_fault_tolerance import (
     wait_for_backlog,
 )
 from tests.integration.ingest.harness import IngestProcess, count
-from tests.integration.ingest.registry_rows import register
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.support.waiting import holds_for, wait_until
 
 

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from edge.config import EdgeConfig
+from services.demo.broker import free_port
 from tests.integration.edge.support import (
     AgentThread,
     Collector,
@@ -24,7 +25,7 @@ from tests.integration.edge.support import (
     write_yaml,
 )
 from tests.support.processes import start_tree
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.support.waiting import holds_for, wait_until
 
 REPO = Path(__file__).resolve().parents[3]

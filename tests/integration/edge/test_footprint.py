@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from services.demo.broker import free_port
 from tests.integration.edge.support import collecting, edge_config, write_yaml
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 
 REPO = Path(__file__).resolve().parents[3]
 SERVER_ONLY = (

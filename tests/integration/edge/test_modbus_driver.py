@@ -16,8 +16,9 @@ from pymodbus.datastore import (
 )
 from pymodbus.server import ModbusTcpServer
 
+from services.demo.broker import free_port, port_answers
 from tests.integration.edge.support import collecting, edge_config, running_agent
-from tests.support.services import BrokerAddress, free_port, port_answers
+from tests.support.services import BrokerAddress
 
 
 def words(fmt: str, value: float) -> list[int]:

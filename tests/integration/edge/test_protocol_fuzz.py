@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from benchmarks.support.field_devices import serving
 from edge.config import Dlt645DriverConfig
 from edge.drivers.dlt645 import Dlt645Driver
 from edge.metrics import EdgeMetrics
 from tests.integration.edge.fuzz_frames import dlt645_replies, hj212_packets
 from tests.integration.edge.hj212_packets import listener_port, station_config
-from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver, serving
+from tests.integration.edge.meter_sim import MeterBase, frame, meter_driver
 from tests.integration.edge.support import collecting, running_agent
 from tests.support.services import BrokerAddress
 

@@ -13,6 +13,7 @@ import pytest
 from edge.config import EdgeConfig
 from edge.queue import DurableQueue
 from edge.readings import EdgeReading
+from services.demo.broker import free_port
 from tests.integration.edge.support import (
     collecting,
     durable_collector,
@@ -25,7 +26,7 @@ from tests.integration.edge.support import (
 )
 from tests.integration.edge.test_fault_tolerance import sim_driver, start_agent_process
 from tests.support.disk import fill, small_disk
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.unit.edge.test_queue_damaged import garbage_page, truncate_half
 
 PAGE = 4096

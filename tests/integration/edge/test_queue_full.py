@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.network import start_mosquitto
+from services.demo.broker import free_port
 from tests.integration.edge.support import collecting, edge_config, running_agent
-from tests.support.services import free_port, start_mosquitto
 from tests.support.waiting import wait_until
 
 

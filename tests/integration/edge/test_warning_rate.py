@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from services.demo.broker import free_port
 from tests.integration.edge.hj212_packets import connect, station_config
 from tests.integration.edge.support import running_agent
-from tests.support.services import free_port
 
 
 def test_reconnect_and_refusal_warnings_are_rate_limited(

@@ -22,8 +22,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from services.demo.broker import free_port
 from tests.support.processes import end_tree, start_tree
-from tests.support.services import BrokerAddress, free_port
+from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from benchmarks.support.registry_rows import register
 from energywatch.storage.dirty_marks import fold
 from tests.integration.ingest.harness import IngestProcess, Publisher, count, stream
-from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 

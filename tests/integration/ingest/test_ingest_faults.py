@@ -8,6 +8,7 @@ import time
 import psycopg
 import pytest
 
+from benchmarks.support.registry_rows import register
 from tests.integration.ingest.harness import (
     BackgroundPublish,
     IngestProcess,
@@ -15,7 +16,6 @@ from tests.integration.ingest.harness import (
     count,
     stream,
 )
-from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 

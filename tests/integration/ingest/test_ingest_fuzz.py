@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.support.registry_rows import register
 from tests.integration.ingest.fuzz_payloads import payloads
 from tests.integration.ingest.harness import IngestProcess, Publisher, count
-from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 

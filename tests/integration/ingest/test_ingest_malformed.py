@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from benchmarks.support.registry_rows import add_device, add_site
 from energywatch.protocol import MAX_MESSAGE_BYTES
 from energywatch.storage.engine import make_engine
 from tests.integration.ingest.harness import IngestProcess, Publisher, count
-from tests.integration.ingest.registry_rows import add_device, add_site
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 

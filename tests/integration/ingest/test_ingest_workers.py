@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.support.registry_rows import register
 from tests.integration.ingest.harness import (
     BackgroundPublish,
     IngestProcess,
     count,
     stream,
 )
-from tests.integration.ingest.registry_rows import register
 from tests.support.services import BrokerAddress
 from tests.support.waiting import wait_until
 

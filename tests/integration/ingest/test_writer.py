@@ -8,13 +8,13 @@ import numpy as np
 import psycopg
 import pytest
 
+from benchmarks.support.registry_rows import register
 from energywatch.storage.dirty_marks import fold, try_lock
 from services.ingest.batch import Batch, Delivery
 from services.ingest.copy_format import bucket_index, pg_microseconds
 from services.ingest.decode import Rejection, Row
 from services.ingest.reasons import Reason
 from services.ingest.writer import prepare, write_batch
-from tests.integration.ingest.registry_rows import register
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

@@ -6,9 +6,11 @@ import itertools
 import math
 import random
 
+import numpy as np
 import psycopg
 import pytest
 
+from energywatch.storage.binary_copy import fetch_packed
 from services.rollup import store
 from services.rollup.worker import Options, drain, rebuild
 from tests.integration.rollup.support import (
@@ -183,3 +185,33 @@ def test_the_first_report_of_an_interval_meter_is_counted(conn: psycopg.Connecti
     write_readings(conn, p, [(START + minutes(30), 7.0, 0)])
     drain(conn, OPTIONS)
     assert sum(r[1] for r in buckets_of(conn, p)) == pytest.approx(12.0)
+
+
+def test_readings_times_read_in_binary_round_like_the_sql_conversion(
+    conn: psycopg.Connection,
+) -> None:
+    # load_readings reads timestamps as sent in binary (µs since 2000); every other query of
+    # the rollup converts them to ms in SQL. Both must give the same ms, sub-ms parts included.
+    stamps = [
+        "2026-11-20 00:14:59.9995+00",
+        "2026-11-20 00:14:59.999499+00",
+        "2026-11-20 00:00:00.000501+00",
+        "1999-12-31 23:59:59.9996+00",
+        "2026-11-20 00:15:00+00",
+    ]
+    packed = fetch_packed(
+        conn,
+        "SELECT string_agg(timestamptz_send(t::timestamptz), ''::bytea ORDER BY i)"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, i)",
+        (stamps,),
+        np.dtype([("us", ">i8")]),
+    )
+    in_sql = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT {store.MS.format(col='t::timestamptz')}"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
+            (stamps,),
+        )
+    ]
+    assert store.epoch_ms(packed["us"]).tolist() == in_sql

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.services import create_database, drop_database
+from benchmarks.support.databases import create_database, drop_database
 
 ENV = "ENERGYWATCH_TEST_TIMESCALE_URL"
 

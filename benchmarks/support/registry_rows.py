@@ -1,4 +1,5 @@
-"""Registry rows for the ingest tests, inserted with SQLAlchemy Core into the storage tables."""
+"""Registry rows for ingest tests and benchmarks, inserted with SQLAlchemy Core into the storage
+tables."""
 
 from __future__ import annotations
 

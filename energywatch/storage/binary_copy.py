@@ -1,0 +1,69 @@
+"""Many rows to and from PostgreSQL as NumPy record arrays, without a Python object per value
+(psycopg's `write_row` and `fetchall` make one per value).
+
+To the server: binary COPY. A binary COPY tuple is a field count (int2) and, per field, its
+length (int4) and its value, big-endian; with fixed-width, non-null columns every tuple has
+the same size, so a whole stream is one record array built with `tobytes()`.
+From the server: one bytea of fixed-width records, read with `frombuffer` (`fetch_packed`).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+import psycopg
+
+HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+TRAILER = struct.pack(">h", -1)
+PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 UTC: binary timestamps count µs from there
+CHUNK_ROWS = 1_000_000
+
+
+def wire_dtype(columns: list[tuple[str, str]]) -> np.dtype[Any]:
+    """The layout of one tuple: a field count, then each column's length and value
+    (big-endian NumPy formats such as ">i4", ">f8"); lengths are named length1, length2, ..."""
+    fields = [("field_count", ">i2")]
+    for k, (name, fmt) in enumerate(columns, start=1):
+        fields += [(f"length{k}", ">i4"), (name, fmt)]
+    return np.dtype(fields)
+
+
+def _values(dtype: np.dtype[Any]) -> list[str]:
+    return list(dtype.names or ())[2::2]
+
+
+def wire_rows(dtype: np.dtype[Any], n: int) -> np.ndarray:
+    """`n` tuples of `dtype` with the field count and lengths filled in, values not."""
+    rows = np.empty(n, dtype=dtype)
+    names = _values(dtype)
+    rows["field_count"] = len(names)
+    for k, name in enumerate(names, start=1):
+        rows[f"length{k}"] = dtype[name].itemsize
+    return rows
+
+
+def copy_in(conn: psycopg.Connection, statement: str, rows: np.ndarray) -> None:
+    """Run `COPY ... FROM STDIN (FORMAT BINARY)` with `rows` (from `wire_rows`)."""
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(HEADER)
+        for i in range(0, len(rows), CHUNK_ROWS):
+            copy.write(rows[i : i + CHUNK_ROWS].tobytes())
+        copy.write(TRAILER)
+
+
+def fetch_packed(
+    conn: psycopg.Connection, query: str, params: Any, dtype: np.dtype[Any]
+) -> np.ndarray:
+    """The records `query` packs into one bytea (one row, one column), as an array of `dtype`.
+
+    COPY TO sends one message per row, which psycopg hands over one at a time; a query that
+    concatenates fixed-width fields with the `*send` functions, e.g.
+    `string_agg(int8send(a) || float8send(b), ''::bytea)`, comes back as one value in binary
+    format, read by `frombuffer` (big-endian formats such as ">i8", ">f8")."""
+    row = conn.execute(query, params, binary=True).fetchone()
+    data = b"" if row is None or row[0] is None else bytes(row[0])
+    if len(data) % dtype.itemsize:
+        raise ValueError(f"{len(data)} bytes are no whole number of {dtype.itemsize}-byte records")
+    return np.frombuffer(data, dtype=dtype)
