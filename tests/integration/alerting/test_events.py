@@ -1,0 +1,179 @@
+"""Event-driven evaluation end to end: readings through the real broker and the ingest
+service, alerting listening to PostgreSQL notifications.
+
+- With default alerting settings, a breach becomes an alert within a bound only the event
+  path can meet.
+- With every notification lost, the periodic sweep still turns the breach into an alert.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from energywatch.dependencies import Dependency
+from energywatch.settings import Settings
+from services.alerting import events
+from services.alerting.command import evaluate_loop, groups, rule_source
+from tests.integration.alerting.conftest import write_rules
+from tests.integration.alerting.support import SECRET, add_point, add_site
+from tests.integration.ingest.harness import IngestProcess, Publisher
+from tests.support.processes import end_tree, start_tree
+from tests.support.services import BrokerAddress, free_port
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+N_SITES = 6
+SO2_RULE = {
+    "name": "so2",
+    "kind": "pollutant",
+    "select": {"measure": "so2", "role": "emission"},
+    "window": "1h",
+    "thresholds": {"critical": 35},
+    "source": "ultra-low emission SO2 35 mg/m3",
+}
+
+
+@pytest.fixture
+def sites(conn: psycopg.Connection) -> list[str]:
+    codes = [f"S{k}" for k in range(N_SITES)]
+    for code in codes:
+        site = add_site(conn, code)
+        add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
+    return codes
+
+
+@pytest.fixture
+def ingest(
+    db_url: str, mqtt_broker: BrokerAddress, topic_prefix: str, sites: list[str]
+) -> Iterator[IngestProcess]:
+    process = IngestProcess(db_url, mqtt_broker, topic_prefix).start()
+    try:
+        yield process
+    finally:
+        assert process.stop() == 0, process.output()
+
+
+@pytest.fixture
+def publisher(mqtt_broker: BrokerAddress) -> Iterator[Publisher]:
+    p = Publisher(mqtt_broker)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def breach(publisher: Publisher, prefix: str, site: str, value: float = 80.0) -> float:
+    """Publish one SO2 reading of `site`; returns when it was sent (time.monotonic)."""
+    ts = datetime.now(UTC).isoformat()
+    payload = json.dumps({"seq": 1, "readings": [{"point": "SO2", "ts": ts, "v": value}]})
+    sent = time.monotonic()
+    publisher.publish(f"{prefix}/{site}/D1/readings", [payload.encode()])
+    return sent
+
+
+def alerted(conn: psycopg.Connection, site: str) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM alerts WHERE rule = 'so2' AND subject = %s", (f"point:{site}/SO2",)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def listeners(conn: psycopg.Connection) -> int:
+    """Sessions whose last statement was the LISTEN alerting issues before its first sweep."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
+        (f"LISTEN {events.ROLLUPS_CHANNEL}",),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
+    conn, db_url, tmp_path, topic_prefix, ingest, publisher, sites
+):
+    write_rules(tmp_path / "rules", [SO2_RULE])
+    env = {
+        **os.environ,
+        "ENERGYWATCH_DEMO": "1",
+        "ENERGYWATCH_DATABASE__URL": db_url,
+        "ENERGYWATCH_ALERTING__RULES_DIR": str(tmp_path / "rules"),
+        "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
+        "ENERGYWATCH_ALERTING__METRICS_PORT": str(free_port()),
+        "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(free_port()),
+        "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
+    }
+    # No interval, sweep or events setting: the defaults (5 s ticks, 60 s sweeps, events on).
+    assert not any(k.startswith("ENERGYWATCH_ALERTING__INTERVAL") for k in env)
+    code = (
+        "from energywatch.settings import load_settings;"
+        "from services.alerting.command import run; run(load_settings())"
+    )
+    alerting = start_tree([sys.executable, "-c", code], env=env, cwd=ROOT)
+    try:
+        # Both groups listen before their first sweep; a breach sent from now on is heard.
+        wait_until(lambda: listeners(conn) == 2, 30, "both evaluation groups listening")
+        for site in sites[:5]:
+            sent = breach(publisher, topic_prefix, site)
+            # 2.5 s: ingest commits within its 100 ms batch age, then one evaluation of one
+            # subject. Without events the new subject waits for the 60 s sweep (a tick only
+            # re-reads subjects with open alerts); the former timer design took 0-5 s, so five
+            # probes all under 2.5 s by chance is (1/2)^5 = 3%.
+            wait_until(lambda site=site: alerted(conn, site), 2.5, f"an alert for {site}")
+            assert time.monotonic() - sent < 2.5
+    finally:
+        end_tree(alerting)
+    assert not alerted(conn, sites[5])  # a site without a breach stays quiet
+
+
+def test_lost_notifications_are_caught_by_the_sweep(
+    conn, db_url, tmp_path, topic_prefix, ingest, publisher, sites
+):
+    rules_dir = tmp_path / "rules"
+    write_rules(rules_dir, [SO2_RULE])
+    settings = Settings(
+        database={"url": db_url},
+        alerting={
+            "rules_dir": rules_dir,
+            "default_rules": False,
+            "interval_s": 0.2,
+            "sweep_s": 2.0,
+            "webhook_secret": SECRET.decode(),
+        },
+    )
+    dropped: list[int] = []
+
+    def lose(conn: psycopg.Connection, changes: events.Changes, timeout: float) -> None:
+        """Receive as the service does, then forget what arrived."""
+        lost = events.Changes()
+        events.receive(conn, lost, timeout)
+        dropped.extend(lost.readings)
+
+    stop = threading.Event()
+    fast = groups(settings)[0]
+    loop = threading.Thread(
+        target=evaluate_loop,
+        args=(settings, rule_source(settings), fast, stop, Dependency("db", logging.getLogger())),
+        kwargs={"receive": lose},
+    )
+    loop.start()
+    try:
+        wait_until(lambda: listeners(conn) == 1, 30, "the evaluation group listening")
+        breach(publisher, topic_prefix, sites[0])
+        wait_until(lambda: dropped, 10, "the notification of the breach, dropped")
+        # The sweep comes every 2 s; 15 s leaves a loaded machine room for several.
+        wait_until(lambda: alerted(conn, sites[0]), 15, "the sweep's alert")
+    finally:
+        stop.set()
+        loop.join(20)
+    assert not loop.is_alive()
+    assert not alerted(conn, sites[1])
