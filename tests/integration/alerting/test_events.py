@@ -16,13 +16,15 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from energywatch.dependencies import Dependency
-from energywatch.settings import Settings
+from energywatch.settings import AlertingSettings, DatabaseSettings, Settings
 from services.alerting import events
 from services.alerting.command import evaluate_loop, groups, rule_source
 from tests.integration.alerting.conftest import write_rules
@@ -128,7 +130,7 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
             # subject. Without events the new subject waits for the 60 s sweep (a tick only
             # re-reads subjects with open alerts); the former timer design took 0-5 s, so five
             # probes all under 2.5 s by chance is (1/2)^5 = 3%.
-            wait_until(lambda site=site: alerted(conn, site), 2.5, f"an alert for {site}")
+            wait_until(partial(alerted, conn, site), 2.5, f"an alert for {site}")
             assert time.monotonic() - sent < 2.5
     finally:
         end_tree(alerting)
@@ -141,14 +143,14 @@ def test_lost_notifications_are_caught_by_the_sweep(
     rules_dir = tmp_path / "rules"
     write_rules(rules_dir, [SO2_RULE])
     settings = Settings(
-        database={"url": db_url},
-        alerting={
-            "rules_dir": rules_dir,
-            "default_rules": False,
-            "interval_s": 0.2,
-            "sweep_s": 2.0,
-            "webhook_secret": SECRET.decode(),
-        },
+        database=DatabaseSettings(url=db_url),
+        alerting=AlertingSettings(
+            rules_dir=rules_dir,
+            default_rules=False,
+            interval_s=0.2,
+            sweep_s=2.0,
+            webhook_secret=SecretStr(SECRET.decode()),
+        ),
     )
     dropped: list[int] = []
 
