@@ -202,6 +202,8 @@ def _evaluate(
             metrics.CHANGED_POINTS.labels(group).inc(len(scope))
         report = evaluator.cycle(scope=scope)
         metrics.EVALUATIONS.labels(group, run).inc()
+        metrics.RUN_SECONDS.labels(group, run).inc(report.seconds)
+        metrics.READ_SECONDS.labels(group, run).inc(report.measure_seconds)
         if report.transitions:
             log.info(
                 "%s %s %.3f s, %d subjects, transitions %s",

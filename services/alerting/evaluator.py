@@ -182,6 +182,7 @@ class Evaluator:
                 reg,
                 plan_scans(due, reg, selection),
                 plan_drop_scans(due),
+                None if scope is None else _sites_of(due, reg, selection),
             )
             m0 = time.perf_counter()
             measured = [measure(r, reg, inputs, selection) for r in due]
@@ -653,6 +654,13 @@ class Evaluator:
             (now, now),
         ).fetchall()
         return [Silence(*r) for r in rows]
+
+
+def _sites_of(
+    rules: list[Rule], reg: Registry, selection: dict[tuple[int, int], list[Any]]
+) -> frozenset[int]:
+    """The sites a scoped evaluation's site rules cover."""
+    return frozenset(s.id for r in rules if r.per_site for s in selection.get((id(r), id(reg)), ()))
 
 
 def try_lock(conn: psycopg.Connection, group: int = 0) -> bool:

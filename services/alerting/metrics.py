@@ -15,6 +15,16 @@ EVALUATIONS = Counter(
     "Evaluations by group and by what started them (event, tick, sweep)",
     ["group", "run"],
 )
+RUN_SECONDS = Counter(
+    "energywatch_alerting_run_seconds",
+    "Time spent in evaluations, by group and by what started them",
+    ["group", "run"],
+)
+READ_SECONDS = Counter(
+    "energywatch_alerting_read_seconds",
+    "Time spent reading the inputs of evaluations (mostly database time), by group and run",
+    ["group", "run"],
+)
 CHANGED_POINTS = Counter(
     "energywatch_alerting_changed_points_total",
     "Points named by notifications, summed over the event evaluations that read them",

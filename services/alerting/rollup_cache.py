@@ -114,18 +114,25 @@ class RollupCache:
     def covers(self, window: timedelta) -> bool:
         return window <= self.horizon
 
-    def window_sums(self, lo: int, hi: int) -> tuple[F64, I64]:
+    def window_sums(self, lo: int, hi: int, rows: I64 | None = None) -> tuple[F64, I64]:
         """(4, n_points) sums of quantity, tce, tco2, completeness over buckets [lo, hi), and
-        the number of buckets each point has there."""
-        mask = (self.bucket >= lo) & (self.bucket < hi)
-        return self._sums(mask)
+        the number of buckets each point has there; of the points in `rows` only (in that
+        order) when given, so that an evaluation of a few sites costs a few rows."""
+        bucket = self.bucket if rows is None else self.bucket[rows]
+        mask = (bucket >= lo) & (bucket < hi)
+        return self._sums(mask, rows)
 
-    def window_sums_from(self, lo_per_point: I64, hi: int) -> tuple[F64, I64]:
-        mask = (self.bucket >= lo_per_point[:, None]) & (self.bucket < hi)
-        return self._sums(mask)
+    def window_sums_from(
+        self, lo_per_point: I64, hi: int, rows: I64 | None = None
+    ) -> tuple[F64, I64]:
+        """As window_sums, from a first bucket per point (per row of `rows` when given)."""
+        bucket = self.bucket if rows is None else self.bucket[rows]
+        mask = (bucket >= lo_per_point[:, None]) & (bucket < hi)
+        return self._sums(mask, rows)
 
-    def _sums(self, mask: npt.NDArray[np.bool_]) -> tuple[F64, I64]:
-        sums = np.stack([(v * mask).sum(axis=1) for v in self.values])
+    def _sums(self, mask: npt.NDArray[np.bool_], rows: I64 | None) -> tuple[F64, I64]:
+        values = self.values if rows is None else self.values[:, rows]
+        sums = np.stack([(v * mask).sum(axis=1) for v in values])
         return sums, mask.sum(axis=1)
 
     def year_base(

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -91,6 +92,18 @@ def alerted(conn: psycopg.Connection, site: str) -> bool:
     return bool(row and row[0])
 
 
+def swept(port: int, group: str) -> bool:
+    """Whether the group's first sweep is done (it listens before it sweeps; that first
+    evaluation also loads the compiled state step, which may take seconds)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return False
+    line = f'energywatch_alerting_evaluations_total{{group="{group}",run="sweep"}} '
+    return any(x.startswith(line) and float(x.split()[-1]) >= 1 for x in text.splitlines())
+
+
 def listeners(conn: psycopg.Connection) -> int:
     """Sessions whose last statement was the LISTEN alerting issues before its first sweep."""
     row = conn.execute(
@@ -104,14 +117,15 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
     conn, db_url, tmp_path, topic_prefix, ingest, publisher, sites
 ):
     write_rules(tmp_path / "rules", [SO2_RULE])
+    fast_port, slow_port = free_port(), free_port()
     env = {
         **os.environ,
         "ENERGYWATCH_DEMO": "1",
         "ENERGYWATCH_DATABASE__URL": db_url,
         "ENERGYWATCH_ALERTING__RULES_DIR": str(tmp_path / "rules"),
         "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
-        "ENERGYWATCH_ALERTING__METRICS_PORT": str(free_port()),
-        "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(free_port()),
+        "ENERGYWATCH_ALERTING__METRICS_PORT": str(fast_port),
+        "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(slow_port),
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
     }
     # No interval, sweep or events setting: the defaults (5 s ticks, 60 s sweeps, events on).
@@ -122,8 +136,9 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
     )
     alerting = start_tree([sys.executable, "-c", code], env=env, cwd=ROOT)
     try:
-        # Both groups listen before their first sweep; a breach sent from now on is heard.
+        # Both groups listen, then sweep; a breach sent from now on is heard and evaluated.
         wait_until(lambda: listeners(conn) == 2, 30, "both evaluation groups listening")
+        wait_until(lambda: swept(fast_port, "fast"), 60, "the first sweep of the fast group")
         for site in sites[:5]:
             sent = breach(publisher, topic_prefix, site)
             # 2.5 s: ingest commits within its 100 ms batch age, then one evaluation of one
