@@ -7,8 +7,8 @@ listener hears of exactly the committed changes, after they are visible.
 A payload must stay under 8000 bytes. The point ids go sorted, each as the difference to the
 one before in base 36 ("1a,1,1,3" for 46, 47, 48, 51), split over several notifications when
 they would not fit; each notification starts with an absolute id, so each decodes on its own.
-3,900 consecutive points fit in one (two bytes each). PostgreSQL folds identical notifications of one
-transaction into one; the listener folds what arrived while it was busy (`decode` into a set).
+3,900 consecutive points fit in one (two bytes each). PostgreSQL folds identical notifications
+of one transaction into one; the listener folds what arrived while it was busy (into a set).
 
 Notifications are a shortcut, not the record: a listener that was away, or reconnected, or
 lost one, finds the change in its next full sweep (services/alerting/command.py).
