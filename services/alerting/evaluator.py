@@ -174,7 +174,8 @@ class Evaluator:
             else:
                 due, whole, selection = self._scoped(rules, reg, scope, open_alerts, now)
             if self.cache is not None and any(r.per_site or r.kind == "completeness" for r in due):
-                self.cache.refresh(self.conn, list(reg.points))
+                rewritten = None if scope is None else scope.rollup_points
+                self.cache.refresh(self.conn, reg.points, rewritten)
             inputs = CycleInputs(
                 self.conn,
                 now,
@@ -197,7 +198,16 @@ class Evaluator:
                 resolved += self._retire_removed_rules(
                     open_alerts, {r.name: r for r in every_rule}, now, report
                 )
-            report.notifications = self._notify(open_alerts, resolved, by_name, reg, now)
+            # An event changes only what it measured; reminders, escalations and silences
+            # follow the clock, and ticks and sweeps look at every firing alert for them.
+            measured_keys = (
+                None
+                if scope is None or scope.time_driven
+                else {(m.rule.name, subject) for m in measured for subject in m.subjects}
+            )
+            report.notifications = self._notify(
+                open_alerts, resolved, by_name, reg, now, measured_keys
+            )
             for r in whole:
                 self._last_run[r.name] = now
             report.rules = len(rules)
@@ -524,8 +534,15 @@ class Evaluator:
         by_name: dict[str, Rule],
         reg: Registry,
         now: datetime,
+        only: set[tuple[str, str]] | None = None,
     ) -> int:
-        firing = [a for a in open_alerts.values() if a.state == "firing" and a.rule in by_name]
+        """Write the notifications due, for the firing alerts whose (rule, subject) is in
+        `only` (None: all of them) and those resolved."""
+        firing = [
+            a
+            for key, a in open_alerts.items()
+            if a.state == "firing" and a.rule in by_name and (only is None or key in only)
+        ]
         notified_resolved = [a for a in resolved if a.notified_severity is not None]
         if not firing and not notified_resolved:
             return 0

@@ -46,6 +46,16 @@ class Scope(Protocol):
         self, rule: Rule, reg: Registry, open_alerts: Collection[OpenAlert], due: bool
     ) -> Collection[int] | None: ...
 
+    @property
+    def rollup_points(self) -> Collection[int] | None:
+        """Points whose rollups were rewritten (the cache re-reads just those); None: read
+        what was written since the last read."""
+
+    @property
+    def time_driven(self) -> bool:
+        """True: reminders, escalations and silences of every firing alert are due for a
+        look; False: only of the alerts this evaluation measures."""
+
 
 @dataclass
 class Changes:
@@ -69,6 +79,14 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.readings or self.rollups)
 
+    @property
+    def rollup_points(self) -> Collection[int]:
+        return self.rollups
+
+    @property
+    def time_driven(self) -> bool:
+        return False
+
     def __len__(self) -> int:
         return len(self.readings) + len(self.rollups)
 
@@ -88,6 +106,9 @@ class Changes:
 @dataclass(frozen=True)
 class Tick:
     """What time alone changes (see the module's docstring)."""
+
+    rollup_points: None = None
+    time_driven: bool = True
 
     def ids(
         self, rule: Rule, reg: Registry, open_alerts: Collection[OpenAlert], due: bool
