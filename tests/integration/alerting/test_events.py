@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -29,7 +29,14 @@ from energywatch.settings import AlertingSettings, DatabaseSettings, Settings
 from services.alerting import events
 from services.alerting.command import evaluate_loop, groups, rule_source
 from tests.integration.alerting.conftest import write_rules
-from tests.integration.alerting.support import SECRET, add_point, add_site
+from tests.integration.alerting.support import (
+    SECRET,
+    add_buckets,
+    add_point,
+    add_site,
+    alert_states,
+    open_state,
+)
 from tests.integration.ingest.harness import IngestProcess, Publisher
 from tests.support.processes import end_tree, start_tree
 from tests.support.services import BrokerAddress, free_port
@@ -194,3 +201,27 @@ def test_lost_notifications_are_caught_by_the_sweep(
         loop.join(20)
     assert not loop.is_alive()
     assert not alerted(conn, sites[1])
+
+
+def test_an_event_evaluates_the_subjects_its_points_feed_and_a_tick_the_open_ones(
+    conn, make_evaluator, t0
+):
+    """Both sites run above the limit; an evaluation of one site's rewritten rollups raises
+    that site's alert only, a tick keeps it and leaves the other site alone (no open alert
+    there), and the sweep finds the other one."""
+    points = {}
+    for code in ("A", "B"):
+        site = add_site(conn, code)
+        points[code] = add_point(conn, site, "GAS", "natural_gas", unit="m3")
+        add_buckets(conn, points[code], [(t0 - timedelta(minutes=15), 0, 40.0, 0, 1)])
+    evaluator = make_evaluator(
+        [{"name": "energy", "kind": "energy", "window": "1h", "thresholds": {"critical": 30}}]
+    )
+    report = evaluator.cycle(t0, scope=events.Changes(readings={points["B"]}))
+    assert report.subjects == 0  # readings do not feed a site's energy
+    evaluator.cycle(t0, scope=events.Changes(rollups={points["A"]}))
+    assert alert_states(conn, "energy") == [("site:A", "firing", "critical")]
+    report = evaluator.cycle(t0 + timedelta(seconds=5), scope=events.Tick())
+    assert report.subjects == 1
+    evaluator.cycle(t0 + timedelta(seconds=10))
+    assert open_state(conn, "energy", "site:B") == "firing"
