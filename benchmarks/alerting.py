@@ -17,7 +17,8 @@ DEFAULT alerting and ingest settings, event-driven, against the timer-driven des
    over its contracted limit. Times: publish -> alert row visible -> webhook received. Run
    once event-driven and once timer-driven (baseline), on probe enterprises of their own.
 3. Memory: peak RSS (VmHWM) of ingest and of alerting (main process plus its slow-group
-   child, summed: an upper bound, forked pages count twice).
+   child, summed: an upper bound, forked pages count twice), and alerting's peak PSS (the
+   same processes with shared pages split between them, sampled every 0.5 s).
 
 --quick probes for 8 s per design instead of 30 s (16 probes instead of 40 each) and runs
 fewer cycles; the region, the rules and the flow are the same. The last line printed is one
@@ -438,7 +439,8 @@ def latency_run(
         sent = [0]
         stored: dict[str, float] = {}
         published: dict[str, float] = {}
-        rss_kb = ingest_kb = 0
+        rss_kb = ingest_kb = pss_kb = 0
+        pss_at = 0.0
         try:
             time.sleep(3.0)  # both services up, kernels loaded, subscriptions in place
             flow = threading.Thread(
@@ -474,6 +476,9 @@ def latency_run(
                             stored.setdefault(subject, time.time())
                     rss_kb = max(rss_kb, _tree_kb(alerting.pid, "VmHWM:"))
                     ingest_kb = max(ingest_kb, _tree_kb(ingest.pid, "VmHWM:"))
+                    if time.monotonic() >= pss_at:  # smaps_rollup walks the page tables
+                        pss_kb = max(pss_kb, _tree_pss_kb(alerting.pid))
+                        pss_at = time.monotonic() + 0.5
                     time.sleep(0.01)
             stop.set()
             flow.join(5)
@@ -512,6 +517,7 @@ def latency_run(
         "offered_readings_per_s": sent[0] / flow_s,
         "ingested_readings_per_s": ingested / flow_s,
         "alerting_peak_rss_mb": rss_kb / 1024,
+        "alerting_peak_pss_mb": pss_kb / 1024,
         "ingest_peak_rss_mb": ingest_kb / 1024,
         "cycle_mean_ms_under_flow": cycle_mean_ms,
         "fast_group": runs,
@@ -584,13 +590,29 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _tree_kb(pid: int, field: str) -> int:
-    """The alerting process and its group processes: the sum of each one's peak RSS (an upper
-    bound: forked processes share pages the sum counts twice)."""
+def _tree(pid: int) -> list[int]:
     pids = [pid]
     with suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as children:
         pids += [int(c) for c in children.read().split()]
-    return sum(_status_kb(p, field) for p in pids)
+    return pids
+
+
+def _tree_kb(pid: int, field: str) -> int:
+    """The alerting process and its group processes: the sum of each one's peak RSS (an upper
+    bound: forked processes share pages the sum counts twice)."""
+    return sum(_status_kb(p, field) for p in _tree(pid))
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """The process and its children: the sum of their proportional set sizes now (shared
+    pages split between the processes sharing them: what the tree costs the machine)."""
+    total = 0
+    for p in _tree(pid):
+        with suppress(OSError), open(f"/proc/{p}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total
 
 
 def write_rules(directory: Path, hook_url: str, heavy_every: str | None) -> Path:
@@ -626,6 +648,7 @@ def under_flow(lat: dict[str, Any]) -> dict[str, Any]:
         "offered_readings_per_s": round(lat["offered_readings_per_s"]),
         "ingested_readings_per_s": round(lat["ingested_readings_per_s"]),
         "alerting_peak_rss_mb": round(lat["alerting_peak_rss_mb"], 1),
+        "alerting_peak_pss_mb": round(lat["alerting_peak_pss_mb"], 1),
         "ingest_peak_rss_mb": round(lat["ingest_peak_rss_mb"], 1),
         "fast_group": lat["fast_group"],
         "slow_group": lat["slow_group"],
