@@ -12,7 +12,8 @@ DEFAULT alerting and ingest settings, event-driven, against the timer-driven des
    and with its plain-Python twin; then event evaluations of 10, 100 and 1,000 changed
    points, whose cost must follow the points changed.
 2. Latency: ingest and alerting run as their own processes with default settings (only
-   ports, the rules directory and the webhook allow-list are set); a publisher thread sends
+   ports, the rules directory and the webhook allow-list are set); once both evaluation
+   groups have done their first sweep (steady state), a publisher thread sends
    the background flow; every half second a probe enterprise's power point gets one reading
    over its contracted limit. Times: publish -> alert row visible -> webhook received. Run
    once event-driven and once timer-driven (baseline), on probe enterprises of their own.
@@ -241,6 +242,12 @@ def event_cycles(url: str, now: datetime, n: int, rules_dir: Path) -> dict[str, 
         ids = [r[0] for r in conn.execute("SELECT id FROM points WHERE code = 'P' ORDER BY id")]
         energy = [r[0] for r in conn.execute("SELECT id FROM points WHERE code = 'C' ORDER BY id")]
         for k in (10, 100, 1000):
+            # As a rollup pass would: the newest bucket of those points rewritten just now.
+            conn.execute(
+                "UPDATE consumption_15min SET computed_at = now() WHERE point_id = ANY(%s) "
+                "AND bucket = (SELECT max(bucket) FROM consumption_15min)",
+                (energy[:k],),
+            )
             for label, changes in (
                 ("readings", Changes(readings=set(ids[:k]))),
                 ("rollups", Changes(rollups=set(energy[:k]))),
@@ -442,7 +449,15 @@ def latency_run(
         rss_kb = ingest_kb = pss_kb = 0
         pss_at = 0.0
         try:
-            time.sleep(3.0)  # both services up, kernels loaded, subscriptions in place
+            # Steady state: each evaluation group has done its first sweep (which loads the
+            # compiled state step, seconds on a busy machine), ingest has subscribed.
+            deadline = time.monotonic() + 120
+            for port, group in ((metrics_port, "fast"), (slow_port, "slow")):
+                while not _runs(port, group, 1.0).get("sweep_evaluations_per_s"):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"alerting's {group} group did not sweep")
+                    time.sleep(0.2)
+            time.sleep(1.0)
             flow = threading.Thread(
                 target=background, args=(client, prefix, rate, stop, sent), daemon=True
             )

@@ -1,7 +1,8 @@
-"""One evaluation cycle: measure every due rule, step all (rule, subject) states at once in the
-numba kernel, store the transitions with their evidence, and write the notifications they
-call for to the outbox -- all in one transaction, so a crash leaves either the whole cycle or
-none of it.
+"""One evaluation cycle: measure every due rule (or, given a scope, the rules and subjects it
+names: services/alerting/events.py), step all (rule, subject) states at once in the numba
+kernel, store the transitions with their evidence, and write the notifications they call for
+to the outbox -- all in one transaction, so a crash leaves either the whole cycle or none of
+it.
 """
 
 from __future__ import annotations

@@ -86,11 +86,15 @@ class RollupCache:
             ).fetchall()
             self._synced_at = time.monotonic()
         elif changed is not None:
+            assert self._read_until is not None
             since = started - timedelta(seconds=BUCKET_S * self.n_slots)
+            # Only the rows of those points written since the last read: a pass rewrites a
+            # bucket or two of a point, not its whole ring.
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM consumption_15min "
-                "WHERE point_id = ANY(%s) AND bucket >= %s",
-                (list(changed), since),
+                "WHERE point_id = ANY(%s) AND bucket >= %s AND computed_at > %s",
+                (list(changed), since, self._read_until - MARGIN),
+                prepare=False,
             ).fetchall()
             self._store(rows)
             return  # the next read since _read_until still catches whatever else was written
