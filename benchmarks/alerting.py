@@ -18,8 +18,9 @@ DEFAULT alerting and ingest settings, event-driven, against the timer-driven des
    over its contracted limit. Times: publish -> alert row visible -> webhook received. Run
    once event-driven and once timer-driven (baseline), on probe enterprises of their own.
 3. Memory: peak RSS (VmHWM) of ingest and of alerting (main process plus its slow-group
-   child, summed: an upper bound, forked pages count twice), and alerting's peak PSS (the
-   same processes with shared pages split between them, sampled every 0.5 s).
+   child, summed: an upper bound, forked pages count twice; and the larger of the two), and
+   alerting's peak PSS (the same processes with shared pages split between them, sampled
+   every 0.5 s).
 
 --quick probes for 8 s per design instead of 30 s (16 probes instead of 40 each) and runs
 fewer cycles; the region, the rules and the flow are the same. The last line printed is one
@@ -446,7 +447,7 @@ def latency_run(
         sent = [0]
         stored: dict[str, float] = {}
         published: dict[str, float] = {}
-        rss_kb = ingest_kb = pss_kb = 0
+        rss_kb = ingest_kb = pss_kb = one_kb = 0
         pss_at = 0.0
         try:
             # Steady state: each evaluation group has done its first sweep (which loads the
@@ -490,6 +491,7 @@ def latency_run(
                         ):
                             stored.setdefault(subject, time.time())
                     rss_kb = max(rss_kb, _tree_kb(alerting.pid, "VmHWM:"))
+                    one_kb = max(one_kb, _largest_kb(alerting.pid, "VmHWM:"))
                     ingest_kb = max(ingest_kb, _tree_kb(ingest.pid, "VmHWM:"))
                     if time.monotonic() >= pss_at:  # smaps_rollup walks the page tables
                         pss_kb = max(pss_kb, _tree_pss_kb(alerting.pid))
@@ -533,6 +535,8 @@ def latency_run(
         "ingested_readings_per_s": ingested / flow_s,
         "alerting_peak_rss_mb": rss_kb / 1024,
         "alerting_peak_pss_mb": pss_kb / 1024,
+        "alerting_largest_process_peak_rss_mb": one_kb / 1024,
+        "store_slowest_s": sorted(to_store)[-3:],
         "ingest_peak_rss_mb": ingest_kb / 1024,
         "cycle_mean_ms_under_flow": cycle_mean_ms,
         "fast_group": runs,
@@ -612,6 +616,11 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
+def _largest_kb(pid: int, field: str) -> int:
+    """The largest of the tree's processes by `field`."""
+    return max((_status_kb(p, field) for p in _tree(pid)), default=0)
+
+
 def _tree_kb(pid: int, field: str) -> int:
     """The alerting process and its group processes: the sum of each one's peak RSS (an upper
     bound: forked processes share pages the sum counts twice)."""
@@ -664,6 +673,10 @@ def under_flow(lat: dict[str, Any]) -> dict[str, Any]:
         "ingested_readings_per_s": round(lat["ingested_readings_per_s"]),
         "alerting_peak_rss_mb": round(lat["alerting_peak_rss_mb"], 1),
         "alerting_peak_pss_mb": round(lat["alerting_peak_pss_mb"], 1),
+        "alerting_largest_process_peak_rss_mb": round(
+            lat["alerting_largest_process_peak_rss_mb"], 1
+        ),
+        "alert_stored_slowest_s": [round(x, 3) for x in lat["store_slowest_s"]],
         "ingest_peak_rss_mb": round(lat["ingest_peak_rss_mb"], 1),
         "fast_group": lat["fast_group"],
         "slow_group": lat["slow_group"],
@@ -760,7 +773,12 @@ def main() -> None:
         **under_flow(ev),
         "baseline_timer": under_flow(timer),
         "services_stayed_up": ev["services_stayed_up"] and timer["services_stayed_up"],
-        "targets": {"alert_stored_p99_s": 1.0, "webhook_p99_s": 1.0, "rss_mb": 500},
+        "targets": {
+            "alert_stored_p99_s": 1.0,
+            "webhook_p99_s": 1.0,
+            "rss_mb_per_process": 500,
+            "alerting_pss_mb": 500,
+        },
     }
     figures["targets_met"] = bool(
         ev["store_p99_s"] is not None
@@ -769,7 +787,11 @@ def main() -> None:
         and ev["webhook_p99_s"] <= 1.0
         and ev["stored"] == ev["probes"]
         and ev["webhooks"] == ev["probes"]
-        and ev["alerting_peak_rss_mb"] <= 500
+        # Each process within 500 MB, and alerting's two processes together too once the
+        # pages they share since the fork are counted once (PSS); the summed peak RSS beside
+        # it counts those pages twice.
+        and ev["alerting_largest_process_peak_rss_mb"] <= 500
+        and ev["alerting_peak_pss_mb"] <= 500
         and ev["ingest_peak_rss_mb"] <= 500
     )
     print(json.dumps(figures))
