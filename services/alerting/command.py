@@ -10,6 +10,7 @@ SIGINT/SIGTERM stop both after the current cycle or delivery.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -142,10 +143,13 @@ def evaluate_loop(
     backoff = Backoff(1.0, 30.0)
     while not stop.is_set():
         try:
-            with (
-                connect_database(url, autocommit=True) as conn,
-                connect_database(url, autocommit=True) as listener,
-            ):
+            with contextlib.ExitStack() as connections:
+                conn = connections.enter_context(connect_database(url, autocommit=True))
+                listener = (
+                    connections.enter_context(connect_database(url, autocommit=True))
+                    if a.events
+                    else None
+                )
                 database.up()
                 backoff.reset()
                 evaluator = Evaluator(
@@ -154,7 +158,7 @@ def evaluate_loop(
                 while not stop.is_set() and not try_lock(conn, group.index):
                     log.info("another %s evaluator holds the lock; standing by", group.name)
                     stop.wait(a.interval_s)
-                if a.events:
+                if listener is not None:
                     events.listen(listener)  # before the first sweep: nothing falls between
                     log.info(
                         "%s group: evaluating what changes, time conditions every %.1f s,"
@@ -175,7 +179,7 @@ def evaluate_loop(
 
 def _evaluate(
     evaluator: Evaluator,
-    listener: psycopg.Connection,
+    listener: psycopg.Connection | None,
     group: str,
     a: AlertingSettings,
     stop: threading.Event,
@@ -187,7 +191,7 @@ def _evaluate(
         run = schedule.due(time.monotonic(), bool(changes))
         if run is None:
             wait = min(schedule.wait_s(time.monotonic()), 1.0)  # 1 s: notice `stop`
-            if a.events:
+            if listener is not None:
                 receive(listener, changes, wait)
             else:
                 stop.wait(wait)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from energywatch.dependencies import Dependency
@@ -33,6 +34,7 @@ from tests.integration.alerting.support import (
     SECRET,
     add_buckets,
     add_point,
+    add_readings,
     add_site,
     alert_states,
     open_state,
@@ -40,7 +42,7 @@ from tests.integration.alerting.support import (
 from tests.integration.ingest.harness import IngestProcess, Publisher
 from tests.support.processes import end_tree, start_tree
 from tests.support.services import BrokerAddress, free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import holds_for, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 N_SITES = 6
@@ -159,6 +161,61 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
     assert not alerted(conn, sites[5])  # a site without a breach stays quiet
 
 
+def loop_thread(
+    settings: Settings, stop: threading.Event, receive: events.Receive = events.receive
+) -> threading.Thread:
+    """The fast group's evaluation loop, running in a thread of the test."""
+    fast = groups(settings)[0]
+    loop = threading.Thread(
+        target=evaluate_loop,
+        args=(settings, rule_source(settings), fast, stop, Dependency("db", logging.getLogger())),
+        kwargs={"receive": receive},
+    )
+    loop.start()
+    return loop
+
+
+def sweeps() -> float:
+    value = REGISTRY.get_sample_value(
+        "energywatch_alerting_evaluations_total", {"group": "fast", "run": "sweep"}
+    )
+    return value or 0.0
+
+
+def test_after_a_reconnect_the_first_evaluation_is_a_sweep(conn, db_url, tmp_path, t0):
+    """A reading stored without a notification (as if it had been lost) is seen neither by
+    events nor by ticks; when the database drops alerting's sessions, the loop reconnects,
+    listens again and sweeps first, long before the default 60 s sweep is due."""
+    site = add_site(conn, "S0")
+    point = add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
+    write_rules(tmp_path / "rules", [SO2_RULE])
+    settings = Settings(
+        database=DatabaseSettings(url=db_url),
+        alerting=AlertingSettings(
+            rules_dir=tmp_path / "rules", default_rules=False, interval_s=0.2
+        ),  # sweep_s: the default 60 s
+    )
+    stop = threading.Event()
+    before = sweeps()
+    loop = loop_thread(settings, stop)
+    try:
+        wait_until(lambda: sweeps() > before, 30, "the first sweep")
+        add_readings(conn, point, [(datetime.now(UTC), 80.0)])
+        # 1 s = five ticks: ticks look only at subjects with an open alert, and no event came.
+        holds_for(lambda: not alerted(conn, "S0"), 1.0, "no alert without a sweep")
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        # Reconnecting waits 1 s (the backoff), then the sweep; 15 s is far below 60 s.
+        wait_until(lambda: alerted(conn, "S0"), 15, "the alert of the sweep after reconnecting")
+        assert sweeps() >= before + 2
+    finally:
+        stop.set()
+        loop.join(20)
+    assert not loop.is_alive()
+
+
 def test_lost_notifications_are_caught_by_the_sweep(
     conn, db_url, tmp_path, topic_prefix, ingest, publisher, sites
 ):
@@ -183,13 +240,7 @@ def test_lost_notifications_are_caught_by_the_sweep(
         dropped.extend(lost.readings)
 
     stop = threading.Event()
-    fast = groups(settings)[0]
-    loop = threading.Thread(
-        target=evaluate_loop,
-        args=(settings, rule_source(settings), fast, stop, Dependency("db", logging.getLogger())),
-        kwargs={"receive": lose},
-    )
-    loop.start()
+    loop = loop_thread(settings, stop, lose)
     try:
         wait_until(lambda: listeners(conn) == 1, 30, "the evaluation group listening")
         breach(publisher, topic_prefix, sites[0])
