@@ -171,7 +171,22 @@ class ApiSettings(Section):
 
 
 class AlertingSettings(Section):
-    interval_s: float = Field(default=5.0, gt=0)
+    interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="time-driven evaluation: `every` schedules, `for` expiry, no-data (with"
+        " events off: the full cycle)",
+    )
+    events: bool = Field(
+        default=True,
+        description="evaluate at once what ingest and the rollup say changed (NOTIFY); off: the"
+        " timer-driven design, a full cycle every interval_s",
+    )
+    sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="full evaluation of every rule and subject, catching lost notifications",
+    )
     rules_dir: Path | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)

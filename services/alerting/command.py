@@ -1,13 +1,16 @@
 """`energywatch alerting`: the evaluation loop and the outbox worker in one process.
 
-The evaluator runs every `alerting.interval_s` while it holds the database's single-evaluator
-lock (a second instance waits as a standby). The outbox worker runs in a thread of its own,
-woken by NOTIFY when a cycle writes notifications, and also polls for retries that fall due.
+The evaluator runs while it holds its group's lock (a second instance waits as a standby): at
+once for what ingest and the rollup say changed, every `alerting.interval_s` for what time
+changes, and a full sweep every `alerting.sweep_s` (services/alerting/events.py). The outbox
+worker runs in a thread of its own, woken by NOTIFY when a cycle writes notifications, and also
+polls for retries that fall due.
 SIGINT/SIGTERM stop both after the current cycle or delivery.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -24,7 +27,8 @@ import psycopg
 from energywatch.backoff import Backoff
 from energywatch.dependencies import Dependency, connect_database, database_problem
 from energywatch.errors import DependencyError
-from energywatch.settings import Settings, require_secrets
+from energywatch.settings import AlertingSettings, Settings, require_secrets
+from services.alerting import events, metrics
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator, RuleSource, try_lock
 from services.alerting.notify import OUTBOX_CHANNEL
@@ -124,19 +128,28 @@ def groups(settings: Settings) -> list[Group]:
     return [Group(0, "fast", lambda r: not slow(r), True), Group(1, "slow", slow, False)]
 
 
-def _evaluate_loop(
+def evaluate_loop(
     settings: Settings,
     rules: RuleSource,
     group: Group,
     stop: threading.Event,
     database: Dependency,
+    receive: events.Receive = events.receive,
 ) -> None:
+    """Run one group's evaluations until `stop` (services/alerting/events.py says which run
+    when); `receive` collects notifications (a test replaces it to lose them)."""
     url = settings.database.url
-    interval = settings.alerting.interval_s
+    a = settings.alerting
     backoff = Backoff(1.0, 30.0)
     while not stop.is_set():
         try:
-            with connect_database(url, autocommit=True) as conn:
+            with contextlib.ExitStack() as connections:
+                conn = connections.enter_context(connect_database(url, autocommit=True))
+                listener = (
+                    connections.enter_context(connect_database(url, autocommit=True))
+                    if a.events
+                    else None
+                )
                 database.up()
                 backoff.reset()
                 evaluator = Evaluator(
@@ -144,26 +157,66 @@ def _evaluate_loop(
                 )
                 while not stop.is_set() and not try_lock(conn, group.index):
                     log.info("another %s evaluator holds the lock; standing by", group.name)
-                    stop.wait(interval)
-                log.info("%s group: evaluating every %.1f s", group.name, interval)
-                next_at = time.monotonic()
-                while not stop.is_set():
-                    report = evaluator.cycle()
-                    if report.transitions:
-                        log.info(
-                            "%s cycle %.3f s, %d subjects, transitions %s",
-                            group.name,
-                            report.seconds,
-                            report.subjects,
-                            report.transitions,
-                        )
-                    next_at = max(next_at + interval, time.monotonic())
-                    stop.wait(next_at - time.monotonic())
+                    stop.wait(a.interval_s)
+                if listener is not None:
+                    events.listen(listener)  # before the first sweep: nothing falls between
+                    log.info(
+                        "%s group: evaluating what changes, time conditions every %.1f s,"
+                        " a sweep every %.0f s",
+                        group.name,
+                        a.interval_s,
+                        a.sweep_s,
+                    )
+                else:
+                    log.info("%s group: evaluating every %.1f s", group.name, a.interval_s)
+                _evaluate(evaluator, listener, group.name, a, stop, receive)
         except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
             stop.wait(_lost(database, url, exc, backoff))
         except psycopg.Error:
             log.exception("%s evaluation failed; reconnecting", group.name)
             stop.wait(backoff.failed())
+
+
+def _evaluate(
+    evaluator: Evaluator,
+    listener: psycopg.Connection | None,
+    group: str,
+    a: AlertingSettings,
+    stop: threading.Event,
+    receive: events.Receive,
+) -> None:
+    schedule = events.Schedule(a.interval_s, a.sweep_s, a.events, time.monotonic())
+    changes = events.Changes()
+    while not stop.is_set():
+        run = schedule.due(time.monotonic(), bool(changes))
+        if run is None:
+            wait = min(schedule.wait_s(time.monotonic()), 1.0)  # 1 s: notice `stop`
+            if listener is not None:
+                receive(listener, changes, wait)
+            else:
+                stop.wait(wait)
+            continue
+        scope: events.Scope | None = None
+        if run == "sweep":
+            changes.take()  # what they name, the sweep reads anyway
+        elif run == "tick":
+            scope = events.Tick()
+        else:
+            scope = changes.take()
+            metrics.CHANGED_POINTS.labels(group).inc(len(scope))
+        report = evaluator.cycle(scope=scope)
+        metrics.EVALUATIONS.labels(group, run).inc()
+        metrics.RUN_SECONDS.labels(group, run).inc(report.seconds)
+        metrics.READ_SECONDS.labels(group, run).inc(report.measure_seconds)
+        if report.transitions:
+            log.info(
+                "%s %s %.3f s, %d subjects, transitions %s",
+                group,
+                run,
+                report.seconds,
+                report.subjects,
+                report.transitions,
+            )
 
 
 def run(settings: Settings, once: bool = False) -> None:
@@ -209,7 +262,7 @@ def run(settings: Settings, once: bool = False) -> None:
     )
     outbox.start()
     try:
-        _evaluate_loop(settings, rules, fast, stop, database)
+        evaluate_loop(settings, rules, fast, stop, database)
     finally:
         stop.set()
         for child in children:
@@ -242,4 +295,4 @@ def _group_process(settings: Settings, group_index: int) -> None:
         # The slow group's process has metrics of its own, on a port of its own.
         start_http_server(settings.alerting.slow_metrics_port)
     database = Dependency("database", log)
-    _evaluate_loop(settings, rule_source(settings), group, stop, database)
+    evaluate_loop(settings, rule_source(settings), group, stop, database)

@@ -1,7 +1,8 @@
-"""One evaluation cycle: measure every due rule, step all (rule, subject) states at once in the
-numba kernel, store the transitions with their evidence, and write the notifications they
-call for to the outbox -- all in one transaction, so a crash leaves either the whole cycle or
-none of it.
+"""One evaluation cycle: measure every due rule (or, given a scope, the rules and subjects it
+names: services/alerting/events.py), step all (rule, subject) states at once in the numba
+kernel, store the transitions with their evidence, and write the notifications they call for
+to the outbox -- all in one transaction, so a crash leaves either the whole cycle or none of
+it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,15 @@ from energywatch.core.thresholds import (
     step_states,
 )
 from services.alerting import metrics
+from services.alerting.events import Scope
 from services.alerting.inputs import CycleInputs
-from services.alerting.measure import Measured, measure, plan_drop_scans, plan_scans
+from services.alerting.measure import (
+    Measured,
+    measure,
+    plan_drop_scans,
+    plan_scans,
+    subjects_of,
+)
 from services.alerting.notify import (
     ALERT_COLUMNS,
     Contacts,
@@ -135,18 +143,23 @@ class Evaluator:
     _registry_at: float = 0.0
     _last_run: dict[str, datetime] = field(default_factory=dict)
     _selection: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
+    # rule name -> (the rule, its subjects by point or site id), for this registry snapshot
+    _index: dict[str, tuple[Rule, dict[int, Any]]] = field(default_factory=dict)
 
     def registry(self) -> Registry:
         if self._registry is None or time.monotonic() - self._registry_at > self.registry_ttl_s:
             self._registry = load_registry(self.conn)
             self._registry_at = time.monotonic()
             self._selection = {}  # subjects per rule, for this registry snapshot
+            self._index = {}
         return self._registry
 
     def invalidate_registry(self) -> None:
         self._registry = None
 
-    def cycle(self, now: datetime | None = None) -> CycleReport:
+    def cycle(self, now: datetime | None = None, scope: Scope | None = None) -> CycleReport:
+        """Evaluate every due rule over all its subjects (a sweep), or, given a `scope`, only
+        the rules and subjects it names (services/alerting/events.py)."""
         now = now or datetime.now(UTC)
         started = time.perf_counter()
         report = CycleReport()
@@ -155,33 +168,48 @@ class Evaluator:
             rules = [r for r in every_rule if self.group is None or self.group(r)]
             reg = self.registry()
             by_name = {r.name: r for r in rules}
-            due = [r for r in rules if self._due(r, now)]
+            open_alerts = self._open_alerts()
+            if scope is None:
+                due = [r for r in rules if self._due(r, now)]
+                whole, selection = due, self._selection
+            else:
+                due, whole, selection = self._scoped(rules, reg, scope, open_alerts, now)
             if self.cache is not None and any(r.per_site or r.kind == "completeness" for r in due):
-                self.cache.refresh(self.conn, list(reg.points))
+                rewritten = None if scope is None else scope.rollup_points
+                self.cache.refresh(self.conn, reg.points, rewritten)
             inputs = CycleInputs(
                 self.conn,
                 now,
                 self.cache,
                 reg,
-                plan_scans(due, reg, self._selection),
+                plan_scans(due, reg, selection),
                 plan_drop_scans(due),
+                None if scope is None else _sites_of(due, reg, selection),
             )
             m0 = time.perf_counter()
-            measured = [measure(r, reg, inputs, self._selection) for r in due]
+            measured = [measure(r, reg, inputs, selection) for r in due]
             report.measure_seconds = time.perf_counter() - m0
-            open_alerts = self._open_alerts()
             k0 = time.perf_counter()
             steps = self._step_all(measured, open_alerts, now)
             report.kernel_seconds = time.perf_counter() - k0
             resolved: list[OpenAlert] = []
             for m, (old_s, old_l, new) in zip(measured, steps, strict=True):
                 resolved += self._apply(m, old_s, old_l, new, open_alerts, now, report)
-            if self.retire:
+            if self.retire and scope is None:
                 resolved += self._retire_removed_rules(
                     open_alerts, {r.name: r for r in every_rule}, now, report
                 )
-            report.notifications = self._notify(open_alerts, resolved, by_name, reg, now)
-            for r in due:
+            # An event changes only what it measured; reminders, escalations and silences
+            # follow the clock, and ticks and sweeps look at every firing alert for them.
+            measured_keys = (
+                None
+                if scope is None or scope.time_driven
+                else {(m.rule.name, subject) for m in measured for subject in m.subjects}
+            )
+            report.notifications = self._notify(
+                open_alerts, resolved, by_name, reg, now, measured_keys
+            )
+            for r in whole:
                 self._last_run[r.name] = now
             report.rules = len(rules)
             report.subjects = sum(len(m.subjects) for m in measured)
@@ -195,6 +223,44 @@ class Evaluator:
         report.seconds = time.perf_counter() - started
         metrics.EVALUATION_SECONDS.labels(self.group_name).observe(report.seconds)
         return report
+
+    def _scoped(
+        self,
+        rules: list[Rule],
+        reg: Registry,
+        scope: Scope,
+        open_alerts: dict[tuple[str, str], OpenAlert],
+        now: datetime,
+    ) -> tuple[list[Rule], list[Rule], dict[tuple[int, int], list[Any]]]:
+        """The rules a scope covers, those of them it covers whole, and their subjects (as a
+        selection `measure` reads). Costs what the scope names, not what the region holds:
+        subjects are looked up by id in an index built once per registry snapshot."""
+        due: list[Rule] = []
+        whole: list[Rule] = []
+        selection: dict[tuple[int, int], list[Any]] = {}
+        alerts = list(open_alerts.values())
+        for rule in rules:
+            ids = scope.ids(rule, reg, alerts, self._due(rule, now))
+            key = (id(rule), id(reg))
+            if ids is None:
+                selection[key] = subjects_of(rule, reg, self._selection)
+                whole.append(rule)
+            else:
+                index = self._index_of(rule, reg)
+                picked = [index[i] for i in ids if i in index]
+                if not picked:
+                    continue
+                selection[key] = picked
+            due.append(rule)
+        return due, whole, selection
+
+    def _index_of(self, rule: Rule, reg: Registry) -> dict[int, Any]:
+        # By name, checked against the rule: the table's rules are parsed anew every cycle.
+        known = self._index.get(rule.name)
+        if known is None or known[0] != rule:
+            known = (rule, {s.id: s for s in subjects_of(rule, reg)})
+            self._index[rule.name] = known
+        return known[1]
 
     def _due(self, rule: Rule, now: datetime) -> bool:
         last = self._last_run.get(rule.name)
@@ -469,8 +535,15 @@ class Evaluator:
         by_name: dict[str, Rule],
         reg: Registry,
         now: datetime,
+        only: set[tuple[str, str]] | None = None,
     ) -> int:
-        firing = [a for a in open_alerts.values() if a.state == "firing" and a.rule in by_name]
+        """Write the notifications due, for the firing alerts whose (rule, subject) is in
+        `only` (None: all of them) and those resolved."""
+        firing = [
+            a
+            for key, a in open_alerts.items()
+            if a.state == "firing" and a.rule in by_name and (only is None or key in only)
+        ]
         notified_resolved = [a for a in resolved if a.notified_severity is not None]
         if not firing and not notified_resolved:
             return 0
@@ -600,6 +673,13 @@ class Evaluator:
             (now, now),
         ).fetchall()
         return [Silence(*r) for r in rows]
+
+
+def _sites_of(
+    rules: list[Rule], reg: Registry, selection: dict[tuple[int, int], list[Any]]
+) -> frozenset[int]:
+    """The sites a scoped evaluation's site rules cover."""
+    return frozenset(s.id for r in rules if r.per_site for s in selection.get((id(r), id(reg)), ()))
 
 
 def try_lock(conn: psycopg.Connection, group: int = 0) -> bool:

@@ -103,17 +103,32 @@ class CycleInputs:
     scans: dict[tuple[timedelta, float], tuple[int, ...]] = field(default_factory=dict)
     # the scans some rule reads resets/negatives from (the others skip the window function)
     drop_scans: frozenset[tuple[timedelta, float]] | None = None
+    # the sites whose figures the evaluation needs (None: all): an event evaluation sums the
+    # cached rollups of their points only
+    sites: frozenset[int] | None = None
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def _rows(self) -> tuple[I64 | None, I64]:
+        """Rows of the cache to sum (None: all) and the point id of each row summed."""
+        assert self.cache is not None and self.registry is not None
+        cache = self.cache
+        if self.sites is None:
+            return None, cache.point_ids
+        by_site = self.registry.points_by_site
+        ids = [p.id for s in self.sites for p in by_site.get(s, ()) if p.id in cache.row_of]
+        rows = np.array([cache.row_of[p] for p in ids], dtype=np.int64)
+        return rows, np.array(ids, dtype=np.int64)
 
     def _site_sums_cached(self, window: timedelta) -> SiteSums:
         assert self.cache is not None and self.registry is not None
         cache, reg = self.cache, self.registry
         hi = _ceil_bucket(self.now)
         lo = _ceil_bucket(self.now - window)
-        sums, counts = cache.window_sums(lo, hi)
+        rows, point_ids = self._rows()
+        sums, counts = cache.window_sums(lo, hi, rows)
         by_site: dict[int, list[tuple[str, str, str | None, float, float, float]]] = {}
         for i in np.nonzero(counts)[0].tolist():
-            point = reg.points.get(int(cache.point_ids[i]))
+            point = reg.points.get(int(point_ids[i]))
             if point is None:
                 continue
             by_site.setdefault(point.site_id, []).append(
@@ -133,18 +148,21 @@ class CycleInputs:
         cache, reg = self.cache, self.registry
         tz = {sid: site.timezone for sid, site in reg.sites.items()}
         base, cutoff = cache.year_base(self.conn, self.now, tz)
+        if self.sites is not None:
+            tz = {sid: tz[sid] for sid in self.sites if sid in tz}
+        rows, point_ids = self._rows()
         first = {sid: max(cutoff, _ceil_bucket(year_start(self.now, z))) for sid, z in tz.items()}
         lo = np.array(
             [
                 first.get(reg.points[int(p)].site_id, cutoff) if int(p) in reg.points else _NEVER
-                for p in cache.point_ids
+                for p in point_ids
             ],
             dtype=np.int64,
         )
-        sums, _ = cache.window_sums_from(lo, _ceil_bucket(self.now))
+        sums, _ = cache.window_sums_from(lo, _ceil_bucket(self.now), rows)
         tce = {sid: base.get(sid, (0.0, 0.0))[0] for sid in tz}
         tco2 = {sid: base.get(sid, (0.0, 0.0))[1] for sid in tz}
-        for i, p in enumerate(cache.point_ids.tolist()):
+        for i, p in enumerate(point_ids.tolist()):
             point = reg.points.get(p)
             if point is None or not point.balance_sign:
                 continue
@@ -412,10 +430,12 @@ class CycleInputs:
             start = end - BUCKET * int(n_buckets)
             if self.cache is not None and self.cache.covers(window):
                 hi = int(end.timestamp()) // BUCKET_S
-                sums, _ = self.cache.window_sums(hi - int(n_buckets), hi)
                 row_of = self.cache.row_of
+                known = [p for p in point_ids if p in row_of]
+                wanted = np.array([row_of[p] for p in known], dtype=np.int64)
+                sums, _ = self.cache.window_sums(hi - int(n_buckets), hi, wanted)
                 return (
-                    {p: float(sums[3, row_of[p]]) for p in point_ids if p in row_of},
+                    {p: float(sums[3, i]) for i, p in enumerate(known)},
                     float(int(n_buckets)),
                 )
             rows = self.conn.execute(

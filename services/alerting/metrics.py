@@ -10,6 +10,26 @@ EVALUATION_SECONDS = Histogram(
     ["group"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
 )
+EVALUATIONS = Counter(
+    "energywatch_alerting_evaluations_total",
+    "Evaluations by group and by what started them (event, tick, sweep)",
+    ["group", "run"],
+)
+RUN_SECONDS = Counter(
+    "energywatch_alerting_run_seconds",
+    "Time spent in evaluations, by group and by what started them",
+    ["group", "run"],
+)
+READ_SECONDS = Counter(
+    "energywatch_alerting_read_seconds",
+    "Time spent reading the inputs of evaluations (mostly database time), by group and run",
+    ["group", "run"],
+)
+CHANGED_POINTS = Counter(
+    "energywatch_alerting_changed_points_total",
+    "Points named by notifications, summed over the event evaluations that read them",
+    ["group"],
+)
 RULES = Gauge("energywatch_alerting_rules", "Enabled rules loaded")
 ALERTS = Gauge("energywatch_alerting_alerts", "Open alerts by state", ["state"])
 TRANSITIONS = Counter(

@@ -16,6 +16,7 @@ k = b mod n_slots; `bucket_no` says which bucket a slot holds, so a stale slot n
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,6 +48,7 @@ class RollupCache:
     bucket: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     values: F64 = field(default_factory=lambda: np.zeros((4, 0, 0)))  # q, tce, tco2, compl.
     _read_until: datetime | None = None
+    _points: Collection[int] | None = None  # the registry's points the layout was checked with
     _synced_at: float = 0.0
     _base_at: float = -1e18
     _base_cutoff: int = 0
@@ -57,14 +59,25 @@ class RollupCache:
 
     # --- refresh ---------------------------------------------------------------------------
 
-    def refresh(self, conn: psycopg.Connection, point_ids: list[int]) -> None:
+    def refresh(
+        self,
+        conn: psycopg.Connection,
+        point_ids: Collection[int],
+        changed: Collection[int] | None = None,
+    ) -> None:
+        """Bring the ring up to date: everything now and then, else the rows written since
+        the last read; or, given the points the rollup just said it rewrote (`changed`), the
+        ring's rows of those points only, which costs what changed."""
+        if point_ids is not self._points:  # a new registry snapshot: compare the sets once
+            if self._read_until is None or set(point_ids) != set(self.row_of):
+                self._read_until = None
+            self._points = point_ids
         full = (
             time.monotonic() - self._synced_at > self.resync.total_seconds()
             or self._read_until is None
-            or set(point_ids) != set(self.row_of)
         )
         if full:
-            self._layout(point_ids)
+            self._layout(list(point_ids))
         started = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         if full:
             since = started - timedelta(seconds=BUCKET_S * self.n_slots)
@@ -72,11 +85,27 @@ class RollupCache:
                 f"SELECT {_COLUMNS} FROM consumption_15min WHERE bucket >= %s", (since,)
             ).fetchall()
             self._synced_at = time.monotonic()
+        elif changed is not None:
+            assert self._read_until is not None
+            since = started - timedelta(seconds=BUCKET_S * self.n_slots)
+            # Only the rows of those points written since the last read: a pass rewrites a
+            # bucket or two of a point, not its whole ring.
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM consumption_15min "
+                "WHERE point_id = ANY(%s) AND bucket >= %s AND computed_at > %s",
+                (list(changed), since, self._read_until - MARGIN),
+                prepare=False,
+            ).fetchall()
+            self._store(rows)
+            return  # the next read since _read_until still catches whatever else was written
         else:
             assert self._read_until is not None
+            # Not prepared: a generic plan for `computed_at > $1` guesses a third of the table
+            # and scans it all; the actual bound selects a minute of rows through the index.
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM consumption_15min WHERE computed_at > %s",
                 (self._read_until - MARGIN,),
+                prepare=False,
             ).fetchall()
         self._read_until = started
         self._store(rows)
@@ -114,18 +143,25 @@ class RollupCache:
     def covers(self, window: timedelta) -> bool:
         return window <= self.horizon
 
-    def window_sums(self, lo: int, hi: int) -> tuple[F64, I64]:
+    def window_sums(self, lo: int, hi: int, rows: I64 | None = None) -> tuple[F64, I64]:
         """(4, n_points) sums of quantity, tce, tco2, completeness over buckets [lo, hi), and
-        the number of buckets each point has there."""
-        mask = (self.bucket >= lo) & (self.bucket < hi)
-        return self._sums(mask)
+        the number of buckets each point has there; of the points in `rows` only (in that
+        order) when given, so that an evaluation of a few sites costs a few rows."""
+        bucket = self.bucket if rows is None else self.bucket[rows]
+        mask = (bucket >= lo) & (bucket < hi)
+        return self._sums(mask, rows)
 
-    def window_sums_from(self, lo_per_point: I64, hi: int) -> tuple[F64, I64]:
-        mask = (self.bucket >= lo_per_point[:, None]) & (self.bucket < hi)
-        return self._sums(mask)
+    def window_sums_from(
+        self, lo_per_point: I64, hi: int, rows: I64 | None = None
+    ) -> tuple[F64, I64]:
+        """As window_sums, from a first bucket per point (per row of `rows` when given)."""
+        bucket = self.bucket if rows is None else self.bucket[rows]
+        mask = (bucket >= lo_per_point[:, None]) & (bucket < hi)
+        return self._sums(mask, rows)
 
-    def _sums(self, mask: npt.NDArray[np.bool_]) -> tuple[F64, I64]:
-        sums = np.stack([(v * mask).sum(axis=1) for v in self.values])
+    def _sums(self, mask: npt.NDArray[np.bool_], rows: I64 | None) -> tuple[F64, I64]:
+        values = self.values if rows is None else self.values[:, rows]
+        sums = np.stack([(v * mask).sum(axis=1) for v in values])
         return sums, mask.sum(axis=1)
 
     def year_base(

@@ -11,8 +11,9 @@ a temporary staging table; one INSERT ... SELECT ... ON CONFLICT DO NOTHING into
 first value of a (point_id, ts) wins) that also logs the buckets of the rows it inserted; then
 conflicts (a different value already stored) are looked up and dead-lettered.
 
-Either way the dead letters of the batch are written in the same transaction. The caller
-acknowledges the messages after the commit.
+Either way the dead letters of the batch are written in the same transaction, and so is the
+NOTIFY that tells alerting which points got readings (energywatch/storage/changes.py: delivered
+on commit, never for a rolled-back batch). The caller acknowledges the messages after the commit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
+from energywatch.storage.changes import READINGS_CHANNEL, announce
 from energywatch.storage.dirty_marks import log_batch
 from services.ingest.batch import Batch, DeadLetter
 from services.ingest.copy_format import (
@@ -124,6 +126,11 @@ def write_batch(conn: psycopg.Connection, batch: Batch) -> WriteResult:
                     stored = len(batch.readings)
                 except psycopg.errors.UniqueViolation:
                     stored, conflicts = _insert_new_only(cur, batch)
+                if stored:
+                    # Every point of the batch, also one whose readings were all duplicates
+                    # (slow path): a listener that re-evaluates an unchanged point loses
+                    # nothing, and the fast path needs no extra query to know.
+                    announce(cur, READINGS_CHANNEL, batch.point_ids)
             letters = batch.dead_letters + conflicts
             if letters:
                 cur.executemany(

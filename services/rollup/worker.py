@@ -4,7 +4,8 @@ A pass, in one transaction: fold the log of the buckets ingest touched into dirt
 (energywatch/storage/dirty_marks.py); claim the dirty buckets of the points waiting longest;
 plan the ranges to recompute (plan.py); load the readings reaching into them; compute with the
 numba core (compute.py); replace those buckets in consumption_15min; delete the claimed marks
-that nobody renewed meanwhile. A transaction-scoped advisory lock keeps two workers from
+that nobody renewed meanwhile; NOTIFY alerting of the points rewritten (delivered on commit,
+energywatch/storage/changes.py). A transaction-scoped advisory lock keeps two workers from
 computing the same buckets at once; a worker that does not get it skips the pass.
 
 Two limits keep a pass from doing harm. Buckets older than the raw-data horizon
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from energywatch.storage import dirty_marks
+from energywatch.storage import changes, dirty_marks
 from services.rollup import hourly, store
 from services.rollup.compute import CounterRules, Rows, compute
 from services.rollup.conversions import ReferenceRows
@@ -144,6 +145,9 @@ def run_pass(
         store.defer(conn, failed)
         store.release(conn, claim)
         written = sorted(set(spans) - set(failed))
+        if written:  # alerting's rolling sums and budgets react to this commit
+            with conn.cursor() as cur:
+                changes.announce(cur, changes.ROLLUPS_CHANNEL, [s.point_id for s in written])
         reach = hourly.policy_reach_ms(conn) if written else None
     stale = [] if reach is None else hourly.stale_ranges(written, now_ms - reach)
     hourly_failed = hourly.refresh(conn, stale)
