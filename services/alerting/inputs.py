@@ -68,6 +68,7 @@ class YearToDate:
     tce: dict[int, float]
     tco2: dict[int, float]
     elapsed: dict[int, float]  # share of the site's local year gone
+    covered: dict[int, float]  # share of it covered by data: from the first bucket to now
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,16 @@ class CycleInputs:
             tce[point.site_id] += point.balance_sign * float(sums[1, i])
             tco2[point.site_id] += point.balance_sign * float(sums[2, i])
         now_ms = int(self.now.timestamp() * 1000)
-        elapsed = {sid: year_elapsed(z, now_ms).elapsed for sid, z in tz.items()}
-        return YearToDate(tce, tco2, elapsed)
+        since = cache.first_buckets(self.conn, self.now, {s: reg.sites[s].timezone for s in tz})
+        shares = {
+            sid: year_elapsed(z, now_ms, _ms(since.get(sid, self.now))) for sid, z in tz.items()
+        }
+        return YearToDate(
+            tce,
+            tco2,
+            {sid: s.elapsed for sid, s in shares.items()},
+            {sid: s.covered for sid, s in shares.items()},
+        )
 
     def _once(self, key: tuple[Any, ...], fetch: Any) -> Any:
         if key not in self._memo:
@@ -256,7 +265,9 @@ class CycleInputs:
                     FROM sites)
                 SELECT y.id, coalesce(sum(c.tce * p.balance_sign), 0),
                        coalesce(sum(c.tco2 * p.balance_sign), 0),
-                       extract(epoch FROM %(now)s - y.y0) / extract(epoch FROM y.y1 - y.y0)
+                       extract(epoch FROM %(now)s - y.y0) / extract(epoch FROM y.y1 - y.y0),
+                       extract(epoch FROM %(now)s - coalesce(min(c.bucket), %(now)s))
+                           / extract(epoch FROM y.y1 - y.y0)
                 FROM y
                 LEFT JOIN points p ON p.site_id = y.id AND p.balance_sign <> 0
                 LEFT JOIN consumption_15min c
@@ -269,6 +280,7 @@ class CycleInputs:
                 {r[0]: float(r[1]) for r in rows},
                 {r[0]: float(r[2]) for r in rows},
                 {r[0]: float(r[3]) for r in rows},
+                {r[0]: float(r[4]) for r in rows},
             )
 
         return self._once(("ytd",), fetch)
@@ -453,6 +465,10 @@ class CycleInputs:
 def bucket_floor(ts: datetime) -> datetime:
     """Start of the 15-minute bucket holding ts (aligned as date_bin on 2000-01-01 UTC)."""
     return ts - (ts - EPOCH) % BUCKET
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
 
 
 def _ceil_bucket(ts: datetime) -> int:

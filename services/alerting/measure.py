@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from energywatch.core.budget import budget_status
+from energywatch.core.budget import DEFAULT_MIN_COVERED, budget_status
 from energywatch.core.chp import TURBINE_HEAT_MEASURES, heat_ratio
 from energywatch.core.thresholds import F64, N_LEVELS
 from energywatch.core.unit_balance import site_balance
@@ -22,7 +22,6 @@ from services.alerting.rules import SEVERITIES, Rule
 NAN = float("nan")
 KGCE_PER_TCE = 1000.0
 GCE_PER_TCE = 1_000_000.0
-MIN_ELAPSED = 1.0 / 365.0  # the first day of a year gives no meaningful pace
 
 
 @dataclass
@@ -201,7 +200,9 @@ def _measure_sites(
             dtype=np.float64,
         )
         elapsed = np.array([ytd.elapsed.get(s.id, 0.0) for s in sites], dtype=np.float64)
-        status = budget_status(num, den, elapsed, MIN_ELAPSED)
+        covered = np.array([ytd.covered.get(s.id, 0.0) for s in sites], dtype=np.float64)
+        # as the budget API and page judge it: the pace of the span the data cover
+        status = budget_status(num, den, elapsed, DEFAULT_MIN_COVERED, covered)
         value = status.pace if kind == "budget_pace" else status.projected_share
         evidence = {
             "ytd": num,
@@ -209,6 +210,7 @@ def _measure_sites(
             "prorated_budget": status.prorated_budget,
             "projection": status.projection,
             "year_elapsed": elapsed,
+            "year_covered": covered,
         }
     else:
         sums = inputs.site_sums(rule.window)

@@ -53,6 +53,7 @@ class RollupCache:
     _base_at: float = -1e18
     _base_cutoff: int = 0
     _base: dict[int, tuple[float, float]] = field(default_factory=dict)  # site -> tce, tco2
+    _first: dict[int, datetime] = field(default_factory=dict)  # site -> first bucket this year
 
     def __post_init__(self) -> None:
         self.n_slots = int(self.horizon.total_seconds()) // BUCKET_S + 1 + SPARE_SLOTS
@@ -173,7 +174,8 @@ class RollupCache:
             cutoff = bucket_no(now) - (self.n_slots - SPARE_SLOTS - 1)
             starts = {sid: year_start(now, tz) for sid, tz in site_tz.items()}
             rows = conn.execute(
-                "SELECT p.site_id, sum(c.tce * p.balance_sign), sum(c.tco2 * p.balance_sign)"
+                "SELECT p.site_id, sum(c.tce * p.balance_sign), sum(c.tco2 * p.balance_sign),"
+                " min(c.bucket)"
                 " FROM consumption_15min c "
                 "JOIN points p ON p.id = c.point_id "
                 "JOIN unnest(%s::int[], %s::timestamptz[]) AS y(site_id, y0) "
@@ -187,9 +189,31 @@ class RollupCache:
                 ),
             ).fetchall()
             self._base = {r[0]: (float(r[1]), float(r[2])) for r in rows}
+            self._first = {r[0]: r[3] for r in rows}
             self._base_cutoff = cutoff
             self._base_at = time.monotonic()
         return self._base, self._base_cutoff
+
+    def first_buckets(
+        self, conn: psycopg.Connection, now: datetime, site_tz: dict[int, str]
+    ) -> dict[int, datetime]:
+        """Per site, the first bucket of the current local year with a boundary figure: where
+        its data begin, for the share of the year they cover (energywatch/core/budget.py).
+        Sites with nothing before the cutoff (new sites) are looked up after it each time,
+        within the cache's window, until they have data there."""
+        _, cutoff = self.year_base(conn, now, site_tz)
+        missing = [sid for sid in site_tz if sid not in self._first]
+        if missing:
+            rows = conn.execute(
+                "SELECT p.site_id, min(c.bucket) FROM consumption_15min c"
+                " JOIN points p ON p.id = c.point_id"
+                " WHERE p.site_id = ANY(%s) AND p.balance_sign <> 0 AND c.bucket >= %s"
+                " GROUP BY p.site_id",
+                (missing, datetime.fromtimestamp(cutoff * BUCKET_S, UTC)),
+            ).fetchall()
+            for sid, first in rows:
+                self._first[sid] = max(first, year_start(now, site_tz[sid]))
+        return self._first
 
 
 def year_start(now: datetime, tz: str) -> datetime:

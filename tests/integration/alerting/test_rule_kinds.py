@@ -111,13 +111,17 @@ def _energy_recover(column):
 def _budget_setup(conn, t):
     site = add_site(conn, "BUD1", energy_budget=1000, carbon_budget=3000)
     e = add_point(conn, site, "E", "electricity")
-    add_buckets(conn, e, [(t - Q, 0, 5000.0, 0, 1)])
+    # Data from a day before (or the year's start): pace and projection are judged over the
+    # span the data cover, and less than a day is too short to judge (energywatch/core/budget.py).
+    y0, _ = local_year_bounds(SITE_TZ.key, local_day(t).year)
+    first = max(from_ms(y0), bucket_floor(t - timedelta(days=1)) - Q)
+    add_buckets(conn, e, [(first, 0, 0.0, 0, 1), (t - Q, 0, 5000.0, 0, 1)])
     return "site:BUD1"
 
 
 def _budget_recover(conn, t):
     e = conn.execute("SELECT id FROM points WHERE code = 'E'").fetchone()[0]
-    # Small enough to be under pace even a day into the year (elapsed 1/365).
+    # Small enough to be under pace over the day the data cover.
     add_buckets(conn, e, [(t - Q, 0, 0.1, 0, 1)])
 
 

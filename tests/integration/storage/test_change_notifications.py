@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from benchmarks.support.registry_rows import register
 from energywatch.storage.changes import READINGS_CHANNEL, ROLLUPS_CHANNEL, announce, decode
 from services.ingest.batch import Batch, Delivery
 from services.ingest.decode import Row
 from services.ingest.writer import prepare, write_batch
 from services.rollup.worker import Options, drain
-from tests.integration.ingest.registry_rows import register
 from tests.integration.rollup.support import make_point, make_site, write_readings
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
