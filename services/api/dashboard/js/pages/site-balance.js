@@ -41,6 +41,8 @@ export function balancePanel() {
     </section>`;
 }
 
+const gradeName = (g) => (g ? escapeHtml(t(`grade.${g}`)) : "–");
+
 function productsTable(products) {
   if (!products.length) return `<div class="empty">${t("site.products.none")}</div>`;
   const level = (levels, n) => number(levels?.[`level${n}`], 1);
@@ -52,7 +54,7 @@ function productsTable(products) {
         <td class="num">${number(p.value, 1)}</td><td>${escapeHtml(p.unit)}</td>
         <td class="num">${level(p.levels, 1)}</td><td class="num">${level(p.levels, 2)}</td>
         <td class="num">${level(p.levels, 3)}</td>
-        <td class="grade-${g ?? "none"}">${g ? escapeHtml(t(`grade.${g}`)) : "–"}</td></tr>`;
+        <td class="grade-${g ?? "none"}">${gradeName(g)}</td></tr>`;
     })
     .join("");
   return `<table><thead><tr><th>${t("col.product")}</th><th class="num">${t("col.intensity")}</th>
@@ -70,10 +72,12 @@ function unitProducts(products) {
       (p) => `<div data-product="${escapeHtml(p.product)}" data-value="${p.intensity ?? ""}"
         data-grade="${p.grade ?? ""}">${escapeHtml(productName(p.product))}
         ${number(p.intensity, 1)} ${escapeHtml(p.unit)}
-        <span class="grade-${p.grade ?? "none"}">${p.grade ? escapeHtml(t(`grade.${p.grade}`)) : "–"}</span></div>`,
+        <span class="grade-${p.grade ?? "none"}">${gradeName(p.grade)}</span></div>`,
     )
     .join("");
 }
+
+const utility = (u) => (u.kind === "utility" ? ` · ${t("site.units.utility")}` : "");
 
 // Units as a tree (indented by depth), then "unmetered and losses" and the site total.
 function unitsTable(units) {
@@ -81,7 +85,7 @@ function unitsTable(units) {
     .map(
       (u) => `<tr data-unit="${escapeHtml(u.code)}" data-depth="${u.depth}">
         <td style="padding-left: ${0.5 + 1.5 * u.depth}em">${escapeHtml(u.name || u.code)}
-          <span class="muted">${escapeHtml(u.code)}${u.kind === "utility" ? ` · ${t("site.units.utility")}` : ""}</span></td>
+          <span class="muted">${escapeHtml(u.code)}${utility(u)}</span></td>
         ${tceCell(u.inputs, "inputs")}${tceCell(u.recovered, "recovered")}${tceCell(u.own, "own")}
         ${tceCell(u.allocated, "allocated")}${tceCell(u.balance, "balance")}
         <td>${unitProducts(u.products)}</td></tr>`,
@@ -90,9 +94,10 @@ function unitsTable(units) {
   const totals = unitTotals(units);
   const line = (id, title, value) => `<tr data-unit="${id}"><td>${title}</td>
     <td colspan="4"></td>${tceCell(value, "balance")}<td></td></tr>`;
-  return `<table><thead><tr><th>${t("col.processUnit")}</th><th class="num">${t("col.unitInputs")}</th>
-    <th class="num">${t("col.unitRecovered")}</th><th class="num">${t("col.unitOwn")}</th>
-    <th class="num">${t("col.unitAllocated")}</th><th class="num">${t("col.unitBalance")}</th>
+  const figures = ["unitInputs", "unitRecovered", "unitOwn", "unitAllocated", "unitBalance"]
+    .map((key) => `<th class="num">${t(`col.${key}`)}</th>`)
+    .join("");
+  return `<table><thead><tr><th>${t("col.processUnit")}</th>${figures}
     <th>${t("col.unitProducts")}</th></tr></thead><tbody>${rows}
     ${line("unmetered", t("flow.unmetered"), totals.unmetered)}
     ${line("total", t("site.units.total"), totals.total)}</tbody></table>`;
