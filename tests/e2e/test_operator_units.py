@@ -178,6 +178,16 @@ def test_the_unit_balances_of_the_steel_works_day(works, page, screenshot_dir):
     assert close(out, inputs, scale)  # what leaves the site is what entered it
     page.locator("#balance-panel").screenshot(path=str(screenshot_dir / "operator-units.png"))
 
+    # the month holds only this day: the same units and remainder, from the month's answer
+    page.select_option("#flows-period", "month")
+    page.fill("#flows-month", day[:7])
+    page.dispatch_event("#flows-month", "change")
+    page.wait_for_selector(f"#chart-flows[data-period='month:{day[:7]}']", timeout=15_000)
+    month = page.evaluate(CELLS)
+    assert list(month) == list(rows)
+    for code in month:
+        assert close(month[code]["cells"]["balance"], rows[code]["cells"]["balance"], scale)
+
     page.click("#lang-toggle")
     page.wait_for_selector("#units tr[data-unit=unmetered]", timeout=15_000)
     page.wait_for_function(
