@@ -22,6 +22,7 @@ def _run(page: Any, url: str, body: str) -> Any:
           const flow = await import('/js/energy-flow.js');
           const time = await import('/js/site-time.js');
           const i18n = await import('/js/i18n.js');
+          const units = await import('/js/unit-balance.js');
           {body}
         }}"""
     )
@@ -100,6 +101,138 @@ def test_a_converter_plant_exports_more_than_it_buys(page, static_url):  # noqa:
     assert links == {("in:electricity", "site"): 20.0, ("site", "out:blast_furnace_gas"): 48.0}
     assert got["total"] == -28.0
     assert got["recovered"] == [{"measure": "steam", "unit": "x", "quantity": 1, "tce": 9.0}]
+
+
+def _unit(code: str, parent: str | None, balance: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": code.lower(),
+        "parent": parent,
+        "kind": extra.get("kind", "production"),
+        "inputs": [{"measure": "electricity", "quantity": 1, "tce": extra.get("inputs", 0.0)}],
+        "recovered": [{"measure": "steam", "quantity": 1, "tce": extra.get("recovered", 0.0)}],
+        "own": {"tce": extra.get("own", 0.0), "tco2": 0},
+        "allocated": {"tce": extra.get("allocated", 0.0), "tco2": 0},
+        "balance": {"tce": balance, "tco2": 0},
+        "products": extra.get("products", []),
+    }
+
+
+CONVERTER = {"level1": -30, "level2": -25, "level3": -10, "source": "GB 21256", "edition": "x"}
+# A works of three roots (one with two children) and a utility, figures in tce: the inputs
+# 60 + 40 + 10 = 110 at level 1, 5 sold; roots 30 + 0 + 50 = 80 (STEEL = BOF −20 + ROLL 70),
+# so unmetered = 110 − 5 − 80 = 25.
+WORKS = {
+    "total": {"tce": 105.0, "tco2": 0},
+    "units": [
+        _unit("SINTER", None, 30.0, inputs=28.0, own=28.0, allocated=2.0),
+        _unit("STEEL", None, 50.0),
+        _unit(
+            "BOF",
+            "STEEL",
+            -20.0,
+            inputs=10.0,
+            recovered=31.0,
+            own=-21.0,
+            allocated=1.0,
+            products=[
+                {
+                    "product": "converter_steel",
+                    "output_t": 1000.0,
+                    "energy_tce": -20.0,
+                    "intensity": -20.0,
+                    "unit": "kgce/t",
+                    "levels": CONVERTER,
+                }
+            ],
+        ),
+        _unit("ROLL", "STEEL", 70.0, inputs=70.0, own=70.0),
+        _unit("UTIL", None, 0.0, kind="utility", inputs=3.0, own=3.0, allocated=-3.0),
+    ],
+    "unmetered": {"tce": 25.0, "tco2": 0},
+}
+
+
+def test_flows_of_a_site_with_units(page, static_url):  # noqa: F811
+    points = ", ".join(
+        [
+            _point("E00", "electricity", "consumption", 1, 60.0),
+            _point("K00", "coke", "consumption", 1, 40.0),
+            _point("F00", "raw_coal", "feedstock", 1, 10.0),
+            _point("S99", "steam", "export", -1, 5.0),
+            _point("E10", "electricity", "consumption", 0, 28.0),  # a sub-meter of SINTER
+        ]
+    )
+    got = _run(
+        page,
+        static_url,
+        f"return flow.energyFlows({{points: [{points}]}}, {json.dumps(WORKS)});",
+    )
+    links = {(x["source"], x["target"]): x["value"] for x in got["links"]}
+    # units replace the sub-meters and the feedstock node (both inside the unit balances);
+    # a negative (BOF) or zero (UTIL) balance draws no link
+    assert links == {
+        ("in:electricity", "site"): 60.0,
+        ("in:coke", "site"): 40.0,
+        ("in:raw_coal", "site"): 10.0,
+        ("site", "out:steam"): 5.0,
+        ("site", "unit:SINTER"): 30.0,
+        ("site", "unit:STEEL"): 50.0,
+        ("unit:STEEL", "unit:ROLL"): 70.0,
+        ("site", "unmetered"): 25.0,
+    }
+    assert got["total"] == 105.0
+    # what leaves the site is what entered it: exports + Σ root balances + unmetered
+    out = sum(v for (source, _), v in links.items() if source == "site")
+    assert out == sum(v for (_, target), v in links.items() if target == "site") == 110.0
+    # without units (or with the one unit "*" of a site without any) today's flows stay
+    whole = {"total": WORKS["total"], "units": [_unit("*", None, 105.0)], "unmetered": {"tce": 0}}
+    plain = _run(
+        page,
+        static_url,
+        f"""return [flow.energyFlows({{points: [{points}]}}, {json.dumps(whole)}),
+                   flow.energyFlows({{points: [{points}]}})];""",
+    )
+    assert plain[0] == plain[1]
+    assert ("site", "sub:E10") in {(x["source"], x["target"]) for x in plain[0]["links"]}
+
+
+def test_unit_rows_keep_the_tree_and_the_unmetered_row(page, static_url):  # noqa: F811
+    lost = {**WORKS, "unmetered": {"tce": -2.5, "tco2": 0}}  # sub-meters read more than level 1
+    got = _run(
+        page,
+        static_url,
+        f"""return [units.unitRows({json.dumps(WORKS)}), units.unitTotals({json.dumps(lost)}),
+                   units.unitRows({{units: [{json.dumps(_unit("*", None, 1.0))}]}})];""",
+    )
+    rows, totals, whole = got
+    assert [(r["code"], r["depth"]) for r in rows] == [
+        ("SINTER", 0),
+        ("STEEL", 0),
+        ("BOF", 1),
+        ("ROLL", 1),
+        ("UTIL", 0),
+    ]
+    bof = rows[2]
+    assert (bof["inputs"], bof["recovered"], bof["own"], bof["allocated"], bof["balance"]) == (
+        10.0,
+        31.0,
+        -21.0,
+        1.0,
+        -20.0,
+    )
+    assert bof["products"] == [
+        {
+            "product": "converter_steel",
+            "output": 1000.0,
+            "intensity": -20.0,
+            "unit": "kgce/t",
+            "levels": CONVERTER,
+            "grade": "3",
+        }  # between level 2 (−25) and the limit (−10)
+    ]
+    assert totals == {"total": 105.0, "roots": 80.0, "unmetered": -2.5}
+    assert whole == []
 
 
 def test_grades_against_levels(page, static_url):  # noqa: F811

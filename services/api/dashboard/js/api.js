@@ -70,6 +70,7 @@ export const api = {
     request(`/regions/${enc(division)}/ranking`, { query: { period: "day", by, limit } }),
   consumption: (site, query) => request(`/sites/${enc(site)}/consumption`, { query }),
   energyFlows: (site, query) => request(`/sites/${enc(site)}/energy-flows`, { query }),
+  unitBalance: (site, query) => request(`/sites/${enc(site)}/units/balance`, { query }),
 };
 
 // A report file (CSV, XLSX): fetched with the session's token (a plain link could not send

@@ -8,9 +8,12 @@
 //                                              sub-meters take part of it)
 // Everything in tce, with the signs of energywatch/storage/balance.py: level-1 inputs enter,
 // exports leave, sub-meters split what the inputs brought (never added to it), recovered
-// energy is listed apart (its fuel is already an input). A per-unit level (process units and
-// their balances) fits between the site and the sub-meters: `unit:` nodes, the sub-meters
-// hanging from their unit.
+// energy is listed apart (its fuel is already an input).
+//
+// A site with process units (GET /sites/{site}/units/balance, given as `units`) draws its
+// units instead of its sub-meters and feedstock (both are inside the unit balances):
+//   site → `unit:{root}` → `unit:{child}` (each unit's balance tce, over it and its children)
+//   site → unmetered (level 1 − Σ root balances, from the same answer)
 import { measureName, t } from "./i18n.js";
 
 // Roles whose level-2/3 points are sub-meters: a share of what the level-1 inputs brought.
@@ -18,7 +21,16 @@ const INPUT_ROLES = new Set(["consumption", "feedstock", "transformation_input"]
 // Below this a flow is rounding noise and would draw a hairline.
 const EPSILON_TCE = 1e-9;
 
-export function energyFlows(answer) {
+// The one unit of a site without units (energywatch/core/unit_balance.py WHOLE_SITE).
+const WHOLE_SITE = "*";
+
+// Whether a GET /units/balance answer has process units of the site's own.
+export function hasUnits(units) {
+  return Boolean(units?.units?.some((u) => u.code !== WHOLE_SITE));
+}
+
+export function energyFlows(answer, units = null) {
+  const byUnit = hasUnits(units);
   const inputs = new Map();
   const exports = new Map();
   const subMeters = [];
@@ -55,12 +67,12 @@ export function energyFlows(answer) {
     nodes.push({ id, title: t(kind === "conv" ? "flow.conversion" : "flow.out", { name: measureName(measure) }) });
     link("site", id, tce);
   }
-  if (feedstock > EPSILON_TCE) {
+  if (feedstock > EPSILON_TCE && !byUnit) {
     nodes.push({ id: "feedstock", title: t("flow.feedstock") });
     link("site", "feedstock", feedstock);
   }
   let metered = 0;
-  for (const p of subMeters) {
+  for (const p of byUnit ? [] : subMeters) {
     nodes.push({ id: `sub:${p.point}`, title: p.name ? `${p.name} (${p.point})` : p.point });
     link("site", `sub:${p.point}`, p.tce);
     metered += p.tce;
@@ -68,10 +80,20 @@ export function energyFlows(answer) {
   const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
   const purchased = sum(inputs);
   const exported = sum(exports);
-  const rest = purchased - exported - feedstock - metered;
-  const restId = subMeters.length ? "unmetered" : "process";
-  nodes.push({ id: restId, title: t(subMeters.length ? "flow.unmetered" : "flow.process") });
-  link("site", restId, rest);
+  if (byUnit) {
+    for (const u of units.units) {
+      nodes.push({ id: `unit:${u.code}`, title: u.name || u.code });
+      // a unit that recovers more than it uses (a converter) has a negative balance: no link
+      link(u.parent ? `unit:${u.parent}` : "site", `unit:${u.code}`, u.balance.tce);
+    }
+    nodes.push({ id: "unmetered", title: t("flow.unmetered") });
+    link("site", "unmetered", units.unmetered.tce);
+  } else {
+    const rest = purchased - exported - feedstock - metered;
+    const restId = subMeters.length ? "unmetered" : "process";
+    nodes.push({ id: restId, title: t(subMeters.length ? "flow.unmetered" : "flow.process") });
+    link("site", restId, rest);
+  }
   const used = new Set(links.flatMap((l) => [l.source, l.target]));
   return {
     nodes: nodes.filter((n) => used.has(n.id)),

@@ -496,3 +496,30 @@ export function industryName(code, lang = current) {
 export function productName(code, lang = current) {
   return pickName(PRODUCTS[code], code, lang);
 }
+
+// ---- Operator page: process units' balances (GET /units/balance), in a block of their own
+// so that other pages' keys merge apart. ----
+Object.assign(MESSAGES["zh-CN"], {
+  "site.units": "工序（分厂）能量平衡",
+  "site.units.utility": "公辅",
+  "site.units.total": "全厂综合能耗（一级计量）",
+  "col.processUnit": "工序",
+  "col.unitInputs": "输入 tce",
+  "col.unitRecovered": "回收 tce",
+  "col.unitOwn": "自身 tce",
+  "col.unitAllocated": "分摊 tce",
+  "col.unitBalance": "平衡 tce",
+  "col.unitProducts": "产品单位能耗与等级",
+});
+Object.assign(MESSAGES.en, {
+  "site.units": "Process units' balances",
+  "site.units.utility": "utility",
+  "site.units.total": "Site total (level-1 meters)",
+  "col.processUnit": "Unit",
+  "col.unitInputs": "Inputs tce",
+  "col.unitRecovered": "Recovered tce",
+  "col.unitOwn": "Own tce",
+  "col.unitAllocated": "Allocated tce",
+  "col.unitBalance": "Balance tce",
+  "col.unitProducts": "Products: intensity and grade",
+});

@@ -1,12 +1,15 @@
 // The operator page's energy balance for a chosen day or month: the energy-flow (Sankey)
 // chart, each product's intensity against its levels, and the period's report to download.
+// For a site with process units also the units' balances (table and Sankey level), from
+// GET /units/balance; the boundary's flows come from GET /energy-flows (points).
 import { api, downloadReport } from "../api.js";
 import { energyFlowOption } from "../charts.js";
 import { disposeCharts, drawChart } from "../echarts-loader.js";
-import { energyFlows, grade } from "../energy-flow.js";
+import { energyFlows, grade, hasUnits } from "../energy-flow.js";
 import { escapeHtml, number } from "../format.js";
 import { measureName, productName, t } from "../i18n.js";
 import { siteDay } from "../site-time.js";
+import { unitRows, unitTotals } from "../unit-balance.js";
 
 export function balancePanel() {
   return `
@@ -27,10 +30,18 @@ export function balancePanel() {
       <div class="muted" id="flows-total"></div>
       <div class="chart tall" id="chart-flows"></div>
       <div class="muted" id="flows-recovered"></div>
-      <h2>${t("site.products")}</h2>
-      <div id="products"></div>
+      <div id="units-section" hidden>
+        <h2>${t("site.units")}</h2>
+        <div id="units"></div>
+      </div>
+      <div id="products-section">
+        <h2>${t("site.products")}</h2>
+        <div id="products"></div>
+      </div>
     </section>`;
 }
+
+const gradeName = (g) => (g ? escapeHtml(t(`grade.${g}`)) : "–");
 
 function productsTable(products) {
   if (!products.length) return `<div class="empty">${t("site.products.none")}</div>`;
@@ -43,13 +54,53 @@ function productsTable(products) {
         <td class="num">${number(p.value, 1)}</td><td>${escapeHtml(p.unit)}</td>
         <td class="num">${level(p.levels, 1)}</td><td class="num">${level(p.levels, 2)}</td>
         <td class="num">${level(p.levels, 3)}</td>
-        <td class="grade-${g ?? "none"}">${g ? escapeHtml(t(`grade.${g}`)) : "–"}</td></tr>`;
+        <td class="grade-${g ?? "none"}">${gradeName(g)}</td></tr>`;
     })
     .join("");
   return `<table><thead><tr><th>${t("col.product")}</th><th class="num">${t("col.intensity")}</th>
     <th>${t("col.unit")}</th><th class="num">${t("col.level1")}</th>
     <th class="num">${t("col.level2")}</th><th class="num">${t("col.level3")}</th>
     <th>${t("col.grade")}</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+const tceCell = (value, field) =>
+  `<td class="num" data-field="${field}" data-value="${value}">${number(value, 3)}</td>`;
+
+function unitProducts(products) {
+  return products
+    .map(
+      (p) => `<div data-product="${escapeHtml(p.product)}" data-value="${p.intensity ?? ""}"
+        data-grade="${p.grade ?? ""}">${escapeHtml(productName(p.product))}
+        ${number(p.intensity, 1)} ${escapeHtml(p.unit)}
+        <span class="grade-${p.grade ?? "none"}">${gradeName(p.grade)}</span></div>`,
+    )
+    .join("");
+}
+
+const utility = (u) => (u.kind === "utility" ? ` · ${t("site.units.utility")}` : "");
+
+// Units as a tree (indented by depth), then "unmetered and losses" and the site total.
+function unitsTable(units) {
+  const rows = unitRows(units)
+    .map(
+      (u) => `<tr data-unit="${escapeHtml(u.code)}" data-depth="${u.depth}">
+        <td style="padding-left: ${0.5 + 1.5 * u.depth}em">${escapeHtml(u.name || u.code)}
+          <span class="muted">${escapeHtml(u.code)}${utility(u)}</span></td>
+        ${tceCell(u.inputs, "inputs")}${tceCell(u.recovered, "recovered")}${tceCell(u.own, "own")}
+        ${tceCell(u.allocated, "allocated")}${tceCell(u.balance, "balance")}
+        <td>${unitProducts(u.products)}</td></tr>`,
+    )
+    .join("");
+  const totals = unitTotals(units);
+  const line = (id, title, value) => `<tr data-unit="${id}"><td>${title}</td>
+    <td colspan="4"></td>${tceCell(value, "balance")}<td></td></tr>`;
+  const figures = ["unitInputs", "unitRecovered", "unitOwn", "unitAllocated", "unitBalance"]
+    .map((key) => `<th class="num">${t(`col.${key}`)}</th>`)
+    .join("");
+  return `<table><thead><tr><th>${t("col.processUnit")}</th>${figures}
+    <th>${t("col.unitProducts")}</th></tr></thead><tbody>${rows}
+    ${line("unmetered", t("flow.unmetered"), totals.unmetered)}
+    ${line("total", t("site.units.total"), totals.total)}</tbody></table>`;
 }
 
 export function mountBalance(container, { site, timeZone, echarts, onError }) {
@@ -72,9 +123,13 @@ export function mountBalance(container, { site, timeZone, echarts, onError }) {
     const { period, value } = chosen();
     if (!value) return;
     const mine = ++request;
-    const answer = await api.energyFlows(site, { [period]: value });
+    const [answer, units] = await Promise.all([
+      api.energyFlows(site, { [period]: value }),
+      api.unitBalance(site, { [period]: value }),
+    ]);
     if (mine !== request || !container.isConnected) return; // a newer period, or the page left
-    const flows = energyFlows(answer);
+    const flows = energyFlows(answer, units);
+    const byUnit = hasUnits(units);
     disposeCharts(echarts, container);
     if (!flows.links.length) {
       chartEl.innerHTML = `<div class="empty">${t("site.flows.none")}</div>`;
@@ -96,7 +151,12 @@ export function mountBalance(container, { site, timeZone, echarts, onError }) {
             .join("; "),
         })
       : "";
-    $("products").innerHTML = productsTable(answer.products);
+    // With units, each product is shown in the row of the unit that makes it (charged that
+    // unit's balance), so the site-wide product table would only repeat it.
+    $("units-section").hidden = !byUnit;
+    $("products-section").hidden = byUnit;
+    $("units").innerHTML = byUnit ? unitsTable(units) : "";
+    $("products").innerHTML = byUnit ? "" : productsTable(answer.products);
   }
 
   async function download(format) {
