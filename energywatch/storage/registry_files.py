@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from energywatch.errors import Problem, RegistryError
+from energywatch.storage import yaml_events
 from energywatch.storage.registry_model import PointSpec, RegistryDoc, SiteSpec, overlapping
 from energywatch.storage.registry_units import site_unit_problems
 
@@ -96,7 +97,7 @@ def _parse_yaml(path: Path) -> ParsedRegistry:
     name = str(path)
     text = path.read_text("utf-8")
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml_events.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
