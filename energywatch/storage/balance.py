@@ -23,6 +23,12 @@ An energy-conversion enterprise (能源加工转换: coking, gasification) count
 input less the energy products it yields (GB/T 2589-2020 chapter 7, and the unit-product
 definition of GB 21342 for coke), so the conversion's losses and the process energy remain.
 
+Non-fossil electricity (`non_fossil`: own renewable generation consumed on site, or purchased
+electricity with green certificates) is a level-1 electricity consumption point like any other:
++1 in the site total, which is what the enterprise consumed (GB/T 2589-2020), and reported
+beside it as "of which non-fossil" for the regional dual-control ledger, which deducts it
+(发改运行〔2022〕1258号, 发改环资〔2024〕113号; docs/computation.md, "Non-fossil electricity").
+
 The sign is stored with each point (`points.balance_sign`, a generated column, so SQL sums
 `value * balance_sign`) and computed here for Python; a test checks the two agree.
 """
@@ -57,6 +63,14 @@ BALANCE_SIGN_SQL = (
     " AND role IN ('consumption', 'feedstock', 'transformation_input') THEN 1"
     " WHEN metering_level = 1 AND role IN ('export', 'transformation_output') THEN -1"
     " ELSE 0 END"
+)
+
+
+# The database's check of a point's `non_fossil` (migration 0009_non_fossil): the registry
+# model refuses the same with a message.
+NON_FOSSIL_CHECK_SQL = (
+    "non_fossil IS NULL OR (non_fossil IN ('own_renewable', 'green_certificate')"
+    " AND measure = 'electricity' AND role = 'consumption' AND metering_level = 1)"
 )
 
 

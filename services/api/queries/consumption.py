@@ -73,7 +73,12 @@ def site_series(
         SELECT {t} AS t, {key} AS key, {quantity} AS quantity, {unit} AS unit,
                sum(c.tce{sign}) AS tce, sum(c.tco2{sign}) AS tco2, {completeness} AS completeness,
                coalesce(sum(c.quantity{sign}) FILTER (WHERE p.measure = 'electricity'), 0)
-                 AS electricity_kwh
+                 AS electricity_kwh,
+               -- of which non-fossil (docs/computation.md, "Non-fossil electricity")
+               coalesce(sum(c.quantity{sign}) FILTER (WHERE p.non_fossil IS NOT NULL), 0)
+                 AS non_fossil_kwh,
+               coalesce(sum(c.tce{sign}) FILTER (WHERE p.non_fossil IS NOT NULL), 0)
+                 AS non_fossil_tce
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
           JOIN measures m ON m.code = p.measure

@@ -25,6 +25,7 @@ def site_day_by_point(
 ) -> list[dict[str, Any]]:
     sql = f"""
         SELECT p.code AS point, p.name, p.measure, m.unit, p.role, p.balance_sign,
+               p.non_fossil,
                coalesce(sum(c.quantity), 0) AS quantity, coalesce(sum(c.tce), 0) AS tce,
                coalesce(sum(c.tco2), 0) AS tco2,
                coalesce(sum(c.completeness), 0) / 96.0 AS completeness
@@ -33,7 +34,8 @@ def site_day_by_point(
           LEFT JOIN consumption_15min c
             ON c.point_id = p.id AND c.bucket >= :s AND c.bucket < :e
          WHERE p.site_id = :site AND p.role IN ({REPORTED_ROLES})
-         GROUP BY p.code, p.name, p.measure, m.unit, p.role, p.balance_sign ORDER BY p.code"""
+         GROUP BY p.code, p.name, p.measure, m.unit, p.role, p.balance_sign, p.non_fossil
+         ORDER BY p.code"""
     return [
         dict(r)
         for r in conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()
@@ -49,6 +51,7 @@ def site_month_by_day(
     sql = f"""
         SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, p.role,
                sum(c.quantity) AS quantity, sum(c.tce) AS tce, sum(c.tco2) AS tco2,
+               coalesce(sum(c.tce) FILTER (WHERE p.non_fossil IS NOT NULL), 0) AS non_fossil_tce,
                sum(c.completeness) / 96.0 AS completeness_sum
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
@@ -81,6 +84,7 @@ def site_month_by_day(
                 "tce": r["tce"],
                 "tco2": r["tco2"],
                 "completeness": r["completeness_sum"] / n,
+                "non_fossil_tce": r["non_fossil_tce"],
             }
         )
     return rows

@@ -67,6 +67,7 @@ def energy_flows(
         end=end,
         total_tce=sum(p.tce * p.balance_sign for p in points),
         total_tco2=sum(p.tco2 * p.balance_sign for p in points),
+        non_fossil_tce=sum(p.tce * p.balance_sign for p in points if p.non_fossil),
         points=points,
         products=products,
     )

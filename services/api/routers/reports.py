@@ -70,12 +70,23 @@ SITE_DAY_COLUMNS = (
     "tce",
     "tco2",
     "completeness",
+    # of which non-fossil (docs/computation.md, "Non-fossil electricity"): the kind, and the
+    # tce the point adds to the site total that the regional ledger deducts
+    "non_fossil",
+    "non_fossil_tce",
 )
+
+
+def _non_fossil_tce(row: dict[str, Any]) -> float:
+    return float(row["tce"]) * row["balance_sign"] if row["non_fossil"] else 0.0
 
 
 @router.get("/reports/sites/{site}/daily", response_class=Response, responses=_FILE_RESPONSES)
 def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv") -> Response:
-    rows = site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
+    rows = [
+        {**r, "non_fossil_tce": _non_fossil_tce(r)}
+        for r in site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
+    ]
     body = [[r[c] for c in SITE_DAY_COLUMNS] for r in rows]
     # The site's comprehensive consumption: level-1 inputs less exports (GB/T 2589-2020; see
     # energywatch/storage/balance.py), never the sub-meters, which the level-1 meters include.
@@ -90,6 +101,8 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
             sum(r["tce"] * r["balance_sign"] for r in rows),
             sum(r["tco2"] * r["balance_sign"] for r in rows),
             None,
+            "",
+            sum(r["non_fossil_tce"] for r in rows),
         ]
     )
     return render(
@@ -99,7 +112,17 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
     )
 
 
-SITE_MONTH_COLUMNS = ("day", "measure", "unit", "role", "quantity", "tce", "tco2", "completeness")
+SITE_MONTH_COLUMNS = (
+    "day",
+    "measure",
+    "unit",
+    "role",
+    "quantity",
+    "tce",
+    "tco2",
+    "completeness",
+    "non_fossil_tce",
+)
 
 
 @router.get("/reports/sites/{site}/monthly", response_class=Response, responses=_FILE_RESPONSES)
@@ -111,12 +134,13 @@ def site_monthly(
     body: list[list[Any]] = [[r[c] for c in SITE_MONTH_COLUMNS] for r in rows]
     totals: dict[tuple[str, str, str], list[float]] = {}
     for r in rows:
-        acc = totals.setdefault((r["measure"], r["unit"], r["role"]), [0.0, 0.0, 0.0])
+        acc = totals.setdefault((r["measure"], r["unit"], r["role"]), [0.0, 0.0, 0.0, 0.0])
         acc[0] += r["quantity"]
         acc[1] += r["tce"]
         acc[2] += r["tco2"]
-    for (measure, unit, role), (qty, tce, tco2) in sorted(totals.items()):
-        body.append(["TOTAL", measure, unit, role, qty, tce, tco2, None])
+        acc[3] += r["non_fossil_tce"]
+    for (measure, unit, role), (qty, tce, tco2, non_fossil) in sorted(totals.items()):
+        body.append(["TOTAL", measure, unit, role, qty, tce, tco2, None, non_fossil])
     return render(
         Table(f"{site.code} {month}", SITE_MONTH_COLUMNS, body),
         format,
