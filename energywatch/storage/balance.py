@@ -77,3 +77,12 @@ NON_FOSSIL_CHECK_SQL = (
 def balance_sign(role: str, metering_level: int) -> int:
     """+1, -1 or 0: how the point's energy enters the site's comprehensive consumption."""
     return SIGNED_ROLES.get(role, 0) if metering_level == 1 else 0
+
+
+def non_fossil_used(own_renewable: float, green_certificate: float, export: float) -> float:
+    """Of which non-fossil, over a period: the own renewable generation less the electricity
+    the site exported (a site with its own PV feeds the grid its surplus, 自发自用、余电上网, so
+    what it exports is taken from that generation first, never below nothing), plus the
+    electricity bought with green certificates. Arguments and result in one unit (kWh or tce),
+    all positive (docs/computation.md, "Non-fossil electricity")."""
+    return max(0.0, own_renewable - export) + green_certificate

@@ -12,7 +12,12 @@ from services.api.clock import day_range, month_range, next_month, parse_month
 from services.api.deps import ConnDep, CurrentUser, ScopedRegion, ScopedSite
 from services.api.export import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
-from services.api.queries.reports import region_sites, site_day_by_point, site_month_by_day
+from services.api.queries.reports import (
+    non_fossil_tce,
+    region_sites,
+    site_day_by_point,
+    site_month_by_day,
+)
 
 router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -70,24 +75,20 @@ SITE_DAY_COLUMNS = (
     "tce",
     "tco2",
     "completeness",
-    # of which non-fossil (docs/computation.md, "Non-fossil electricity"): the kind, and the
-    # tce the point adds to the site total that the regional ledger deducts
+    # of which non-fossil (docs/computation.md, "Non-fossil electricity"): the point's kind and
+    # tce; on the TOTAL row, net of the electricity exported (queries/reports.non_fossil_tce)
     "non_fossil",
     "non_fossil_tce",
 )
 
 
-def _non_fossil_tce(row: dict[str, Any]) -> float:
-    return float(row["tce"]) * row["balance_sign"] if row["non_fossil"] else 0.0
-
-
 @router.get("/reports/sites/{site}/daily", response_class=Response, responses=_FILE_RESPONSES)
 def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv") -> Response:
-    rows = [
-        {**r, "non_fossil_tce": _non_fossil_tce(r)}
-        for r in site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
+    rows = site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
+    body = [
+        [*(r[c] for c in SITE_DAY_COLUMNS[:-1]), r["tce"] if r["non_fossil"] else None]
+        for r in rows
     ]
-    body = [[r[c] for c in SITE_DAY_COLUMNS] for r in rows]
     # The site's comprehensive consumption: level-1 inputs less exports (GB/T 2589-2020; see
     # energywatch/storage/balance.py), never the sub-meters, which the level-1 meters include.
     body.append(
@@ -102,7 +103,7 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
             sum(r["tco2"] * r["balance_sign"] for r in rows),
             None,
             "",
-            sum(r["non_fossil_tce"] for r in rows),
+            non_fossil_tce(rows),
         ]
     )
     return render(
@@ -138,9 +139,12 @@ def site_monthly(
         acc[0] += r["quantity"]
         acc[1] += r["tce"]
         acc[2] += r["tco2"]
-        acc[3] += r["non_fossil_tce"]
+        acc[3] += r["non_fossil_tce"] or 0.0
     for (measure, unit, role), (qty, tce, tco2, non_fossil) in sorted(totals.items()):
-        body.append(["TOTAL", measure, unit, role, qty, tce, tco2, None, non_fossil])
+        carries = role == "consumption" and measure == "electricity"
+        body.append(
+            ["TOTAL", measure, unit, role, qty, tce, tco2, None, non_fossil if carries else None]
+        )
     return render(
         Table(f"{site.code} {month}", SITE_MONTH_COLUMNS, body),
         format,

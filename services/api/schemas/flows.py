@@ -46,7 +46,8 @@ class EnergyFlows(BaseModel):
     total_tce: float = Field(description="Σ tce × balance_sign: the site's comprehensive use")
     total_tco2: float
     non_fossil_tce: float = Field(
-        description="of which non-fossil electricity: Σ tce × balance_sign of its points"
+        description="of which non-fossil electricity: own renewable generation less the"
+        " electricity exported, plus purchases with green certificates"
     )
     points: list[FlowPoint]
     products: list[ProductIntensity]
