@@ -80,6 +80,7 @@ def test_the_non_fossil_day_equals_the_page(
     assert points["E01"]["non_fossil_tce"] == 0.0
 
     (site,) = figures["site"]
+    assert close(site["tco2"], want["site_tco2"]), site
     assert close(site["non_fossil_tce"], want["non_fossil_tce"]), site
     assert close(site["non_fossil_kwh"], want["non_fossil_kwh"]), site
     electricity = {i["key"]: i for i in figures["measure"]}["electricity"]

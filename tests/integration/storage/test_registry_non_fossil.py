@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from energywatch.errors import RegistryError
 from energywatch.storage.engine import make_engine
 from energywatch.storage.registry import import_registry_file
+from services.rollup.worker import Options, drain
 
 SITE = """sites:
   - code: PV-01
@@ -20,6 +22,8 @@ SITE = """sites:
     kind: enterprise
     credit_code: 91320505MA1XYK0P75
     division_code: "320505"
+    factor_set: cn-mee-2022
+    grid_region: east
     devices:
       - code: gw01
         points:
@@ -85,7 +89,7 @@ def test_a_misplaced_mark_is_refused_whole(
         _import(engine, tmp_path / "bad.yaml", SITE + ONE_MORE % extra)
     (problem,) = caught.value.problems
     assert problem.file.endswith("bad.yaml")
-    assert problem.line == 12
+    assert problem.line == 14
     assert "sites.0.devices.0.points.2" in (problem.field or ""), str(problem)
     assert words in problem.message, str(problem)
     assert _marks(engine) == before
@@ -112,3 +116,38 @@ def test_the_database_refuses_a_mark_the_registry_would(engine: sa.Engine, tmp_p
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE points SET metering_level = 2 WHERE code = 'PV1'"))
     assert _marks(engine)["PV1"] == "own_renewable"
+
+
+def _pv_day_tco2(db_url: str) -> float:
+    """Run the rollup over what is marked; PV1's tCO2 of the stored buckets."""
+    with psycopg.connect(db_url) as conn:
+        drain(conn, Options())
+        row = conn.execute(
+            "SELECT sum(c.tco2), sum(c.quantity) FROM consumption_15min c"
+            " JOIN points p ON p.id = c.point_id WHERE p.code = 'PV1'"
+        ).fetchone()
+    assert row is not None and row[1] == pytest.approx(20.0), row
+    return float(row[0])
+
+
+def test_own_generation_has_no_co2_and_a_changed_mark_is_converted_again(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    _import(engine, tmp_path / "site.yaml", SITE)
+    with engine.begin() as conn:
+        # three readings of PV1's register and the buckets ingest would have marked
+        conn.execute(
+            sa.text(
+                "INSERT INTO readings (point_id, ts, value)"
+                " SELECT p.id, TIMESTAMPTZ '2026-06-21 04:00+00' + k * INTERVAL '15 minutes',"
+                " 1000 + 10 * k FROM points p, generate_series(0, 2) AS k WHERE p.code = 'PV1';"
+                " INSERT INTO dirty_buckets (point_id, bucket) SELECT point_id, ts FROM readings"
+            )
+        )
+    assert _pv_day_tco2(db_url) == 0.0
+    _import(engine, tmp_path / "same.yaml", SITE)  # the same marks: nothing to convert again
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM dirty_buckets")).scalar_one() == 0
+    _import(engine, tmp_path / "unmarked.yaml", SITE.replace(", non_fossil: own_renewable", ""))
+    # 20 kWh at the east grid's factor (0.5500 kgCO2/kWh, docs/computation.md)
+    assert _pv_day_tco2(db_url) == pytest.approx(20 * 0.55 / 1000, rel=1e-12)
