@@ -23,6 +23,12 @@ An energy-conversion enterprise (能源加工转换: coking, gasification) count
 input less the energy products it yields (GB/T 2589-2020 chapter 7, and the unit-product
 definition of GB 21342 for coke), so the conversion's losses and the process energy remain.
 
+Non-fossil electricity (`non_fossil`: own renewable generation consumed on site, or purchased
+electricity with green certificates) is a level-1 electricity consumption point like any other:
++1 in the site total, which is what the enterprise consumed (GB/T 2589-2020), and reported
+beside it as "of which non-fossil" for the regional dual-control ledger, which deducts it
+(发改运行〔2022〕1258号, 发改环资〔2024〕113号; docs/computation.md, "Non-fossil electricity").
+
 The sign is stored with each point (`points.balance_sign`, a generated column, so SQL sums
 `value * balance_sign`) and computed here for Python; a test checks the two agree.
 """
@@ -60,6 +66,23 @@ BALANCE_SIGN_SQL = (
 )
 
 
+# The database's check of a point's `non_fossil` (migration 0009_non_fossil): the registry
+# model refuses the same with a message.
+NON_FOSSIL_CHECK_SQL = (
+    "non_fossil IS NULL OR (non_fossil IN ('own_renewable', 'green_certificate')"
+    " AND measure = 'electricity' AND role = 'consumption' AND metering_level = 1)"
+)
+
+
 def balance_sign(role: str, metering_level: int) -> int:
     """+1, -1 or 0: how the point's energy enters the site's comprehensive consumption."""
     return SIGNED_ROLES.get(role, 0) if metering_level == 1 else 0
+
+
+def non_fossil_used(own_renewable: float, green_certificate: float, export: float) -> float:
+    """Of which non-fossil, over a period: the own renewable generation less the electricity
+    the site exported (a site with its own PV feeds the grid its surplus, 自发自用、余电上网, so
+    what it exports is taken from that generation first, never below nothing), plus the
+    electricity bought with green certificates. Arguments and result in one unit (kWh or tce),
+    all positive (docs/computation.md, "Non-fossil electricity")."""
+    return max(0.0, own_renewable - export) + green_certificate

@@ -38,6 +38,23 @@ _MARK_FUEL_DAYS = sa.text(
 )
 
 
+# Buckets holding readings of the electricity points whose own renewable mark the file changes:
+# the rollup converts own generation without CO2 (services/rollup/conversions.py), so their
+# tCO2 is computed again. Run before the points are written, to see the marks they had.
+_MARK_OWN_RENEWABLE_CHANGES = sa.text(
+    """
+    INSERT INTO dirty_buckets (point_id, bucket)
+    SELECT DISTINCT r.point_id, date_bin('15 minutes', r.ts, TIMESTAMPTZ '2000-01-01 00:00+00')
+      FROM unnest(CAST(:sites AS int[]), CAST(:codes AS text[]), CAST(:own AS bool[]))
+             AS n(site_id, code, own)
+      JOIN points p ON p.site_id = n.site_id AND p.code = n.code
+      JOIN readings r ON r.point_id = p.id
+     WHERE (p.non_fossil IS NOT DISTINCT FROM 'own_renewable') <> n.own
+    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+    """
+)
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     sites: int
@@ -139,6 +156,20 @@ def _point_row(
     return {**row, "site_id": site_id, "device_id": device_id}
 
 
+def _write_points(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    electricity = [r for r in rows if r["measure"] == "electricity"]
+    if electricity:
+        conn.execute(
+            _MARK_OWN_RENEWABLE_CHANGES,
+            {
+                "sites": [r["site_id"] for r in electricity],
+                "codes": [r["code"] for r in electricity],
+                "own": [r["non_fossil"] == "own_renewable" for r in electricity],
+            },
+        )
+    _upsert_many(conn, t.points, ["site_id", "code"], rows)
+
+
 def _password_hashes(devices: list[DeviceSpec]) -> list[str | None]:
     """Each device's new password hashed; Argon2 runs outside the GIL, so on as many threads as
     passwords.py lets hash at once (a province's 2,000 gateways: the longest step)."""
@@ -167,7 +198,7 @@ def _write_sites(conn: sa.Connection, sites: list[SiteSpec]) -> ImportSummary:
         for s, site_id, d in owned
         for p in d.points
     ]
-    _upsert_many(conn, t.points, ["site_id", "code"], point_rows)
+    _write_points(conn, point_rows)
     return ImportSummary(len(sites), len(owned), len(point_rows))
 
 
@@ -215,10 +246,8 @@ def _write_point_rows(conn: sa.Connection, file: str, rows: list[PointRow]) -> I
     unit_ids = {
         site_id: {c: id_ for c, (id_, _) in found.items()} for site_id, found in units.items()
     }
-    _upsert_many(
+    _write_points(
         conn,
-        t.points,
-        ["site_id", "code"],
         [
             _point_row(
                 site_ids[r.site],

@@ -37,6 +37,10 @@ PointRole = Literal[
     "emission",
     "ambient",
 ]
+# Electricity from non-fossil sources (docs/computation.md, "Non-fossil electricity"): own
+# generation from renewables consumed on site, or purchased electricity backed by green
+# certificates (绿证).
+NonFossil = Literal["own_renewable", "green_certificate"]
 
 
 class _Spec(BaseModel):
@@ -56,6 +60,7 @@ class PointSpec(_Spec):
     # corrected to. Absent: the value as measured (docs/stacks.md).
     corrected_o2: float | None = Field(default=None, ge=0, lt=21)
     role: PointRole = "consumption"
+    non_fossil: NonFossil | None = None
     product: str | None = None
     # The process unit (工序/分厂) the point belongs to: a code of the site's `units`.
     process_unit: str | None = None
@@ -113,6 +118,16 @@ class PointSpec(_Spec):
         if self.role == "export" and self.metering_level != 1:
             raise ValueError(
                 "an export point meters energy leaving the enterprise: metering_level 1"
+            )
+        if self.non_fossil is not None and not (
+            self.measure == "electricity"
+            and self.role == "consumption"
+            and self.metering_level == 1
+        ):
+            raise ValueError(
+                "non_fossil marks electricity entering the site total: an electricity"
+                " consumption point of metering_level 1 (own renewable generation, or a purchase"
+                " with green certificates)"
             )
         if self.corrected_o2 is not None and measure.category != "pollutant":
             raise ValueError(f"corrected_o2 is for pollutant concentrations, not {self.measure}")

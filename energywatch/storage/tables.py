@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
-from energywatch.storage.balance import BALANCE_SIGN_SQL
+from energywatch.storage.balance import BALANCE_SIGN_SQL, NON_FOSSIL_CHECK_SQL
 
 metadata = sa.MetaData(
     naming_convention={
@@ -167,6 +167,9 @@ points = sa.Table(
     sa.Column("rollover", sa.Float),
     sa.Column("scale", sa.Float, nullable=False, server_default="1"),
     sa.Column("role", sa.Text, nullable=False, server_default="consumption"),
+    # own_renewable or green_certificate: level-1 electricity from non-fossil sources, counted
+    # in the site total and reported beside it (docs/computation.md, "Non-fossil electricity")
+    sa.Column("non_fossil", sa.Text),
     sa.Column("product", sa.Text),
     # Set on a point that carries a data logger's O2-corrected values (HJ 212 ZsRtd/ZsAvg):
     # the reference O2 % they are corrected to (docs/stacks.md).
@@ -191,6 +194,7 @@ points = sa.Table(
         "corrected_o2 IS NULL OR (corrected_o2 >= 0 AND corrected_o2 < 21)", name="corrected_o2"
     ),
     sa.CheckConstraint("heat_gj_per_t IS NULL OR heat_gj_per_t > 0", name="heat_gj_per_t"),
+    sa.CheckConstraint(NON_FOSSIL_CHECK_SQL, name="non_fossil"),
 )
 
 # Measured net calorific values and carbon contents (实测低位发热量, 实测含碳量) of a site's

@@ -11,11 +11,13 @@ energywatch.core.coefficients; this module memoises it and lays the result out a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from energywatch.core.coefficients import EQUIVALENT, Conversion, MeasuredFuel, conversion_for
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
+
+OWN_RENEWABLE = "own_renewable"
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,10 @@ class PointInfo:
     grid_region: str
     site_id: int | None = None
     heat_gj_per_t: float | None = None  # steam and hot water metered by mass
+    non_fossil: str | None = None  # own_renewable | green_certificate (registry_model.py)
 
 
-_Key = tuple[str, str, str | None, str, date, float | None, int | None]
+_Key = tuple[str, str, str | None, str, date, float | None, int | None, bool]
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ReferenceRows:
             day,
             point.heat_gj_per_t,
             point.site_id if measured else None,
+            point.non_fossil == OWN_RENEWABLE,
         )
         found = self._memo.get(key)
         if found is None:
@@ -76,5 +80,10 @@ class ReferenceRows:
                 heat_gj_per_unit=point.heat_gj_per_t,
                 measured=measured,
             )
+            if point.non_fossil == OWN_RENEWABLE:
+                # Own renewable generation is not purchased electricity: the accounting
+                # guidelines count the indirect CO2 of net purchases only, and generating it
+                # burns nothing (docs/computation.md, "Non-fossil electricity").
+                found = replace(found, tco2_per_unit=0.0)
             self._memo[key] = found
         return found

@@ -131,7 +131,7 @@ def load_points(conn: psycopg.Connection, point_ids: Sequence[int]) -> dict[int,
     rows = conn.execute(
         """
         SELECT p.id, p.measure, m.category, p.kind, p.rollover, p.scale, s.timezone,
-               s.factor_set, s.grid_region, p.site_id, p.heat_gj_per_t
+               s.factor_set, s.grid_region, p.site_id, p.heat_gj_per_t, p.non_fossil
           FROM points p
           JOIN sites s ON s.id = p.site_id
           JOIN measures m ON m.code = p.measure

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from energywatch.storage.balance import non_fossil_used
+
 Granularity = Literal["15min", "hour", "day", "month"]
 Group = Literal["point", "measure", "site"]
 
@@ -48,6 +50,29 @@ _PERIOD = {
 }
 
 
+# The parts of "of which non-fossil" (energywatch/storage/balance.py non_fossil_used), in kWh
+# and tce, all positive: own renewable generation, green-certificate purchases, exported
+# electricity (level 1, balance sign -1).
+NON_FOSSIL_PARTS = ",\n".join(
+    f"coalesce(sum(c.{column}) FILTER (WHERE {where}), 0) AS {part}_{unit}"
+    for column, unit in (("quantity", "kwh"), ("tce", "tce"))
+    for part, where in (
+        ("own_renewable", "p.non_fossil = 'own_renewable'"),
+        ("green_certificate", "p.non_fossil = 'green_certificate'"),
+        ("export", "p.balance_sign = -1 AND p.measure = 'electricity'"),
+    )
+)
+
+
+def non_fossil_of(row: dict[str, Any], unit: Literal["kwh", "tce"]) -> float:
+    """Of which non-fossil, from the NON_FOSSIL_PARTS of a row."""
+    return non_fossil_used(
+        float(row[f"own_renewable_{unit}"]),
+        float(row[f"green_certificate_{unit}"]),
+        float(row[f"export_{unit}"]),
+    )
+
+
 def site_series(
     conn: sa.Connection,
     site_id: int,
@@ -73,11 +98,16 @@ def site_series(
         SELECT {t} AS t, {key} AS key, {quantity} AS quantity, {unit} AS unit,
                sum(c.tce{sign}) AS tce, sum(c.tco2{sign}) AS tco2, {completeness} AS completeness,
                coalesce(sum(c.quantity{sign}) FILTER (WHERE p.measure = 'electricity'), 0)
-                 AS electricity_kwh
+                 AS electricity_kwh,
+               {NON_FOSSIL_PARTS}
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
           JOIN measures m ON m.code = p.measure
          WHERE p.site_id = :site {role} AND c.bucket >= :s AND c.bucket < :e
          GROUP BY 1, 2 ORDER BY 1, 2 LIMIT :n"""
     params = {"site": site_id, "s": start, "e": end, "tz": timezone, "n": limit}
-    return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+    rows = [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+    for r in rows:
+        r["non_fossil_kwh"] = non_fossil_of(r, "kwh")
+        r["non_fossil_tce"] = non_fossil_of(r, "tce")
+    return rows

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from energywatch.core.unit_balance import site_balance
-from energywatch.storage.balance import ENERGY_ROLES
+from energywatch.storage.balance import ENERGY_ROLES, non_fossil_used
 from services.api.principal import Principal
 from services.api.queries.units import day_flows_of, units_of
 from services.api.scope import site_in_scope
@@ -25,6 +25,7 @@ def site_day_by_point(
 ) -> list[dict[str, Any]]:
     sql = f"""
         SELECT p.code AS point, p.name, p.measure, m.unit, p.role, p.balance_sign,
+               p.non_fossil,
                coalesce(sum(c.quantity), 0) AS quantity, coalesce(sum(c.tce), 0) AS tce,
                coalesce(sum(c.tco2), 0) AS tco2,
                coalesce(sum(c.completeness), 0) / 96.0 AS completeness
@@ -33,11 +34,26 @@ def site_day_by_point(
           LEFT JOIN consumption_15min c
             ON c.point_id = p.id AND c.bucket >= :s AND c.bucket < :e
          WHERE p.site_id = :site AND p.role IN ({REPORTED_ROLES})
-         GROUP BY p.code, p.name, p.measure, m.unit, p.role, p.balance_sign ORDER BY p.code"""
+         GROUP BY p.code, p.name, p.measure, m.unit, p.role, p.balance_sign, p.non_fossil
+         ORDER BY p.code"""
     return [
         dict(r)
         for r in conn.execute(sa.text(sql), {"site": site_id, "s": start, "e": end}).mappings()
     ]
+
+
+def non_fossil_tce(rows: list[dict[str, Any]]) -> float:
+    """Of which non-fossil (energywatch/storage/balance.py non_fossil_used) over rows of
+    site_day_by_point, or of site_month_by_day for one day."""
+
+    def tce(where: Any) -> float:
+        return sum(float(r["tce"]) for r in rows if where(r))
+
+    return non_fossil_used(
+        tce(lambda r: r.get("non_fossil") == "own_renewable"),
+        tce(lambda r: r.get("non_fossil") == "green_certificate"),
+        tce(lambda r: r["role"] == "export" and r["measure"] == "electricity"),
+    )
 
 
 def site_month_by_day(
@@ -49,6 +65,10 @@ def site_month_by_day(
     sql = f"""
         SELECT (c.bucket AT TIME ZONE :tz)::date AS day, p.measure, p.role,
                sum(c.quantity) AS quantity, sum(c.tce) AS tce, sum(c.tco2) AS tco2,
+               coalesce(sum(c.tce) FILTER (WHERE p.non_fossil = 'own_renewable'), 0)
+                 AS own_renewable_tce,
+               coalesce(sum(c.tce) FILTER (WHERE p.non_fossil = 'green_certificate'), 0)
+                 AS green_certificate_tce,
                sum(c.completeness) / 96.0 AS completeness_sum
           FROM consumption_15min c
           JOIN points p ON p.id = c.point_id
@@ -81,9 +101,28 @@ def site_month_by_day(
                 "tce": r["tce"],
                 "tco2": r["tco2"],
                 "completeness": r["completeness_sum"] / n,
+                "own_renewable_tce": r["own_renewable_tce"],
+                "green_certificate_tce": r["green_certificate_tce"],
             }
         )
+    _attribute_non_fossil(rows)
     return rows
+
+
+def _attribute_non_fossil(rows: list[dict[str, Any]]) -> None:
+    """Each day's non-fossil tce on its electricity consumption row, the exported electricity
+    taken from own generation first (balance.py non_fossil_used); None on every other row."""
+    export = {
+        r["day"]: float(r["tce"])
+        for r in rows
+        if r["role"] == "export" and r["measure"] == "electricity"
+    }
+    for r in rows:
+        own, green = r.pop("own_renewable_tce"), r.pop("green_certificate_tce")
+        carries = r["role"] == "consumption" and r["measure"] == "electricity"
+        r["non_fossil_tce"] = (
+            non_fossil_used(own, green, export.get(r["day"], 0.0)) if carries else None
+        )
 
 
 # Products whose limit is set in electricity (aluminium: kWh/t) rank by that, others by kgce/t;

@@ -12,7 +12,7 @@ from services.api.clock import day_range, month_range, parse_month
 from services.api.deps import ConnDep, ScopedSite
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.queries.indicators import site_indicators
-from services.api.queries.reports import site_day_by_point
+from services.api.queries.reports import non_fossil_tce, site_day_by_point
 from services.api.schemas.energy import Levels
 from services.api.schemas.flows import EnergyFlows, FlowPoint, ProductIntensity
 
@@ -41,7 +41,8 @@ def energy_flows(
             raise ProblemError(422, str(exc)) from exc
         start, end = month_range(first, site.timezone)
         period, label = "month", first.strftime("%Y-%m")
-    points = [FlowPoint.model_validate(r) for r in site_day_by_point(conn, site.id, start, end)]
+    rows = site_day_by_point(conn, site.id, start, end)
+    points = [FlowPoint.model_validate(r) for r in rows]
     # One window the length of the period, read at its last bucket with data: the period's
     # energy over its output, by the same code as the rolling intensity (queries/indicators).
     products = []
@@ -67,6 +68,7 @@ def energy_flows(
         end=end,
         total_tce=sum(p.tce * p.balance_sign for p in points),
         total_tco2=sum(p.tco2 * p.balance_sign for p in points),
+        non_fossil_tce=non_fossil_tce(rows),
         points=points,
         products=products,
     )

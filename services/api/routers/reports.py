@@ -12,7 +12,12 @@ from services.api.clock import day_range, month_range, next_month, parse_month
 from services.api.deps import ConnDep, CurrentUser, ScopedRegion, ScopedSite
 from services.api.export import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
-from services.api.queries.reports import region_sites, site_day_by_point, site_month_by_day
+from services.api.queries.reports import (
+    non_fossil_tce,
+    region_sites,
+    site_day_by_point,
+    site_month_by_day,
+)
 
 router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -70,13 +75,20 @@ SITE_DAY_COLUMNS = (
     "tce",
     "tco2",
     "completeness",
+    # of which non-fossil (docs/computation.md, "Non-fossil electricity"): the point's kind and
+    # tce; on the TOTAL row, net of the electricity exported (queries/reports.non_fossil_tce)
+    "non_fossil",
+    "non_fossil_tce",
 )
 
 
 @router.get("/reports/sites/{site}/daily", response_class=Response, responses=_FILE_RESPONSES)
 def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv") -> Response:
     rows = site_day_by_point(conn, site.id, *day_range(_day(day), site.timezone))
-    body = [[r[c] for c in SITE_DAY_COLUMNS] for r in rows]
+    body = [
+        [*(r[c] for c in SITE_DAY_COLUMNS[:-1]), r["tce"] if r["non_fossil"] else None]
+        for r in rows
+    ]
     # The site's comprehensive consumption: level-1 inputs less exports (GB/T 2589-2020; see
     # energywatch/storage/balance.py), never the sub-meters, which the level-1 meters include.
     body.append(
@@ -90,6 +102,8 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
             sum(r["tce"] * r["balance_sign"] for r in rows),
             sum(r["tco2"] * r["balance_sign"] for r in rows),
             None,
+            "",
+            non_fossil_tce(rows),
         ]
     )
     return render(
@@ -99,7 +113,17 @@ def site_daily(site: ScopedSite, conn: ConnDep, day: date, format: Format = "csv
     )
 
 
-SITE_MONTH_COLUMNS = ("day", "measure", "unit", "role", "quantity", "tce", "tco2", "completeness")
+SITE_MONTH_COLUMNS = (
+    "day",
+    "measure",
+    "unit",
+    "role",
+    "quantity",
+    "tce",
+    "tco2",
+    "completeness",
+    "non_fossil_tce",
+)
 
 
 @router.get("/reports/sites/{site}/monthly", response_class=Response, responses=_FILE_RESPONSES)
@@ -111,12 +135,16 @@ def site_monthly(
     body: list[list[Any]] = [[r[c] for c in SITE_MONTH_COLUMNS] for r in rows]
     totals: dict[tuple[str, str, str], list[float]] = {}
     for r in rows:
-        acc = totals.setdefault((r["measure"], r["unit"], r["role"]), [0.0, 0.0, 0.0])
+        acc = totals.setdefault((r["measure"], r["unit"], r["role"]), [0.0, 0.0, 0.0, 0.0])
         acc[0] += r["quantity"]
         acc[1] += r["tce"]
         acc[2] += r["tco2"]
-    for (measure, unit, role), (qty, tce, tco2) in sorted(totals.items()):
-        body.append(["TOTAL", measure, unit, role, qty, tce, tco2, None])
+        acc[3] += r["non_fossil_tce"] or 0.0
+    for (measure, unit, role), (qty, tce, tco2, non_fossil) in sorted(totals.items()):
+        carries = role == "consumption" and measure == "electricity"
+        body.append(
+            ["TOTAL", measure, unit, role, qty, tce, tco2, None, non_fossil if carries else None]
+        )
     return render(
         Table(f"{site.code} {month}", SITE_MONTH_COLUMNS, body),
         format,

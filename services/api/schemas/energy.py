@@ -17,6 +17,10 @@ class ConsumptionItem(BaseModel):
     completeness: float | None
     # the same figure with electricity at the equal value (等价值), for a site reporting on it
     tce_equal: float | None = None
+    # of which non-fossil electricity (own renewables, green certificates): in tce above,
+    # reported apart for the regional ledger (docs/computation.md, "Non-fossil electricity")
+    non_fossil_kwh: float = 0.0
+    non_fossil_tce: float = 0.0
 
 
 class ConsumptionSeries(BaseModel):

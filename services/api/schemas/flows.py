@@ -20,6 +20,10 @@ class FlowPoint(BaseModel):
         description="+1 level-1 input, -1 export, 0 inside the boundary (sub-meter, recovered)"
         " or not energy (output...): energywatch/storage/balance.py"
     )
+    non_fossil: str | None = Field(
+        description="own_renewable or green_certificate: non-fossil electricity, in the site"
+        " total and reported beside it (docs/computation.md, 'Non-fossil electricity')"
+    )
     quantity: float
     tce: float
     tco2: float
@@ -41,5 +45,9 @@ class EnergyFlows(BaseModel):
     end: datetime
     total_tce: float = Field(description="Σ tce × balance_sign: the site's comprehensive use")
     total_tco2: float
+    non_fossil_tce: float = Field(
+        description="of which non-fossil electricity: own renewable generation less the"
+        " electricity exported, plus purchases with green certificates"
+    )
     points: list[FlowPoint]
     products: list[ProductIntensity]

@@ -9,6 +9,7 @@ registry import → readings every 15 minutes published to the real broker → t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -120,8 +121,13 @@ def run_day(
         drain(conn, Options())
 
 
-def api_figures(db_url: str, plant: PlantDay) -> dict[str, Any]:
-    """The day's figures as the real app gives them to an operator of the plant."""
+def api_figures(
+    db_url: str,
+    plant: PlantDay,
+    more: Callable[[TestClient, dict[str, str]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The day's figures as the real app gives them to an operator of the plant; `more` asks
+    the same client for further figures of a plant's own, merged in."""
     engine = make_engine(db_url, pool_size=1)
     try:
         with engine.begin() as conn:
@@ -136,7 +142,8 @@ def api_figures(db_url: str, plant: PlantDay) -> dict[str, Any]:
         )
         assert r.status_code == 200, r.text
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        return day_figures(client, headers, plant)
+        figures = day_figures(client, headers, plant)
+        return {**figures, **more(client, headers)} if more else figures
 
 
 def day_figures(client: TestClient, headers: dict[str, str], plant: PlantDay) -> dict[str, Any]:
