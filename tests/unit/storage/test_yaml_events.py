@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[3]
 DOCUMENTS = {
     "empty": "",
     "scalars": "a: 1\nb: 1.5\nc: true\nd: null\ne: '007'\nf: 2026-11-20\ng: 0x1F\nh: ~\ni: -.inf\n",
-    "block and flow": "sites:\n  - {code: S1, points: [1, 2, {x: y}]}\n  - code: S2\n    list:\n      - a\n",
+    "block and flow": (
+        "sites:\n  - {code: S1, points: [1, 2, {x: y}]}\n  - code: S2\n    list:\n      - a\n"
+    ),
     "quoted and multi-line": 'a: "x\\ty"\nb: |\n  line 1\n  line 2\nc: >\n  folded\n  text\n',
     "anchors and merge": (
         "defaults: &d {unit: kWh, kind: cumulative}\n"
@@ -40,8 +42,10 @@ def test_equals_safe_load(name: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted([*DATA.glob("*.yaml"), *(REPO / "tests" / "e2e").glob("*.yaml")])
-    + [REPO / "services" / "demo" / "region.yaml"],
+    [
+        *sorted([*DATA.glob("*.yaml"), *(REPO / "tests" / "e2e").glob("*.yaml")]),
+        REPO / "services" / "demo" / "region.yaml",
+    ],
     ids=lambda p: p.name,
 )
 def test_registries_load_alike(path: Path) -> None:
