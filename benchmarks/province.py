@@ -647,7 +647,7 @@ def measure(sc: Scenario) -> dict[str, Any]:
         services.start("alerting")
         requests.phase = "warmup"
         t = time.monotonic()
-        wait_for("alerting's first sweeps", lambda: swept(services), services, 300)
+        wait_for("alerting's first sweeps", lambda: swept(services), services, 900)
         warmup_s = time.monotonic() - t
         log(f"alerting swept after {warmup_s:.1f} s; measuring {sc.window_s:g} s")
         every = ("ingest", "api", "rollup", "alerting")
