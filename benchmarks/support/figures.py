@@ -117,7 +117,9 @@ def _memory_row(service: str) -> Row:
 def _api_row(key: str, label: str) -> Row:
     def value(r: Saved) -> str:
         a = r["api"][key]
-        return f"{a['p50_ms']:,.0f} / {a['p95_ms']:,.0f} ms"
+        if a["p50_ms"] is None:
+            return "no answer"
+        return f"{a['p50_ms']:,.0f} / {a['p95_ms']:,.0f} ms ({a['n']} requests)"
 
     def baseline(r: Saved) -> str:
         a = r["api"][f"baseline_{key}"]
@@ -162,7 +164,11 @@ PROVINCE: list[Row] = [
     ),
     Row(
         "reading published → alert stored, p50 / p99",
-        lambda r: f"{r['alert']['p50_s']:.2f} / {r['alert']['p99_s']:.2f} s",
+        lambda r: (
+            f"{r['alert']['p50_s']:.2f} / {r['alert']['p99_s']:.2f} s"
+            if r["alert"]["stored"]
+            else "none stored"
+        ),
         lambda r: f"{r['alert']['stored']} of {r['alert']['probes']} breaches became alerts",
     ),
     _api_row("ranking", "regulator's ranking of the province, today"),
