@@ -477,7 +477,8 @@ SHARED_SQL = """
      WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')
 """
 ACTIVE_SQL = """
-    SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU'), query FROM pg_stat_activity
+    SELECT pid, coalesce(wait_event_type || ':' || wait_event, 'on CPU'), query
+      FROM pg_stat_activity
      WHERE datname = current_database() AND state = 'active' AND pid <> ALL(%s)
 """
 
@@ -510,7 +511,10 @@ class Sampler:
 
     def groups(self) -> dict[str, list[int]]:
         pids = self.services.pids(*self.measuring)
-        pids["postgres"] = [r[0] for r in self.conn.execute(BACKENDS_SQL, (self.harness,))]
+        # the harness's own backends are left out here, in Python, as well as in the query
+        backends = [r[0] for r in self.conn.execute(BACKENDS_SQL, (self.harness,))]
+        pids["postgres"] = [p for p in backends if p not in self.harness]
+        pids["harness_postgres"] = list(self.harness)
         pids["postgres_shared"] = [r[0] for r in self.conn.execute(SHARED_SQL)]
         return pids
 
@@ -530,7 +534,9 @@ class Sampler:
         while not self.stop.wait(0.2):
             with self.lock:
                 s = self.samples
-                for waiting, query in self.activity.execute(ACTIVE_SQL, (self.harness,)):
+                for pid, waiting, query in self.activity.execute(ACTIVE_SQL, (self.harness,)):
+                    if pid in self.harness:
+                        continue
                     s.statements[f"[{waiting}] " + " ".join(query.split())[:160]] += 1
                 s.activity_samples += 1
                 if time.monotonic() < next_full or not self.measuring:
