@@ -37,9 +37,10 @@ time from publish to the alert row in the database is taken.
 Figures:
 - CPU share of the 2 cores: CPU time (/proc/PID/stat, user + system) of the four service
   process trees and of PostgreSQL's backends of the benchmark database (pg_stat_activity,
-  incl. autovacuum workers; the harness's own connections excluded), over the window's wall
-  time x cores. PostgreSQL's server-wide processes (WAL writer, checkpointer, background
-  writer), shared with whatever else runs on the server, are reported beside, not added;
+  incl. autovacuum workers; the harness's own connections and their parallel workers
+  counted apart), over the window's wall time x cores. PostgreSQL's server-wide processes
+  (WAL writer, checkpointer, background writer), shared with whatever else runs on the
+  server, are reported beside, not added;
 - RSS of each service (process tree, summed) at the end, its peak, and its least-squares
   slope over the window in MB/h (a 25 s window cannot show an hourly trend: --quick does not
   judge "flat");
@@ -469,17 +470,20 @@ MARK_AGE_SQL = """
     SELECT extract(epoch FROM now() - least(
         (SELECT min(marked_at) FROM dirty_buckets), (SELECT min(marked_at) FROM dirty_bucket_log)))
 """
+# A parallel query's workers are backends of their own (leader_pid names the leader).
 BACKENDS_SQL = """
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> ALL(%s)
+    SELECT pid, coalesce(leader_pid, pid) FROM pg_stat_activity
+     WHERE datname = current_database()
 """
 SHARED_SQL = """
     SELECT pid, backend_type FROM pg_stat_activity
      WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')
 """
 ACTIVE_SQL = """
-    SELECT pid, coalesce(wait_event_type || ':' || wait_event, 'on CPU'), query
+    SELECT coalesce(leader_pid, pid), coalesce(wait_event_type || ':' || wait_event, 'on CPU'),
+           query
       FROM pg_stat_activity
-     WHERE datname = current_database() AND state = 'active' AND pid <> ALL(%s)
+     WHERE datname = current_database() AND state = 'active'
 """
 
 
@@ -511,10 +515,10 @@ class Sampler:
 
     def groups(self) -> dict[str, list[int]]:
         pids = self.services.pids(*self.measuring)
-        # the harness's own backends are left out here, in Python, as well as in the query
-        backends = [r[0] for r in self.conn.execute(BACKENDS_SQL, (self.harness,))]
-        pids["postgres"] = [p for p in backends if p not in self.harness]
-        pids["harness_postgres"] = list(self.harness)
+        # the harness's own backends, and their parallel workers, are counted apart
+        backends = self.conn.execute(BACKENDS_SQL).fetchall()
+        pids["postgres"] = [p for p, leader in backends if leader not in self.harness]
+        pids["harness_postgres"] = [p for p, leader in backends if leader in self.harness]
         pids["postgres_shared"] = [r[0] for r in self.conn.execute(SHARED_SQL)]
         return pids
 
@@ -534,8 +538,8 @@ class Sampler:
         while not self.stop.wait(0.2):
             with self.lock:
                 s = self.samples
-                for pid, waiting, query in self.activity.execute(ACTIVE_SQL, (self.harness,)):
-                    if pid in self.harness:
+                for leader, waiting, query in self.activity.execute(ACTIVE_SQL):
+                    if leader in self.harness:
                         continue
                     s.statements[f"[{waiting}] " + " ".join(query.split())[:160]] += 1
                 s.activity_samples += 1
@@ -687,6 +691,8 @@ def measure(sc: Scenario) -> dict[str, Any]:
         stored: dict[str, float] = {}
         with psycopg.connect(url, autocommit=True) as conn:
             sampler.harness.append(conn.info.backend_pid)
+            # the poll must not take the cores it measures: no parallel workers for it
+            conn.execute("SET max_parallel_workers_per_gather = 0")
             watch = AlertWatch(conn)
             probe = 0
             next_probe = time.monotonic() + 1.0
