@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/report.py run rollup edge      # --quick runs, results saved
     .venv/bin/python benchmarks/report.py run core --full      # the default (longer) run
+    .venv/bin/python benchmarks/report.py run province --full --args "--minutes 5"
     .venv/bin/python benchmarks/report.py docs                 # tables rewritten from results
     .venv/bin/python benchmarks/report.py docs --check         # exit 1 if a table is stale
 
@@ -64,8 +65,8 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(name: str, quick: bool) -> dict[str, Any]:
-    args = [f"benchmarks/{name}.py", *(["--quick"] if quick else [])]
+def run(name: str, quick: bool, extra: list[str]) -> dict[str, Any]:
+    args = [f"benchmarks/{name}.py", *(["--quick"] if quick else []), *extra]
     where = machine()
     started = datetime.now(UTC)
     done = subprocess.run(
@@ -116,13 +117,14 @@ def main() -> None:
     run_p = sub.add_parser("run", help="run benchmarks and save their results")
     run_p.add_argument("names", nargs="+", choices=sorted(TABLES))
     run_p.add_argument("--full", action="store_true", help="the default run, not --quick")
+    run_p.add_argument("--args", default="", help="more arguments for the benchmark, one string")
     docs_p = sub.add_parser("docs", help="write the figures tables of docs/*.md")
     docs_p.add_argument("--check", action="store_true", help="only say whether they are stale")
     args = parser.parse_args()
     if args.command == "run":
         RESULTS.mkdir(exist_ok=True)
         for name in args.names:
-            saved = run(name, quick=not args.full)
+            saved = run(name, quick=not args.full, extra=args.args.split())
             (RESULTS / f"{name}.json").write_text(json.dumps(saved, indent=1) + "\n")
             print(f"{name}: saved to benchmarks/results/{name}.json")
         sys.exit(write_docs(check=False))

@@ -92,6 +92,95 @@ REQUESTS = {
     "ranking": "ranking of 1,000 enterprises, one day",
 }
 
+
+def _cores(r: Saved) -> str:
+    by = r["cpu"]["by_process_cores"]
+    return ", ".join(
+        f"{name} {by[name]:.2f}"
+        for name in ("postgres", "alerting", "rollup", "ingest", "api", "postgres_shared")
+        if name in by
+    )
+
+
+def _memory_row(service: str) -> Row:
+    def value(r: Saved) -> str:
+        m = r["rss"][service]
+        slope = m["slope_mb_per_h"]
+        return (
+            f"{m['peak_mb']:,.0f} MB (PSS {m['peak_pss_mb']:,.0f} MB), "
+            f"{'n/a' if slope is None else f'{slope:+,.0f}'} MB/h"
+        )
+
+    return Row(f"{service}: peak RSS of its processes (PSS), slope over the window", value)
+
+
+def _api_row(key: str, label: str) -> Row:
+    def value(r: Saved) -> str:
+        a = r["api"][key]
+        if a["p50_ms"] is None:
+            return "no answer"
+        return f"{a['p50_ms']:,.0f} / {a['p95_ms']:,.0f} ms ({a['n']} requests)"
+
+    def baseline(r: Saved) -> str:
+        a = r["api"][f"baseline_{key}"]
+        return f"ingest + API alone: {a['p50_ms']:,.0f} / {a['p95_ms']:,.0f} ms"
+
+    return Row(f"{label}, p50 / p95", value, baseline)
+
+
+def _targets(r: Saved) -> str:
+    met = r["targets_met"]
+    judged = {k: v for k, v in met.items() if k != "all_judged"}
+    return "; ".join(
+        f"{k} {'met' if v else 'not judged' if v is None else 'NOT met'}" for k, v in judged.items()
+    )
+
+
+PROVINCE: list[Row] = [
+    Row(
+        "load: enterprises × 100 points, readings/s, measured window",
+        lambda r: (
+            f"{r['settings']['enterprises']:,} × 100, {r['settings']['readings_per_s']:,.0f}/s,"
+            f" {r['window_s']:,.0f} s"
+        ),
+        lambda r: f"history {r['settings']['history_min']} min preloaded",
+    ),
+    Row(
+        "CPU: all services + PostgreSQL backends, share of the cores",
+        lambda r: f"{r['cpu']['share_of_cores']:.0%}",
+        lambda r: (
+            f"ingest + API + PostgreSQL alone: "
+            f"{r['baseline_ingest_api_postgres_cpu']['share_of_cores']:.0%}"
+        ),
+    ),
+    Row("CPU by process tree, cores", _cores),
+    _memory_row("alerting"),
+    _memory_row("ingest"),
+    _memory_row("rollup"),
+    _memory_row("api"),
+    Row(
+        "oldest dirty mark, max / p95",
+        lambda r: f"{r['dirty_mark_age_s']['max']:.0f} / {r['dirty_mark_age_s']['p95']:.0f} s",
+    ),
+    Row(
+        "reading published → alert stored, p50 / p99",
+        lambda r: (
+            f"{r['alert']['p50_s']:.2f} / {r['alert']['p99_s']:.2f} s"
+            if r["alert"]["stored"]
+            else "none stored"
+        ),
+        lambda r: f"{r['alert']['stored']} of {r['alert']['probes']} breaches became alerts",
+    ),
+    _api_row("ranking", "regulator's ranking of the province, today"),
+    _api_row("live", "live view of one enterprise (100 points, 24 h)"),
+    Row(
+        "readings lost",
+        lambda r: count(r["readings_lost"]),
+        lambda r: f"of {r['readings_published']:,} published",
+    ),
+    Row("targets", _targets),
+]
+
 TABLES: dict[str, list[Row]] = {
     "core": [
         *[_kernel_row(key, label) for key, label in KERNELS.items()],
@@ -153,6 +242,7 @@ TABLES: dict[str, list[Row]] = {
         ),
         Row("API peak RSS", field("api_peak_rss_mb", mb)),
     ],
+    "province": PROVINCE,
     "edge": [
         Row(
             "disk per queued reading (SQLite WAL queue)",
