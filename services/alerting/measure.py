@@ -320,7 +320,12 @@ def _measure_points(
         value = np.array([float(chosen.get(p, 0)) for p in ids], dtype=np.float64)
     elif kind == "completeness":
         sums, expected = inputs.completeness(rule.window, ids)
-        value = sums / expected
+        # A window that began before the point was registered is not judged: the day before a
+        # point existed is not a gap in its data (a province's first day would otherwise open
+        # an alert for nearly every point).
+        since = inputs.now - rule.window
+        existed = np.array([p.created_at <= since for p in points], dtype=bool)
+        value = np.where(existed, sums / expected, NAN)
         evidence = {"bucket_completeness_sum": sums, "buckets_expected": np.full(n, expected)}
     return Measured(
         rule,

@@ -193,7 +193,7 @@ def _negative_recover(conn, t):
 
 def _completeness_setup(conn, t):
     site = add_site(conn, "S1")
-    p = add_point(conn, site, "E", "electricity")
+    p = add_point(conn, site, "E", "electricity", created_at=t - timedelta(days=1))
     buckets(conn, p, t, 8, quantity=1, completeness=0.5)
     return "point:S1/E"
 
@@ -420,3 +420,16 @@ def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0):
     resets, negatives = CycleInputs(conn, t0, registry=reg).drops(10 * M, ids, 0.1)
     assert resets == {reset: 1}
     assert negatives == {dip: 1}
+
+
+def test_completeness_is_not_judged_before_the_point_existed(conn, t0, make_evaluator):
+    """A point registered an hour ago has no 2-hour window to be incomplete in."""
+    evaluator = make_evaluator([{"name": "test.new", **SCENARIOS["completeness"].rule}])
+    site = add_site(conn, "S1")
+    p = add_point(conn, site, "E", "electricity", created_at=t0 - timedelta(hours=1))
+    buckets(conn, p, t0, 4, quantity=1, completeness=0.5)
+    evaluator.cycle(t0)
+    assert open_state(conn, "test.new", "point:S1/E") is None
+    conn.execute("UPDATE points SET created_at = %s WHERE id = %s", (t0 - timedelta(days=1), p))
+    evaluator.cycle(t0)
+    assert open_state(conn, "test.new", "point:S1/E") == "firing"
