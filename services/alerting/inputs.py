@@ -17,7 +17,7 @@ import psycopg
 
 from energywatch.core.series import I64
 from energywatch.core.thresholds import F64
-from energywatch.core.timegrid import year_elapsed
+from energywatch.core.timegrid import to_ms, year_elapsed
 from energywatch.core.unit_balance import Flow
 from energywatch.protocol import Quality
 from services.alerting.registry import Point, Registry, balance_role
@@ -172,7 +172,7 @@ class CycleInputs:
         now_ms = int(self.now.timestamp() * 1000)
         since = cache.first_buckets(self.conn, self.now, {s: reg.sites[s].timezone for s in tz})
         shares = {
-            sid: year_elapsed(z, now_ms, _ms(since.get(sid, self.now))) for sid, z in tz.items()
+            sid: year_elapsed(z, now_ms, to_ms(since.get(sid, self.now))) for sid, z in tz.items()
         }
         return YearToDate(
             tce,
@@ -465,10 +465,6 @@ class CycleInputs:
 def bucket_floor(ts: datetime) -> datetime:
     """Start of the 15-minute bucket holding ts (aligned as date_bin on 2000-01-01 UTC)."""
     return ts - (ts - EPOCH) % BUCKET
-
-
-def _ms(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
 
 
 def _ceil_bucket(ts: datetime) -> int:
