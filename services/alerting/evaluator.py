@@ -168,7 +168,10 @@ class Evaluator:
             rules = [r for r in every_rule if self.group is None or self.group(r)]
             reg = self.registry()
             by_name = {r.name: r for r in rules}
-            open_alerts = self._open_alerts()
+            # An event reads the open alerts of what it measured (below): its cost follows
+            # the points that changed, not how many alerts are open in the region.
+            event = scope is not None and not scope.time_driven
+            open_alerts = {} if event else self._open_alerts(None if self.retire else rules)
             if scope is None:
                 due = [r for r in rules if self._due(r, now)]
                 whole, selection = due, self._selection
@@ -176,7 +179,7 @@ class Evaluator:
                 due, whole, selection = self._scoped(rules, reg, scope, open_alerts, now)
             if self.cache is not None and any(r.per_site or r.kind == "completeness" for r in due):
                 rewritten = None if scope is None else scope.rollup_points
-                self.cache.refresh(self.conn, reg.points, rewritten)
+                self.cache.refresh(self.conn, reg.points, reg.summed_points, rewritten)
             inputs = CycleInputs(
                 self.conn,
                 now,
@@ -189,6 +192,8 @@ class Evaluator:
             m0 = time.perf_counter()
             measured = [measure(r, reg, inputs, selection) for r in due]
             report.measure_seconds = time.perf_counter() - m0
+            if event:
+                open_alerts = self._open_alerts_of(measured)
             k0 = time.perf_counter()
             steps = self._step_all(measured, open_alerts, now)
             report.kernel_seconds = time.perf_counter() - k0
@@ -213,7 +218,7 @@ class Evaluator:
                 self._last_run[r.name] = now
             report.rules = len(rules)
             report.subjects = sum(len(m.subjects) for m in measured)
-            if self.retire:
+            if self.retire and not event:  # an event saw only the alerts it measured
                 metrics.RULES.set(len(every_rule))
                 counts = {"pending": 0, "firing": 0}
                 for a in open_alerts.values():
@@ -266,9 +271,33 @@ class Evaluator:
         last = self._last_run.get(rule.name)
         return rule.every is None or last is None or now - last >= rule.every
 
-    def _open_alerts(self) -> dict[tuple[str, str], OpenAlert]:
+    def _open_alerts(self, rules: list[Rule] | None) -> dict[tuple[str, str], OpenAlert]:
+        """Open alerts of `rules` (None: of every rule, for the group that retires removed
+        rules' alerts)."""
+        if rules is None:
+            rows = self.conn.execute(
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('pending', 'firing')"
+            ).fetchall()
+        else:
+            rows = self.conn.execute(
+                f"SELECT {ALERT_COLUMNS} FROM alerts"
+                " WHERE state IN ('pending', 'firing') AND rule = ANY(%s)",
+                ([r.name for r in rules],),
+            ).fetchall()
+        return {(r[1], r[3]): OpenAlert(*r) for r in rows}
+
+    def _open_alerts_of(self, measured: list[Measured]) -> dict[tuple[str, str], OpenAlert]:
+        """Open alerts of the (rule, subject) pairs measured, through the index of open
+        alerts by rule and subject."""
+        names = [m.rule.name for m in measured for _ in m.subjects]
+        subjects = [subject for m in measured for subject in m.subjects]
+        if not names:
+            return {}
         rows = self.conn.execute(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE state IN ('pending', 'firing')"
+            f"SELECT {ALERT_COLUMNS} FROM alerts"
+            " WHERE state IN ('pending', 'firing')"
+            " AND (rule, subject) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            (names, subjects),
         ).fetchall()
         return {(r[1], r[3]): OpenAlert(*r) for r in rows}
 
@@ -398,15 +427,20 @@ class Evaluator:
         open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
     ) -> None:
-        """Keep the current value of unchanged open alerts up to date, in one statement."""
+        """Keep the current value of unchanged open alerts up to date, in one statement that
+        writes only the values that moved (a sweep over a region with many open alerts must
+        not rewrite them all)."""
         skip = set(changed.tolist())
         ids, values = [], []
         for i, subject in enumerate(m.subjects):
             alert = open_alerts.get((m.rule.name, subject))
-            if alert is not None and i not in skip:
+            if alert is None or i in skip:
+                continue
+            value = _num(m.value[i])
+            if value != alert.value:
                 ids.append(alert.id)
-                values.append(_num(m.value[i]))
-                alert.value = values[-1]
+                values.append(value)
+                alert.value = value
         if ids:
             self.conn.execute(
                 "UPDATE alerts a SET value = v.value, last_evaluated_at = %s "

@@ -116,9 +116,9 @@ class CycleInputs:
         if self.sites is None:
             return None, cache.point_ids
         by_site = self.registry.points_by_site
-        ids = [p.id for s in self.sites for p in by_site.get(s, ()) if p.id in cache.row_of]
-        rows = np.array([cache.row_of[p] for p in ids], dtype=np.int64)
-        return rows, np.array(ids, dtype=np.int64)
+        ids = np.array([p.id for s in self.sites for p in by_site.get(s, ())], dtype=np.int64)
+        rows = cache.rows_of(ids)
+        return rows[rows >= 0], ids[rows >= 0]
 
     def _site_sums_cached(self, window: timedelta) -> SiteSums:
         assert self.cache is not None and self.registry is not None
@@ -442,12 +442,12 @@ class CycleInputs:
             start = end - BUCKET * int(n_buckets)
             if self.cache is not None and self.cache.covers(window):
                 hi = int(end.timestamp()) // BUCKET_S
-                row_of = self.cache.row_of
-                known = [p for p in point_ids if p in row_of]
-                wanted = np.array([row_of[p] for p in known], dtype=np.int64)
-                sums, _ = self.cache.window_sums(hi - int(n_buckets), hi, wanted)
+                ids = np.array(point_ids, dtype=np.int64)
+                at = self.cache.rows_of(ids)
+                known = at >= 0
+                sums = self.cache.window_completeness(hi - int(n_buckets), hi, at[known])
                 return (
-                    {p: float(sums[3, i]) for i, p in enumerate(known)},
+                    dict(zip(ids[known].tolist(), sums.tolist(), strict=True)),
                     float(int(n_buckets)),
                 )
             rows = self.conn.execute(

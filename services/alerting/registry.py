@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 import psycopg
 
@@ -85,6 +86,23 @@ class Registry:
 
     def point_label(self, point: Point) -> str:
         return f"{self.sites[point.site_id].code}/{point.code}"
+
+    @cached_property
+    def summed_points(self) -> frozenset[int]:
+        """Points whose quantity, tce and tCO2 a site figure can read (services/alerting/
+        measure.py): the site's boundary (level 1), anything naming a product (outputs, an
+        aluminium smelter's potline meters), roles other than consumption and feedstock (IT
+        load, supply, recovered energy, turbine heat), and the level-2 meters of sites with
+        process units (their unit balances). A consumption sub-meter of any other kind is
+        read by no site figure: its rollups count only for its own completeness."""
+        return frozenset(
+            p.id
+            for p in self.points.values()
+            if p.metering_level == 1
+            or p.product is not None
+            or p.role not in ("consumption", "feedstock")
+            or (p.metering_level == 2 and bool(self.units_by_site.get(p.site_id)))
+        )
 
 
 def load_registry(conn: psycopg.Connection) -> Registry:

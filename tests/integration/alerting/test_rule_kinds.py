@@ -317,7 +317,7 @@ def same_values_from_ring_and_sql(conn, rule_doc, now):
     rule = parse_rule({"name": "check", **rule_doc})
     cache = RollupCache()
     with conn.transaction():
-        cache.refresh(conn, list(reg.points))
+        cache.refresh(conn, list(reg.points), reg.summed_points)
         cached = measure(rule, reg, CycleInputs(conn, now, cache, reg))
         plain = measure(rule, reg, CycleInputs(conn, now))
     assert cached.subjects == plain.subjects

@@ -95,7 +95,7 @@ def test_a_converter_shop_at_minus_28_raises_no_alert(
     rule = parse_rule({"name": "bof", **RULE})
     cache = RollupCache()
     with conn.transaction():
-        cache.refresh(conn, list(reg.points))
+        cache.refresh(conn, list(reg.points), reg.summed_points)
         cached = measure(rule, reg, CycleInputs(conn, t0, cache, reg))
         plain = measure(rule, reg, CycleInputs(conn, t0))
     np.testing.assert_allclose(cached.value, plain.value, rtol=1e-12)

@@ -10,7 +10,7 @@ import pytest
 
 from services.alerting.delivery import RetryPolicy
 from services.alerting.notify import Contacts, targets
-from services.alerting.rollup_cache import BUCKET_S, RollupCache
+from services.alerting.rollup_cache import BUCKET_S, ROW, RollupCache
 from services.alerting.rules import Recipient
 from services.alerting.senders import render_email, sign, verify
 from services.alerting.silences import Silence, check_matchers, first_covering
@@ -117,26 +117,53 @@ def test_backoff_grows_and_is_capped():
     assert [policy.delay(n).total_seconds() for n in (1, 2, 3, 6, 9)] == [2, 4, 8, 60, 60]
 
 
+def _rollup_rows(*rows: tuple[int, int, float, float, float, float]) -> np.ndarray:
+    return np.array(list(rows), dtype=ROW)
+
+
 def test_rollup_ring_keeps_the_newest_bucket_per_slot():
     cache = RollupCache(horizon=timedelta(hours=1))
-    cache._layout([10, 20])
+    cache._layout([10, 20], [10, 20])
     b = int(NOW.timestamp()) // BUCKET_S
     cache._store(
-        [
+        _rollup_rows(
             (10, b - 1, 1.0, 0.1, 0.2, 1.0),
             (10, b - 2, 2.0, 0.2, 0.4, 0.5),
             (20, b - 1, 5.0, 0.5, 1.0, 1.0),
             (99, b - 1, 9.0, 9, 9, 9),
-        ]
+        )
     )
     sums, counts = cache.window_sums(b - 4, b)
     np.testing.assert_allclose(sums[0], [3.0, 5.0])
     np.testing.assert_array_equal(counts, [2, 1])
     # A rewrite of a bucket replaces it; a bucket one ring-length later reuses its slot.
-    cache._store([(10, b - 1, 4.0, 0.4, 0.8, 1.0), (10, b - 2 + cache.n_slots, 7.0, 0, 0, 1.0)])
+    cache._store(
+        _rollup_rows((10, b - 1, 4.0, 0.4, 0.8, 1.0), (10, b - 2 + cache.n_slots, 7.0, 0, 0, 1.0))
+    )
     sums, _ = cache.window_sums(b - 4, b)
     np.testing.assert_allclose(sums[0], [4.0, 5.0])  # b - 2 fell out of the ring
     # An old row never evicts a newer one.
-    cache._store([(10, b - 2, 2.0, 0.2, 0.4, 0.5)])
+    cache._store(_rollup_rows((10, b - 2, 2.0, 0.2, 0.4, 0.5)))
     sums, _ = cache.window_sums(b - 2 + cache.n_slots, b - 1 + cache.n_slots)
     np.testing.assert_allclose(sums[0], [7.0, 0.0])
+
+
+def test_rollup_ring_keeps_sums_of_summed_points_and_completeness_of_all():
+    cache = RollupCache(horizon=timedelta(hours=1))
+    cache._layout([10, 20, 30], [20])
+    b = int(NOW.timestamp()) // BUCKET_S
+    cache._store(
+        _rollup_rows(
+            (10, b - 1, 1.0, 0.1, 0.2, 0.5),
+            (20, b - 1, 5.0, 0.5, 1.0, 1.5),  # counts at most whole, as the SQL path reads it
+            (20, b - 2, 6.0, 0.6, 1.2, 1.0),
+        )
+    )
+    sums, counts = cache.window_sums(b - 4, b)
+    np.testing.assert_allclose(sums, [[0.0, 11.0, 0.0], [0.0, 1.1, 0.0], [0.0, 2.2, 0.0]])
+    np.testing.assert_array_equal(counts, [0, 2, 0])
+    rows = cache.rows_of([30, 20, 10, 99])
+    np.testing.assert_array_equal(rows, [2, 1, 0, -1])
+    np.testing.assert_allclose(cache.window_completeness(b - 4, b, rows[:3]), [0.0, 2.0, 0.5])
+    # The window is clipped to the ring: buckets beyond the newest hold nothing yet.
+    assert cache.window_completeness(b, b + cache.n_slots, rows[:3]).tolist() == [0, 0, 0]
