@@ -362,22 +362,16 @@ class Evaluator:
         """Store what changed; returns alerts resolved in this step."""
         resolved: list[OpenAlert] = []
         changed = np.nonzero((old_state != new.state) | (old_level != new.level))[0]
-        for i in changed.tolist():
+        opened = changed[old_state[changed] == OK]
+        if opened.size:
+            self._open(m, opened.tolist(), new, open_alerts, now, report)
+        for i in changed[old_state[changed] != OK].tolist():
             s0, s1 = int(old_state[i]), int(new.state[i])
             severity = SEVERITIES[max(int(new.level[i]), 0)]
             value = _num(m.value[i])
             threshold = _num(m.thresholds_of(i)[max(int(new.level[i]), 0)])
             subject = m.subjects[i]
             evidence = self._evidence(m, i)
-            if s0 == OK:
-                state = "firing" if s1 == FIRING else "pending"
-                alert = self._insert(m, i, state, severity, value, threshold, now)
-                open_alerts[(m.rule.name, subject)] = alert
-                self._transition(
-                    alert.id, None, state, severity, value, threshold, m, evidence, now
-                )
-                report.transitions[state] = report.transitions.get(state, 0) + 1
-                continue
             alert = open_alerts[(m.rule.name, subject)]
             if s1 == OK:
                 final = "resolved" if s0 == FIRING else "cancelled"
@@ -463,40 +457,72 @@ class Evaluator:
             "inputs": m.evidence_of(i),
         }
 
-    def _insert(
+    def _open(
         self,
         m: Measured,
-        i: int,
-        state: str,
-        severity: str,
-        value: float | None,
-        threshold: float | None,
+        subjects: list[int],
+        new: Step,
+        open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
-    ) -> OpenAlert:
-        fired_at = now if state == "firing" else None
-        row = self.conn.execute(
-            "INSERT INTO alerts (rule, kind, subject, site_id, point_id, state, severity, value, "
-            "threshold, unit, started_at, fired_at, last_evaluated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            f"RETURNING {ALERT_COLUMNS}",
-            (
-                m.rule.name,
-                m.rule.kind,
-                m.subjects[i],
-                m.site_ids[i],
-                m.point_ids[i],
-                state,
-                severity,
-                value,
-                threshold,
-                m.rule.unit,
-                now,
-                fired_at,
-                now,
-            ),
-        ).fetchone()
-        assert row is not None
-        return OpenAlert(*row)
+        report: CycleReport,
+    ) -> None:
+        """Insert the alerts that open in this step, with their first transitions, in one
+        pipelined batch each: a region-wide outage opens an alert for every point at once."""
+        rows = []
+        for i in subjects:
+            state = "firing" if int(new.state[i]) == FIRING else "pending"
+            level = max(int(new.level[i]), 0)
+            rows.append(
+                (
+                    m.rule.name,
+                    m.rule.kind,
+                    m.subjects[i],
+                    m.site_ids[i],
+                    m.point_ids[i],
+                    state,
+                    SEVERITIES[level],
+                    _num(m.value[i]),
+                    _num(m.thresholds_of(i)[level]),
+                    m.rule.unit,
+                    now,
+                    now if state == "firing" else None,
+                    now,
+                )
+            )
+        inserted: list[OpenAlert] = []
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alerts (rule, kind, subject, site_id, point_id, state, severity, "
+                "value, threshold, unit, started_at, fired_at, last_evaluated_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                f"RETURNING {ALERT_COLUMNS}",
+                rows,
+                returning=True,
+            )
+            while True:
+                row = cur.fetchone()
+                assert row is not None
+                inserted.append(OpenAlert(*row))
+                if not cur.nextset():
+                    break
+        transitions = []
+        for i, alert in zip(subjects, inserted, strict=True):
+            open_alerts[(m.rule.name, alert.subject)] = alert
+            transitions.append(
+                self._transition_row(
+                    alert.id,
+                    None,
+                    alert.state,
+                    alert.severity,
+                    alert.value,
+                    alert.threshold,
+                    m,
+                    self._evidence(m, i),
+                    now,
+                )
+            )
+            report.transitions[alert.state] = report.transitions.get(alert.state, 0) + 1
+        self._write_transitions(transitions)
 
     def _transition(
         self,
@@ -510,22 +536,48 @@ class Evaluator:
         evidence: dict[str, Any],
         now: datetime,
     ) -> None:
-        self.conn.execute(
-            "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, value, "
-            "threshold, window_s, evidence) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                alert_id,
-                now,
-                from_state,
-                to_state,
-                severity,
-                value,
-                threshold,
-                m.rule.window.total_seconds(),
-                json.dumps(evidence),
-            ),
+        self._write_transitions(
+            [
+                self._transition_row(
+                    alert_id, from_state, to_state, severity, value, threshold, m, evidence, now
+                )
+            ]
         )
-        metrics.TRANSITIONS.labels(to_state).inc()
+
+    @staticmethod
+    def _transition_row(
+        alert_id: int,
+        from_state: str | None,
+        to_state: str,
+        severity: str,
+        value: float | None,
+        threshold: float | None,
+        m: Measured,
+        evidence: dict[str, Any],
+        now: datetime,
+    ) -> tuple[Any, ...]:
+        return (
+            alert_id,
+            now,
+            from_state,
+            to_state,
+            severity,
+            value,
+            threshold,
+            m.rule.window.total_seconds(),
+            json.dumps(evidence),
+        )
+
+    def _write_transitions(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alert_transitions (alert_id, at, from_state, to_state, severity, "
+                "value, threshold, window_s, evidence) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+        for row in rows:
+            metrics.TRANSITIONS.labels(row[3]).inc()
 
     def _retire_removed_rules(
         self,
