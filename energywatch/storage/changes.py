@@ -25,6 +25,10 @@ import psycopg
 
 READINGS_CHANNEL = "energywatch_readings"  # ingest: new readings of these points
 ROLLUPS_CHANNEL = "energywatch_rollups"  # rollup: rewritten 15-minute buckets of these points
+# The registry's tables changed (sites, points, process units, intensity levels): sent by a
+# statement trigger (migration alerting_0004_registry_notify), whoever wrote them; the payload
+# is the table's name.
+REGISTRY_CHANNEL = "energywatch_registry"
 MAX_PAYLOAD = 7900  # PostgreSQL refuses 8000 bytes and more
 
 PointIds = Iterable[int] | npt.NDArray[np.integer[Any]]

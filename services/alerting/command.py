@@ -37,6 +37,9 @@ from services.alerting.senders import EmailSender, Sender, WebhookSender
 from services.alerting.webhooks import webhook_policy
 
 log = logging.getLogger(__name__)
+# Registry reload when no notification said it changed (a lost one, a table without the
+# trigger): a province's 200,000 points take about a second of Python to load.
+REGISTRY_BACKSTOP_S = 600.0
 
 
 def rule_dirs(settings: Settings) -> list[Path]:
@@ -153,7 +156,13 @@ def evaluate_loop(
                 database.up()
                 backoff.reset()
                 evaluator = Evaluator(
-                    conn, rules, group=group.accepts, group_name=group.name, retire=group.retire
+                    conn,
+                    rules,
+                    group=group.accepts,
+                    group_name=group.name,
+                    retire=group.retire,
+                    # told of registry changes, it reloads on them; the period is a backstop
+                    registry_ttl_s=REGISTRY_BACKSTOP_S if listener is not None else 30.0,
                 )
                 while not stop.is_set() and not try_lock(conn, group.index):
                     log.info("another %s evaluator holds the lock; standing by", group.name)
@@ -188,6 +197,9 @@ def _evaluate(
     schedule = events.Schedule(a.interval_s, a.sweep_s, a.events, time.monotonic())
     changes = events.Changes()
     while not stop.is_set():
+        if changes.registry:
+            evaluator.invalidate_registry()
+            changes.registry = False
         run = schedule.due(time.monotonic(), bool(changes))
         if run is None:
             wait = min(schedule.wait_s(time.monotonic()), 1.0)  # 1 s: notice `stop`

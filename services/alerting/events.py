@@ -26,7 +26,12 @@ from typing import Literal, Protocol
 
 import psycopg
 
-from energywatch.storage.changes import READINGS_CHANNEL, ROLLUPS_CHANNEL, decode
+from energywatch.storage.changes import (
+    READINGS_CHANNEL,
+    REGISTRY_CHANNEL,
+    ROLLUPS_CHANNEL,
+    decode,
+)
 from services.alerting.notify import OpenAlert
 from services.alerting.registry import Registry
 from services.alerting.rules import SITE_KINDS, Rule
@@ -35,7 +40,7 @@ from services.alerting.rules import SITE_KINDS, Rule
 # rewritten (site figures sum the rollups of their points).
 READING_KINDS = frozenset({"power", "pollutant", "stuck", "counter_reset", "negative", "silent"})
 ROLLUP_KINDS = SITE_KINDS | {"completeness"}
-CHANNELS = (READINGS_CHANNEL, ROLLUPS_CHANNEL)
+CHANNELS = (READINGS_CHANNEL, ROLLUPS_CHANNEL, REGISTRY_CHANNEL)
 
 
 class Scope(Protocol):
@@ -64,11 +69,15 @@ class Changes:
     readings: set[int] = field(default_factory=set)
     rollups: set[int] = field(default_factory=set)
     notifications: int = 0
+    registry: bool = False  # the registry changed: reload it (not itself an evaluation)
 
     def add(self, channel: str, payload: str) -> None:
+        self.notifications += 1
+        if channel == REGISTRY_CHANNEL:
+            self.registry = True
+            return
         target = self.readings if channel == READINGS_CHANNEL else self.rollups
         target.update(decode(payload))
-        self.notifications += 1
 
     def take(self) -> Changes:
         """Hand over what was collected and start empty."""

@@ -29,6 +29,7 @@ from energywatch.dependencies import Dependency
 from energywatch.settings import AlertingSettings, DatabaseSettings, Settings
 from services.alerting import events
 from services.alerting.command import evaluate_loop, groups, rule_source
+from services.alerting.evaluator import Evaluator
 from services.demo.broker import free_port
 from tests.integration.alerting.conftest import write_rules
 from tests.integration.alerting.support import (
@@ -117,10 +118,11 @@ def swept(port: int, group: str) -> bool:
 
 
 def listeners(conn: psycopg.Connection) -> int:
-    """Sessions whose last statement was the LISTEN alerting issues before its first sweep."""
+    """Sessions whose last statement was the last LISTEN alerting issues before its first
+    sweep."""
     row = conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
-        (f"LISTEN {events.ROLLUPS_CHANNEL}",),
+        (f"LISTEN {events.CHANNELS[-1]}",),
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -279,3 +281,22 @@ def test_an_event_evaluates_the_subjects_its_points_feed_and_a_tick_the_open_one
     assert report.subjects == 1
     evaluator.cycle(t0 + timedelta(seconds=10))
     assert open_state(conn, "energy", "site:B") == "firing"
+
+
+def test_a_registry_change_is_announced_and_the_snapshot_reloads_on_it(conn, db_url, tmp_path, t0):
+    """A statement on the registry's tables notifies the listener, whoever wrote it; the
+    evaluator keeps its snapshot (a province's takes a second to load) until told."""
+    site = add_site(conn, "R")
+    add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
+    evaluator = Evaluator(conn, write_rules(tmp_path / "rules", [SO2_RULE]), registry_ttl_s=600)
+    assert evaluator.cycle(t0).subjects == 1
+    with psycopg.connect(db_url, autocommit=True) as listener:
+        events.listen(listener)
+        add_point(conn, site, "SO2B", "so2", kind="instantaneous", role="emission", unit="mg/m3")
+        changes = events.Changes()
+        events.receive(listener, changes, 10.0)
+    assert changes.registry
+    assert not changes  # a registry change alone is no evaluation
+    assert evaluator.cycle(t0).subjects == 1  # the snapshot it holds
+    evaluator.invalidate_registry()
+    assert evaluator.cycle(t0).subjects == 2
