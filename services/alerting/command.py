@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 
+from energywatch import heap
 from energywatch.backoff import Backoff
 from energywatch.dependencies import Dependency, connect_database, database_problem
 from energywatch.errors import DependencyError
@@ -217,6 +218,8 @@ def _evaluate(
             scope = changes.take()
             metrics.CHANGED_POINTS.labels(group).inc(len(scope))
         report = evaluator.cycle(scope=scope)
+        if run == "sweep":
+            heap.release_free_memory()  # a sweep's subjects and readings are transient
         metrics.EVALUATIONS.labels(group, run).inc()
         metrics.RUN_SECONDS.labels(group, run).inc(report.seconds)
         metrics.READ_SECONDS.labels(group, run).inc(report.measure_seconds)
@@ -232,6 +235,7 @@ def _evaluate(
 
 
 def run(settings: Settings, once: bool = False) -> None:
+    heap.limit_arenas()
     require_secrets(settings, "alerting.webhook_secret")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

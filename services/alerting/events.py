@@ -4,7 +4,8 @@ Three kinds of evaluation, all through `Evaluator.cycle`:
 
 - event: ingest or the rollup committed rows and said which points (NOTIFY,
   energywatch/storage/changes.py). Only the rules those rows feed run, and only for the
-  subjects those points belong to, at once. Notifications that arrive while an evaluation
+  subjects those points belong to, at once; a readings rule with an `every` of its own is
+  left to its cadence (see `Changes.ids`). Notifications that arrive while an evaluation
   runs are folded into the next one, so under load evaluations grow instead of queueing.
 - tick, every `alerting.interval_s`: what time alone changes. Rules whose `every` is due run
   over all their subjects (no-data, budget pace and the like run on their own cadence); the
@@ -103,7 +104,12 @@ class Changes:
         self, rule: Rule, reg: Registry, open_alerts: Collection[OpenAlert], due: bool
     ) -> Collection[int]:
         if rule.kind in READING_KINDS:
-            return self.readings
+            # A readings rule that says how often to look (`every`: the data-quality checks
+            # over an hour or two of readings) is looked at that often over all its subjects,
+            # and every tick over those with an open alert. Evaluated again for each point
+            # that reports, it would re-read its window once a minute per point: in a province
+            # 200,000 windows of 60-120 readings a minute, most of the database's work.
+            return () if rule.every is not None else self.readings
         if rule.kind not in ROLLUP_KINDS:
             return ()
         if not rule.per_site:

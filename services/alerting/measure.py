@@ -282,7 +282,7 @@ def _measure_points(
         sources, value, details = measure_pollutant(rule, reg, inputs, points)
         return Measured(
             rule,
-            [f"point:{_label(reg, s.subject)}" for s in sources],
+            [reg.point_subject(s.subject) for s in sources],
             [s.subject.site_id for s in sources],
             [s.subject.id for s in sources],
             value,
@@ -329,7 +329,7 @@ def _measure_points(
         evidence = {"bucket_completeness_sum": sums, "buckets_expected": np.full(n, expected)}
     return Measured(
         rule,
-        [f"point:{_label(reg, p)}" for p in points],
+        [reg.point_subject(p) for p in points],
         [p.site_id for p in points],
         [p.id for p in points],
         value,
@@ -337,7 +337,3 @@ def _measure_points(
         clear,
         evidence,
     )
-
-
-def _label(reg: Registry, point: Point) -> str:
-    return reg.point_label(point)

@@ -49,6 +49,9 @@ def test_readings_feed_point_rules_and_rollups_feed_site_rules_through_their_sit
     reg = registry()
     assert changes.ids(rule("power", thresholds={"critical": 1}), reg, [], False) == {1}
     assert changes.ids(rule("silent", thresholds={"warning": 30}), reg, [], False) == {1}
+    # a readings rule with a cadence of its own waits for it (a tick when due, or its alerts)
+    slow = rule("stuck", thresholds={"warning": 0.001}, window="2h", every="5m")
+    assert changes.ids(slow, reg, [], False) == ()
     assert changes.ids(rule("energy", thresholds={"warning": 1}), reg, [], False) == {10, 20}
     assert changes.ids(rule("completeness"), reg, [], False) == {2, 3}
     assert not Changes({1}, set()).ids(rule("energy", thresholds={"warning": 1}), reg, [], False)
