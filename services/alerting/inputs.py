@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 
 from energywatch.core.series import I64
@@ -20,6 +21,7 @@ from energywatch.core.thresholds import F64
 from energywatch.core.timegrid import to_ms, year_elapsed
 from energywatch.core.unit_balance import Flow
 from energywatch.protocol import Quality
+from energywatch.storage.binary_copy import fetch_packed
 from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
@@ -71,16 +73,40 @@ class YearToDate:
     covered: dict[int, float]  # share of it covered by data: from the first bucket to now
 
 
+STATS_ROW = np.dtype(
+    [
+        ("point_id", ">i4"),
+        ("mean", ">f8"),
+        ("spread", ">f8"),
+        ("count", ">i8"),
+        ("last_ms", ">i8"),
+        ("below_zero", ">i8"),
+    ]
+)
+DROPS_ROW = np.dtype([("point_id", ">i4"), ("resets", ">i8"), ("dips", ">i8")])
+
+
 @dataclass(frozen=True)
 class PointStats:
-    """Per point over a window (absent = no reading there)."""
+    """Per point over a window, as arrays in the order of `ids` (ascending): a province's
+    200,000 points in a few arrays rather than a million Python objects. A point absent from
+    `ids` had no reading there."""
 
-    mean: dict[int, float]
-    spread: dict[int, float]
-    count: dict[int, int]
-    resets: dict[int, int]
-    negatives: dict[int, int]
-    last: dict[int, datetime]  # newest reading in the window
+    ids: I64
+    mean: F64
+    spread: F64
+    count: I64
+    resets: I64
+    negatives: I64
+    last_ms: I64  # newest reading in the window, ms since the epoch
+
+    def of(self, column: str, point_ids: I64, absent: float) -> F64:
+        """`column` for each of `point_ids`, `absent` for a point with no reading."""
+        values: npt.NDArray[Any] = getattr(self, column)
+        if not self.ids.size:
+            return np.full(point_ids.size, absent, dtype=np.float64)
+        at = np.minimum(np.searchsorted(self.ids, point_ids), self.ids.size - 1)
+        return np.where(self.ids[at] == point_ids, values[at], absent).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -308,53 +334,65 @@ class CycleInputs:
                 "now": self.now,
                 "share": reset_share,
             }
-            rows = self.conn.execute(
-                "SELECT point_id, avg(value), max(value) - min(value), count(*), max(ts), "
-                "count(*) FILTER (WHERE value < 0) FROM readings "
-                "WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s "
-                "GROUP BY point_id",
+            rows = fetch_packed(
+                self.conn,
+                "SELECT string_agg(int4send(point_id) || float8send(mean) || float8send(spread)"
+                " || int8send(n) || int8send(last_ms) || int8send(below_zero),"
+                " ''::bytea ORDER BY point_id) FROM ("
+                " SELECT point_id, avg(value) AS mean, max(value) - min(value) AS spread,"
+                " count(*) AS n, (extract(epoch FROM max(ts)) * 1000)::int8 AS last_ms,"
+                " count(*) FILTER (WHERE value < 0) AS below_zero FROM readings"
+                " WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s"
+                " GROUP BY point_id) x",
                 params,
-            ).fetchall()
-            stats = PointStats(
-                {r[0]: r[1] for r in rows},
-                {r[0]: r[2] for r in rows},
-                {r[0]: r[3] for r in rows},
-                {},
-                {},
-                {r[0]: r[4] for r in rows},
+                STATS_ROW,
             )
+            found = rows["point_id"].astype(np.int64)
             kinds = self._kinds(ids)
-            for r in rows:
-                if kinds.get(r[0]) == "interval" and r[5]:
-                    stats.negatives[r[0]] = r[5]
+            interval = np.array([kinds.get(int(p)) == "interval" for p in found], dtype=bool)
+            stats = PointStats(
+                found,
+                rows["mean"].astype(np.float64),
+                rows["spread"].astype(np.float64),
+                rows["count"].astype(np.int64),
+                np.zeros(found.size, np.int64),
+                np.where(interval, rows["below_zero"], 0).astype(np.int64),
+                rows["last_ms"].astype(np.int64),
+            )
             wants_drops = self.drop_scans is None or (window, reset_share) in self.drop_scans
             cumulative = [p for p in ids if kinds.get(p, "cumulative") == "cumulative"]
             if not wants_drops or not cumulative:
                 return stats
             params["ids"] = cumulative
-            for point_id, resets, dips in self.conn.execute(
+            drops = fetch_packed(
+                self.conn,
                 """
+                SELECT string_agg(int4send(point_id) || int8send(resets) || int8send(dips),
+                                  ''::bytea)
+                FROM (
                 SELECT point_id,
                        count(*) FILTER (WHERE value < prev
                                         AND prev - value > %(share)s * abs(prev)
                                         AND NOT (rollover IS NOT NULL
                                                  AND rollover - prev + value >= 0
-                                                 AND rollover - prev + value <= 0.5 * rollover)),
+                                                 AND rollover - prev + value <= 0.5 * rollover))
+                           AS resets,
                        count(*) FILTER (WHERE value < prev
-                                        AND prev - value <= %(share)s * abs(prev))
+                                        AND prev - value <= %(share)s * abs(prev)) AS dips
                 FROM (SELECT r.point_id, r.value, p.rollover,
                              lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
                       FROM readings r JOIN points p ON p.id = r.point_id
                       WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
                         AND r.ts <= %(now)s) x
-                GROUP BY point_id
+                GROUP BY point_id) y
                 """,
                 params,
-            ):
-                if resets:
-                    stats.resets[point_id] = resets
-                if dips:
-                    stats.negatives[point_id] = stats.negatives.get(point_id, 0) + dips
+                DROPS_ROW,
+            )
+            # every point with drops has readings in the window, so it is in `found`
+            at = np.searchsorted(found, drops["point_id"].astype(np.int64))
+            stats.resets[at] = drops["resets"]
+            stats.negatives[at] += drops["dips"]
             return stats
 
         key: tuple[Any, ...] = ("stats", window, reset_share)
@@ -411,7 +449,14 @@ class CycleInputs:
             # reported within their window; only the others need an index probe.
             seen: dict[int, datetime] = {}
             for (window, share), ids in self.scans.items():
-                seen.update(self.point_stats(window, ids, share).last)
+                stats = self.point_stats(window, ids, share)
+                seen.update(
+                    zip(
+                        stats.ids.tolist(),
+                        map(_from_ms, stats.last_ms.tolist()),
+                        strict=True,
+                    )
+                )
             missing = [p for p in point_ids if p not in seen]
             if missing:
                 rows = self.conn.execute(
@@ -427,10 +472,11 @@ class CycleInputs:
 
     def drops(
         self, window: timedelta, point_ids: tuple[int, ...], reset_share: float
-    ) -> tuple[dict[int, int], dict[int, int]]:
-        """(resets, negatives) per point within the window (see point_stats)."""
+    ) -> tuple[F64, F64]:
+        """(resets, negatives) of each of `point_ids` within the window (see point_stats)."""
         stats = self.point_stats(window, point_ids, reset_share)
-        return stats.resets, stats.negatives
+        ids = np.array(point_ids, dtype=np.int64)
+        return stats.of("resets", ids, 0.0), stats.of("negatives", ids, 0.0)
 
     def completeness(self, window: timedelta, point_ids: tuple[int, ...]) -> tuple[F64, float]:
         """Sum of bucket completeness over the whole 15-minute buckets of the window, and the
@@ -470,3 +516,7 @@ def bucket_floor(ts: datetime) -> datetime:
 def _ceil_bucket(ts: datetime) -> int:
     """Number of the first bucket starting at or after ts."""
     return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

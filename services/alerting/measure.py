@@ -298,14 +298,12 @@ def _measure_points(
     kind = rule.kind
     if kind in ("power", "stuck"):
         stats = inputs.point_stats(rule.window, ids, rule.reset_share)
-        count = np.array([stats.count.get(p, 0) for p in ids], dtype=np.float64)
+        id_array = np.array(ids, dtype=np.int64)
+        count = stats.of("count", id_array, 0.0)
         if kind == "stuck":
-            value = np.array(
-                [stats.spread[p] if stats.count.get(p, 0) >= 2 else NAN for p in ids],
-                dtype=np.float64,
-            )
+            value = np.where(count >= 2, stats.of("spread", id_array, NAN), NAN)
         else:
-            value = np.array([stats.mean.get(p, NAN) for p in ids], dtype=np.float64)
+            value = stats.of("mean", id_array, NAN)
         evidence = {"readings": count}
     elif kind == "silent":
         seen = inputs.last_seen(ids)
@@ -316,8 +314,7 @@ def _measure_points(
         )
     elif kind in ("counter_reset", "negative"):
         resets, negatives = inputs.drops(rule.window, ids, rule.reset_share)
-        chosen = resets if kind == "counter_reset" else negatives
-        value = np.array([float(chosen.get(p, 0)) for p in ids], dtype=np.float64)
+        value = resets if kind == "counter_reset" else negatives
     elif kind == "completeness":
         sums, expected = inputs.completeness(rule.window, ids)
         # A window that began before the point was registered is not judged: the day before a
