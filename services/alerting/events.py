@@ -120,9 +120,11 @@ class Changes:
 
 @dataclass(frozen=True)
 class Tick:
-    """What time alone changes (see the module's docstring)."""
+    """What time alone changes (see the module's docstring). It reads no rollups: events
+    brought the rewritten ones, and the sweep reads whatever was written since its last read
+    (a lost notification's rows among them)."""
 
-    rollup_points: None = None
+    rollup_points: tuple[int, ...] = ()
     time_driven: bool = True
 
     def ids(

@@ -40,6 +40,7 @@ from energywatch.storage.binary_copy import fetch_packed
 
 BUCKET_S = 900
 MARGIN = timedelta(seconds=60)  # rows whose transaction committed a little after computed_at
+RECENT = timedelta(hours=1)  # the buckets an event re-reads of the points it names
 SPARE_SLOTS = 8  # two hours of slack between the horizon and a slot's reuse
 RELOAD_SLICE = 5_000  # points per statement of a full reload (~550,000 rows, 22 MB, a day each)
 ROW = np.dtype(
@@ -99,8 +100,9 @@ class RollupCache:
     ) -> None:
         """Bring the ring up to date: everything now and then, else the rows written since
         the last read; or, given the points the rollup just said it rewrote (`changed`), the
-        ring's rows of those points only, which costs what changed. `summed`: the points
-        whose quantity, tce and tCO2 are kept (the others' completeness only)."""
+        last hour's rows of those points only, which costs what changed (empty: nothing, for
+        an evaluation that only time prompts). `summed`: the points whose quantity, tce and
+        tCO2 are kept (the others' completeness only)."""
         if point_ids is not self._points:  # a new registry snapshot: compare the sets once
             if self._read_until is None or not self._same_layout(point_ids, summed):
                 self._read_until = None
@@ -127,16 +129,17 @@ class RollupCache:
             self._synced_at = time.monotonic()
         elif changed is not None:
             assert self._read_until is not None
-            # Only the rows of those points written since the last read: a pass rewrites a
-            # bucket or two of a point, not its whole ring.
-            self._store(
-                fetch_packed(
-                    conn,
-                    _PACKED + "point_id = ANY(%s) AND bucket >= %s AND computed_at > %s",
-                    (list(changed), since, self._read_until - MARGIN),
-                    ROW,
+            if changed:
+                # The recent buckets of those points: what a live pass rewrites. A late
+                # reading's older bucket reaches the ring at the next read since _read_until.
+                self._store(
+                    fetch_packed(
+                        conn,
+                        _PACKED + "point_id = ANY(%s) AND bucket >= %s",
+                        (list(changed), max(since, started - RECENT)),
+                        ROW,
+                    )
                 )
-            )
             return  # the next read since _read_until still catches whatever else was written
         else:
             assert self._read_until is not None
