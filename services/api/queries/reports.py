@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from energywatch.core.unit_balance import site_balance
 from energywatch.storage.balance import ENERGY_ROLES, non_fossil_used
+from energywatch.storage.tables import RANKED_POINTS_SQL
 from services.api.principal import Principal
 from services.api.queries.units import day_flows_of, units_of
 from services.api.scope import site_in_scope
@@ -237,8 +238,7 @@ def region_sites(
                 FROM points p
                 LEFT JOIN consumption_daily c ON c.point_id = p.id
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
-               WHERE p.site_id = s.id
-                 AND (p.balance_sign <> 0 OR p.role = 'output' OR p.product IS NOT NULL)
+               WHERE p.site_id = s.id AND ({RANKED_POINTS_SQL})
           ) t ON true
           LEFT JOIN by_unit u ON u.site_id = s.id
           LEFT JOIN LATERAL (
