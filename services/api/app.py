@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -46,16 +47,31 @@ OPENAPI_URL = "/openapi.json"
 VENDOR_URL = "/vendor"
 
 
+# PostgreSQL compiles a statement whose estimated cost passes jit_above_cost (100,000 by
+# default). The API's statements run in milliseconds, but a regional one (the ranking: a
+# nested loop over a province's enterprises) is estimated far above that: on 2,000 enterprises
+# compiling took 513 ms of CPU for 118 ms of execution (docs/api.md, Performance). Set on each
+# new connection, not in the URL: the operator's own `options` there stay as they are.
+NO_JIT = "SET jit = off"
+
+
 def api_engine(settings: Settings) -> sa.Engine:
     """The pool of the API. No ping before each checkout (one round trip per request): after
     a database restart a stale connection fails once, answers 503 and leaves the pool."""
-    return sa.create_engine(
+    engine = sa.create_engine(
         sqlalchemy_url(settings.database.url),
         pool_size=settings.database.pool_size,
         max_overflow=10,
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+    sa.event.listen(engine, "connect", _without_jit)
+    return engine
+
+
+def _without_jit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute(NO_JIT)
+    dbapi_connection.commit()
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -208,10 +208,11 @@ class IngestService:
         decoded = decode_message(message.topic, message.payload, self.settings.mqtt.topic_prefix)
         received = datetime.fromtimestamp(message.received, UTC)
         skew = self.config.future_skew_s
-        checked = check_readings(decoded, self._registry(), received, skew)
+        registry = self._registry()
+        checked = check_readings(decoded, registry, received, skew)
         if checked.missed:
             fresher = self._registry(after_miss=True)
-            if fresher is not None:
+            if fresher is not registry:  # the registry changed since: it may know them now
                 checked = check_readings(decoded, fresher, received, skew)
         confirmation = None
         if decoded.seq is not None and decoded.site:

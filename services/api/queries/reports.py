@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from energywatch.core.unit_balance import site_balance
 from energywatch.storage.balance import ENERGY_ROLES, non_fossil_used
+from energywatch.storage.tables import RANKED_POINTS_SQL
 from services.api.principal import Principal
 from services.api.queries.units import day_flows_of, units_of
 from services.api.scope import site_in_scope
@@ -193,9 +194,7 @@ def region_sites(
     }
     sql = f"""
         WITH chosen AS (
-            SELECT s.*, (SELECT count(*) FROM points p
-                          WHERE p.site_id = s.id AND p.balance_sign <> 0) AS n_consumption
-              FROM sites s
+            SELECT s.* FROM sites s
              WHERE s.kind = 'enterprise' AND s.division_code LIKE :prefix AND {scope_sql}
         ), by_unit AS (
             SELECT * FROM unnest(CAST(:u_site AS int[]), CAST(:u_output AS float8[]),
@@ -211,8 +210,7 @@ def region_sites(
                t.tce / nullif(s.energy_budget_tce, 0) AS budget_share,
                coalesce(a.open, 0) AS open_alerts, coalesce(a.firing, 0) AS firing_alerts,
                CASE a.max_rank WHEN 3 THEN 'critical' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
-               END AS max_severity,
-               count(*) OVER () AS total
+               END AS max_severity
           FROM chosen s
           LEFT JOIN LATERAL (
               SELECT sum(c.tce * p.balance_sign) FILTER (WHERE p.balance_sign <> 0) AS tce,
@@ -231,14 +229,16 @@ def region_sites(
                                                                 AND p.measure = 'electricity'))
                        / nullif(sum(c.quantity) FILTER (WHERE p.role = 'output'), 0)
                        AS kwh_per_t,
-                     min(p.product) FILTER (WHERE p.role = 'output') AS product,
+                     min(p.product) FILTER (WHERE p.role = 'output' AND c.point_id IS NOT NULL)
+                       AS product,
                      sum(c.completeness) FILTER (WHERE p.balance_sign <> 0)
-                       / nullif(s.n_consumption, 0) / :days AS completeness
+                       / nullif(count(DISTINCT p.id) FILTER (WHERE p.balance_sign <> 0), 0)
+                       / :days AS completeness
+                -- every boundary point, with data or not: completeness is over all of them
                 FROM points p
-                JOIN consumption_daily c ON c.point_id = p.id
+                LEFT JOIN consumption_daily c ON c.point_id = p.id
                  AND c.day >= CAST(:d0 AS date) AND c.day < CAST(:d1 AS date)
-               WHERE p.site_id = s.id
-                 AND (p.balance_sign <> 0 OR p.role = 'output' OR p.product IS NOT NULL)
+               WHERE p.site_id = s.id AND ({RANKED_POINTS_SQL})
           ) t ON true
           LEFT JOIN by_unit u ON u.site_id = s.id
           LEFT JOIN LATERAL (
@@ -272,8 +272,9 @@ def region_sites(
         **scope_params,
     }
     rows = [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
-    total = int(rows[0]["total"]) if rows else _count(conn, principal, prefix)
-    return rows, total
+    # Counted apart, not by a window over the ranking: the count needs the region's sites
+    # only, and without a window an order by code computes the figures of the page only.
+    return rows, _count(conn, principal, prefix)
 
 
 def scope_sql_text(principal: Principal) -> tuple[str, dict[str, Any]]:

@@ -9,15 +9,14 @@ from services.ingest.registry import PointRef, Registry
 from services.ingest.validate import check_readings, same_unit
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-REGISTRY = Registry(
-    devices={("S1", "D1"): 1, ("S1", "D2"): 2, ("S2", "D9"): 9},
-    points={
-        ("S1", "E01"): PointRef(11, 1, "kWh"),
-        ("S1", "G01"): PointRef(12, 1, "m3"),
-        ("S1", "F01"): PointRef(21, 2, "kWh"),
-        ("S2", "X01"): PointRef(91, 9, "kWh"),
-    },
-    sites_of_point={"E01": ("S1",), "G01": ("S1",), "F01": ("S1",), "X01": ("S2",)},
+REGISTRY = Registry.of_points(
+    {("S1", "D1"): 1, ("S1", "D2"): 2, ("S2", "D9"): 9},
+    [
+        ("S1", "E01", PointRef(11, 1, "kWh")),
+        ("S1", "G01", PointRef(12, 1, "m3")),
+        ("S1", "F01", PointRef(21, 2, "kWh")),
+        ("S2", "X01", PointRef(91, 9, "kWh")),
+    ],
 )
 
 
