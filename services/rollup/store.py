@@ -354,7 +354,8 @@ def write(
 
 
 def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = None) -> int:
-    """Mark every bucket that holds a reading dirty (for a rebuild from scratch)."""
+    """Mark every bucket that holds a reading dirty (for a rebuild from scratch); a bucket
+    already dirty keeps the time it was first marked (its wait is what the age measures)."""
     where = "" if point_ids is None else "WHERE point_id = ANY(%s)"
     params = () if point_ids is None else (list(point_ids),)
     cur = conn.execute(
@@ -362,7 +363,8 @@ def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = N
         INSERT INTO dirty_buckets (point_id, bucket)
         SELECT DISTINCT point_id, date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00')
           FROM readings {where}
-        ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+        ON CONFLICT (point_id, bucket) DO UPDATE
+           SET marked_at = least(dirty_buckets.marked_at, excluded.marked_at)
         """,
         params,
     )
