@@ -39,7 +39,7 @@ def history_with_dips() -> list[tuple]:
     """meter_history (gap, reset, wrap, an invalid and an estimated reading) with small dips
     in effect across bucket edges (16:59, 19:44): the reference stays at the higher value."""
     rows = meter_history(3)
-    out = []
+    out: list[tuple] = []
     for ts, value, quality in rows:
         minute = int((ts - START).total_seconds() // 60)
         if minute in (59, 224):
