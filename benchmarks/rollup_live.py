@@ -127,46 +127,50 @@ class Writer(threading.Thread):
         self, url: str, ids: np.ndarray, kinds: list[str], start: datetime, history_min: int
     ) -> None:
         super().__init__(daemon=True)
-        self.url, self.ids, self.start_s = url, ids, start.timestamp()
+        self.url, self.ids = url, ids
+        self.start_s = float(int(start.timestamp()))  # set again when the writer starts
         self.history_min = history_min
         self.cumulative = np.array([k == "cumulative" for k in kinds])
         self.stop = threading.Event()
         self.stored = 0
         self.backend_pid = 0
 
-    def batch(self, second: int, now: float) -> np.ndarray:
+    def batch(self, tick: int) -> tuple[np.ndarray, int]:
+        """The readings of second `tick` after the start (1/60 of the points, stamped with that
+        second, so a writer running late catches up without repeating a timestamp), and their
+        bucket index."""
         n = self.ids.shape[0]
+        second = tick % 60
         lo, hi = second * n // 60, (second + 1) * n // 60
+        at_s = int(self.start_s) + tick
         rows = wire_rows(READING, hi - lo)
         rows["pid"] = self.ids[lo:hi]
-        us = int((now - PG_EPOCH.timestamp()) * 1_000_000) // 1_000_000 * 1_000_000
-        rows["ts"] = us
-        minutes = self.history_min + (now - self.start_s) / 60
+        rows["ts"] = (at_s - int(PG_EPOCH.timestamp())) * 1_000_000
+        minutes = self.history_min + tick / 60
         # registers go on rising ~10.5 a minute from where reading_rows' history ended (a small
         # margin: its random steps must not make the first live reading a dip)
         cum = self.cumulative[lo:hi]
         rows["v"] = np.where(cum, 1e5 + 20.0 + 10.5 * minutes, 0.01)
         rows["q"] = 0
-        return rows
+        return rows, (at_s - int(PG_EPOCH.timestamp())) // BUCKET_S
 
     def run(self) -> None:
         with psycopg.connect(self.url) as conn:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
             self.backend_pid = int(row[0]) if row else 0
             conn.commit()
-            next_t = time.time()
+            tick = 0
+            self.start_s = float(int(time.time()))
             while not self.stop.is_set():
-                now = time.time()
-                rows = self.batch(int(now) % 60, now)
-                bucket = (int(now) - int(PG_EPOCH.timestamp())) // BUCKET_S
+                rows, bucket = self.batch(tick)
                 with conn.transaction():
                     copy_binary(conn, "readings", "point_id, ts, value, quality", rows)
                     with conn.cursor() as cur:
                         pids = rows["pid"].astype(np.int64).tolist()
                         dirty_marks.log_batch(cur, pids, [bucket] * len(pids))
                 self.stored += rows.shape[0]
-                next_t += 1.0
-                self.stop.wait(max(0.0, next_t - time.time()))
+                tick += 1
+                self.stop.wait(max(0.0, self.start_s + tick - time.time()))
 
 
 class Sampler(threading.Thread):
@@ -245,6 +249,8 @@ def main() -> None:
             stored_from = 0
             measuring = False
             while time.time() < window_to:
+                if not writer.is_alive() or not sampler.is_alive():
+                    raise RuntimeError("the writer or the sampler stopped (its error is above)")
                 before = cpu_ticks(backend) or 0
                 report = run_pass(conn, options, carry=carry)
                 cpu_s = ((cpu_ticks(backend) or 0) - before) / TICKS_PER_S
