@@ -25,7 +25,8 @@ recompute every point once from its history):
 - per pass: seconds, points claimed, CPU seconds of the rollup's PostgreSQL backend (from
   /proc/PID/stat: PostgreSQL runs on this machine), as medians; passes counted;
 - PostgreSQL cores: the rollup backend's CPU over the window divided by its length, and the
-  writer backend's for scale; readings read by the rollup per second against readings stored.
+  writer backend's for scale; the rollup's own cores (CPU time of the thread running the
+  passes); readings read by the rollup per second against readings stored.
 
 PostgreSQL, this process and the writer share the machine's two cores, with whatever else runs
 there. The last line is one JSON object.
@@ -228,7 +229,8 @@ def main() -> None:
     options = options_of(settings, args.fixed)
     start = datetime.now(UTC).replace(microsecond=0)
     url = create_database(PG_URL, f"ew_bench_rollup_live_{uuid.uuid4().hex[:8]}")
-    passes: list[tuple[float, PassReport, float]] = []  # (end time, report, backend CPU s)
+    # (end time, report, CPU s of the rollup's backend, CPU s of the thread running the pass)
+    passes: list[tuple[float, PassReport, float, float]] = []
     try:
         upgrade(url, use_timescaledb=False)
         with psycopg.connect(url, autocommit=True) as conn:
@@ -252,9 +254,10 @@ def main() -> None:
                 if not writer.is_alive() or not sampler.is_alive():
                     raise RuntimeError("the writer or the sampler stopped (its error is above)")
                 before = cpu_ticks(backend) or 0
+                own_before = time.thread_time()
                 report = run_pass(conn, options, carry=carry)
                 cpu_s = ((cpu_ticks(backend) or 0) - before) / TICKS_PER_S
-                passes.append((time.time(), report, cpu_s))
+                passes.append((time.time(), report, cpu_s, time.thread_time() - own_before))
                 if report.points and not measuring:
                     log(
                         f"warm-up pass: {report.points} points, {report.seconds:.2f} s,"
@@ -279,7 +282,9 @@ def main() -> None:
             sampler.join()
     finally:
         drop_database(PG_URL, url)
-    counted = [(t, r, c) for t, r, c in passes if t >= window_from and r.points]
+    counted = [(t, r, c) for t, r, c, _ in passes if t >= window_from]
+    own_cpu_s = sum(o for t, _, _, o in passes if t >= window_from)
+    counted = [(t, r, c) for t, r, c in counted if r.points]
     ages = [a for t, a in sampler.samples if window_from <= t]
     summary = {
         "benchmark": "rollup_live",
@@ -315,6 +320,7 @@ def main() -> None:
         ),
         "rollup_backend_cores": round(rollup_cores, 3),
         "writer_backend_cores": round(writer_cores, 3),
+        "rollup_thread_cores": round(own_cpu_s / window_s, 3),
         "readings_stored_per_s": round(stored / window_s),
         "readings_read_per_s": round(sum(r.readings for _, r, _ in counted) / window_s),
         "ranges_with_lookback_share": round(
