@@ -8,6 +8,12 @@ that nobody renewed meanwhile; NOTIFY alerting of the points rewritten (delivere
 energywatch/storage/changes.py). A transaction-scoped advisory lock keeps two workers from
 computing the same buckets at once; a worker that does not get it skips the pass.
 
+A worker keeps two things from pass to pass (`Carry`): how many points to claim, sized by the
+rate of the passes before (batch.py), and where each register's counting stood at the edges of
+the range it last computed, so that a range starting there is loaded without the lookback
+(counter_state.py). Without a `Carry`, a pass claims `Options.batch_points` and loads every
+range with the lookback.
+
 Two limits keep a pass from doing harm. Buckets older than the raw-data horizon
 (`Options.retain_ms`, from `database.retain_days`) are never recomputed: retention may have
 dropped some of their readings, and recomputing a day from what is left would replace its
