@@ -234,6 +234,8 @@ def main() -> None:
             "late_share": LATE_SHARE,
             "options": "services.rollup.worker.Options() defaults",
             "batch_points": options.batch_points,
+            "max_batch_points": options.max_batch_points,
+            "pass_target_s": options.pass_target_s,
             "lookback_ms": options.lookback_ms,
             "run_gap_ms": options.run_gap_ms,
             "group_ms": options.group_ms,

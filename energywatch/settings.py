@@ -212,9 +212,22 @@ class AlertingSettings(Section):
 
 class RollupSettings(Section):
     interval_s: float = Field(default=5.0, gt=0, description="pause between passes when idle")
-    batch_points: int = Field(default=500, ge=1, description="points recomputed per pass")
+    batch_points: int = Field(
+        default=500, ge=1, description="the fewest points a pass claims (when that many wait)"
+    )
+    max_batch_points: int = Field(
+        default=100_000, ge=1, description="the most points a pass claims"
+    )
+    pass_target_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="passes claim as many points as the measured rate gets through in this time",
+    )
     lookback_hours: float = Field(
-        default=2.0, gt=0, description="readings read before a recomputed range (counter state)"
+        default=2.0,
+        gt=0,
+        description="readings read before a recomputed range when the counter's state at its "
+        "start is not known from an earlier pass",
     )
     reset_share: float = Field(default=0.1, gt=0, lt=1, description="a larger drop is a reset")
     wrap_share: float = Field(default=0.5, gt=0, le=1, description="largest plausible wrap")

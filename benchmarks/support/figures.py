@@ -206,6 +206,53 @@ TABLES: dict[str, list[Row]] = {
         ),
         Row("peak RSS of the rollup process", field("peak_rss_mb", mb)),
     ],
+    "rollup_live": [
+        Row(
+            "load: points, readings/s, measured window",
+            lambda r: (
+                f"{r['settings']['points']:,}, {r['settings']['readings_per_s']:,}/s,"
+                f" {r['settings']['window_s']:,.0f} s"
+            ),
+            lambda r: f"history {r['settings']['history_min']} min preloaded",
+        ),
+        Row(
+            "oldest dirty mark, max / p95",
+            lambda r: (
+                f"{r['oldest_mark_age_s']['max']:.0f} / {r['oldest_mark_age_s']['p95']:.0f} s"
+            ),
+            lambda r: "target < 60 s",
+        ),
+        Row(
+            "passes; median points claimed / seconds",
+            lambda r: (
+                f"{r['passes']}; {r['points_per_pass_median']:,.0f} / {r['pass_s_median']:.2f} s"
+            ),
+        ),
+        Row(
+            "PostgreSQL CPU of the rollup: per pass (median), per point, cores",
+            lambda r: (
+                f"{r['pg_cpu_s_per_pass_median']:.2f} s, {r['pg_cpu_ms_per_point']:.3f} ms,"
+                f" {r['rollup_backend_cores']:.2f}"
+            ),
+            lambda r: (
+                f"the writer's backend: {r['writer_backend_cores']:.2f} cores"
+                + (
+                    f"; the rollup itself: {r['rollup_thread_cores']:.2f}"
+                    if "rollup_thread_cores" in r
+                    else ""
+                )
+            ),
+        ),
+        Row(
+            "readings read by the rollup per second",
+            field("readings_read_per_s", count),
+            lambda r: f"{r['readings_stored_per_s']:,} stored per second",
+        ),
+        Row(
+            "ranges loaded with the 2 h lookback",
+            field("ranges_with_lookback_share", lambda x: f"{x:.1%}"),
+        ),
+    ],
     "ingest": [
         Row(
             "saturated throughput, readings/s",

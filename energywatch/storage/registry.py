@@ -33,7 +33,8 @@ _MARK_FUEL_DAYS = sa.text(
      WHERE p.site_id = :site AND p.measure = :measure
        AND r.ts >= (CAST(:d0 AS date)::timestamp AT TIME ZONE s.timezone)
        AND r.ts <= ((CAST(:d1 AS date) + 1)::timestamp AT TIME ZONE s.timezone)
-    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+    ON CONFLICT (point_id, bucket) DO UPDATE
+       SET marked_at = least(dirty_buckets.marked_at, excluded.marked_at)
     """
 )
 
@@ -50,7 +51,8 @@ _MARK_OWN_RENEWABLE_CHANGES = sa.text(
       JOIN points p ON p.site_id = n.site_id AND p.code = n.code
       JOIN readings r ON r.point_id = p.id
      WHERE (p.non_fossil IS NOT DISTINCT FROM 'own_renewable') <> n.own
-    ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+    ON CONFLICT (point_id, bucket) DO UPDATE
+       SET marked_at = least(dirty_buckets.marked_at, excluded.marked_at)
     """
 )
 

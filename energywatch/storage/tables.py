@@ -261,6 +261,10 @@ dirty_bucket_log = sa.Table(
     sa.Column("marked_at", TZ, nullable=False, server_default=sa.func.now()),
 )
 
+# Drawn once by every rollup pass: a gap in the numbers one worker drew means another process
+# ran a pass meanwhile (services/rollup/counter_state.py).
+rollup_passes = sa.Sequence("rollup_passes", metadata=metadata)
+
 consumption_15min = sa.Table(
     "consumption_15min",
     metadata,

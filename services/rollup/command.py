@@ -13,7 +13,7 @@ import signal
 import threading
 
 import psycopg
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from energywatch.backoff import Backoff
 from energywatch.dependencies import Dependency, connect_database, database_problem
@@ -23,7 +23,7 @@ from energywatch.storage.engine import libpq_url
 from energywatch.storage.jobs import job_statuses
 from services.rollup.compute import CounterRules
 from services.rollup.job_metrics import observe_jobs
-from services.rollup.worker import DAY_MS, Options, PassReport, drain, rebuild, run_pass
+from services.rollup.worker import DAY_MS, Carry, Options, PassReport, drain, rebuild, run_pass
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,15 @@ PASSES = Counter("energywatch_rollup_passes_total", "Rollup passes that held the
 ROWS = Counter("energywatch_rollup_rows_total", "consumption_15min rows written")
 READINGS = Counter("energywatch_rollup_readings_total", "Readings read by the rollup")
 PASS_SECONDS = Histogram("energywatch_rollup_pass_seconds", "Duration of a rollup pass")
+CLAIM_LIMIT = Gauge("energywatch_rollup_claim_limit_points", "Points the last pass could claim")
+OLDEST_MARK = Gauge(
+    "energywatch_rollup_oldest_mark_seconds",
+    "Age of the oldest dirty mark claimed by the last pass, when it began",
+)
+LOOKBACK_SPANS = Counter(
+    "energywatch_rollup_lookback_ranges_total",
+    "Ranges loaded with the lookback (the counter's state at their start not carried over)",
+)
 FAILED = Counter(
     "energywatch_rollup_failed_ranges_total",
     "Ranges whose write failed (still dirty, retried in a later pass; the log says why)",
@@ -49,6 +58,8 @@ def options_from(settings: Settings) -> Options:
     r = settings.rollup
     return Options(
         batch_points=r.batch_points,
+        max_batch_points=r.max_batch_points,
+        pass_target_s=r.pass_target_s,
         lookback_ms=int(r.lookback_hours * 3_600_000),
         rules=CounterRules(reset_share=r.reset_share, wrap_share=r.wrap_share),
         max_span_ms=DAY_MS,
@@ -67,6 +78,10 @@ def _observe(report: PassReport) -> None:
         FAILED.inc(report.failed)
         FROZEN.inc(report.frozen)
         HOURLY_FAILED.inc(report.hourly_failed)
+        CLAIM_LIMIT.set(report.claim_limit)
+        LOOKBACK_SPANS.inc(report.lookback_spans)
+        if report.oldest_mark_s is not None:
+            OLDEST_MARK.set(report.oldest_mark_s)
 
 
 def rebuild_all(settings: Settings) -> None:
@@ -101,8 +116,13 @@ def run(settings: Settings, once: bool = False) -> None:
 
         start_http_server(settings.rollup.metrics_port)
     log.info(
-        "rollup every %.1f s, %d points per pass", settings.rollup.interval_s, options.batch_points
+        "rollup every %.1f s, %d to %d points per pass (passes of about %.0f s)",
+        settings.rollup.interval_s,
+        options.batch_points,
+        options.max_batch_points,
+        options.pass_target_s,
     )
+    carry = Carry.of(options)
     database = Dependency("database", log)
     backoff = Backoff(settings.rollup.interval_s, max(60.0, settings.rollup.interval_s))
     conn: psycopg.Connection | None = None
@@ -111,7 +131,7 @@ def run(settings: Settings, once: bool = False) -> None:
             try:
                 if conn is None or conn.closed:
                     conn = connect_database(url)
-                report = run_pass(conn, options)
+                report = run_pass(conn, options, carry=carry)
                 database.up()
                 backoff.reset()
                 _observe(report)

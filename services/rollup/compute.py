@@ -34,6 +34,7 @@ from energywatch.core.series import F64, I64, build_series
 from energywatch.core.timegrid import Grid, local_day_starts
 from energywatch.protocol.payload import Quality
 from services.rollup.conversions import PointInfo, ReferenceRows
+from services.rollup.counter_state import settled_edges
 from services.rollup.plan import Span
 
 CADENCES_MS = np.array([1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900], dtype=np.float64) * 1000.0
@@ -93,6 +94,17 @@ def compute(
     reference: ReferenceRows,
     rules: CounterRules | None = None,
 ) -> Rows:
+    return compute_settling(spans, points, readings, reference, rules)[0]
+
+
+def compute_settling(
+    spans: Sequence[Span],
+    points: Mapping[int, PointInfo],
+    readings: Readings,
+    reference: ReferenceRows,
+    rules: CounterRules | None = None,
+) -> tuple[Rows, list[tuple[int, int, int]]]:
+    """The rows, and the registers' settled bucket edges (services/rollup/counter_state.py)."""
     rules = rules or CounterRules()
     n = len(spans)
     info = [points[s.point_id] for s in spans]
@@ -107,9 +119,11 @@ def compute(
     series = build_series(readings.span, readings.ts, used, n)
     counted = build_series(readings.span, readings.ts, present, n).values
 
-    delta, start, _ = counter_deltas(
+    delta, start, flags = counter_deltas(
         series.offsets, series.ts, series.values, rollover, rules.reset_share, rules.wrap_share
     )
+    cumulative = [p.kind == "cumulative" for p in info]
+    settled = settled_edges(spans, cumulative, series.offsets, series.ts, series.values, flags)
     if is_interval.any():
         i_delta, i_start, _ = interval_deltas(series.ts, series.values)
         per_row = np.repeat(is_interval, np.diff(series.offsets))
@@ -140,7 +154,7 @@ def compute(
     def joined(name: str, dtype: type) -> np.ndarray:
         return np.concatenate(out[name]) if out[name] else np.empty(0, dtype=dtype)
 
-    return Rows(
+    rows = Rows(
         point_id=joined("point_id", np.int64),
         bucket=joined("bucket", np.int64),
         quantity=joined("quantity", np.float64),
@@ -148,3 +162,4 @@ def compute(
         tco2=joined("tco2", np.float64),
         completeness=joined("completeness", np.float64),
     )
+    return rows, settled

@@ -56,6 +56,8 @@ class Claim:
 
     point_id: list[int]
     bucket: list[int]  # ms
+    # seconds since the oldest claimed mark was made (at the start of the pass), None: no mark
+    oldest_age_s: float | None = None
 
     def by_point(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -76,16 +78,20 @@ def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
     transaction, which `release` must share)."""
     conn.execute(CLAIM_DDL)
     conn.execute("DELETE FROM rollup_claim")  # an earlier claim of the same transaction
-    conn.execute(
+    age = conn.execute(
         """
-        INSERT INTO rollup_claim (point_id, bucket, version)
-        SELECT d.point_id, d.bucket, d.xmin
-          FROM dirty_buckets d
-          JOIN (SELECT point_id FROM dirty_buckets GROUP BY point_id
-                ORDER BY min(marked_at), point_id LIMIT %s) w ON w.point_id = d.point_id
+        WITH waiting AS (
+            SELECT point_id, min(marked_at) AS first FROM dirty_buckets GROUP BY point_id
+             ORDER BY min(marked_at), point_id LIMIT %s
+        ), claimed AS (
+            INSERT INTO rollup_claim (point_id, bucket, version)
+            SELECT d.point_id, d.bucket, d.xmin
+              FROM dirty_buckets d JOIN waiting w ON w.point_id = d.point_id
+        )
+        SELECT extract(epoch FROM now() - min(first))::float8 FROM waiting
         """,
         (max_points,),
-    )
+    ).fetchone()
     conn.execute("ANALYZE rollup_claim")  # its size, for the plan of the release
     rows = fetch_packed(
         conn,
@@ -97,7 +103,15 @@ def claim_dirty(conn: psycopg.Connection, max_points: int) -> Claim:
         (),
         CLAIM_ROW,
     )
-    return Claim(rows["point_id"].tolist(), rows["ms"].tolist())
+    oldest = None if age is None else age[0]
+    return Claim(rows["point_id"].tolist(), rows["ms"].tolist(), oldest)
+
+
+def pass_number(conn: psycopg.Connection) -> int:
+    """The next number of the sequence every pass draws from (services/rollup/counter_state.py)."""
+    row = conn.execute("SELECT nextval('rollup_passes')").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def release(conn: psycopg.Connection, claim: Claim) -> None:
@@ -206,10 +220,13 @@ def epoch_ms(pg_us: np.ndarray) -> np.ndarray:
     return (pg_us.astype(np.int64) + (PG_EPOCH_MS * 1000 + 500)) // 1000
 
 
-def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: int) -> Readings:
-    """Per span: readings from `lookback_ms` before its start to its end, plus the last usable
-    reading before that and the first usable one at or after the end (the intervals that reach
-    into the span)."""
+def load_readings(
+    conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: int | Sequence[int]
+) -> Readings:
+    """Per span: readings from `lookback_ms` (one for all, or one per span) before its start to
+    its end, plus the last usable reading before that and the first usable one at or after the
+    end (the intervals that reach into the span)."""
+    lookbacks = [lookback_ms] * len(spans) if isinstance(lookback_ms, int) else list(lookback_ms)
     if not spans:
         empty = np.empty(0, dtype=np.int64)
         return Readings(empty, empty, np.empty(0), np.empty(0, dtype=np.int16))
@@ -241,7 +258,7 @@ def load_readings(conn: psycopg.Connection, spans: Sequence[Span], lookback_ms: 
         (
             list(range(len(spans))),
             [s.point_id for s in spans],
-            [s.start - lookback_ms for s in spans],
+            [s.start - back for s, back in zip(spans, lookbacks, strict=True)],
             [s.end for s in spans],
         ),
         READING_ROW,
@@ -337,7 +354,8 @@ def write(
 
 
 def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = None) -> int:
-    """Mark every bucket that holds a reading dirty (for a rebuild from scratch)."""
+    """Mark every bucket that holds a reading dirty (for a rebuild from scratch); a bucket
+    already dirty keeps the time it was first marked (its wait is what the age measures)."""
     where = "" if point_ids is None else "WHERE point_id = ANY(%s)"
     params = () if point_ids is None else (list(point_ids),)
     cur = conn.execute(
@@ -345,7 +363,8 @@ def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = N
         INSERT INTO dirty_buckets (point_id, bucket)
         SELECT DISTINCT point_id, date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00')
           FROM readings {where}
-        ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+        ON CONFLICT (point_id, bucket) DO UPDATE
+           SET marked_at = least(dirty_buckets.marked_at, excluded.marked_at)
         """,
         params,
     )

@@ -8,6 +8,12 @@ that nobody renewed meanwhile; NOTIFY alerting of the points rewritten (delivere
 energywatch/storage/changes.py). A transaction-scoped advisory lock keeps two workers from
 computing the same buckets at once; a worker that does not get it skips the pass.
 
+A worker keeps two things from pass to pass (`Carry`): how many points to claim, sized by the
+rate of the passes before (batch.py), and where each register's counting stood at the edges of
+the range it last computed, so that a range starting there is loaded without the lookback
+(counter_state.py). Without a `Carry`, a pass claims `Options.batch_points` and loads every
+range with the lookback.
+
 Two limits keep a pass from doing harm. Buckets older than the raw-data horizon
 (`Options.retain_ms`, from `database.retain_days`) are never recomputed: retention may have
 dropped some of their readings, and recomputing a day from what is left would replace its
@@ -24,12 +30,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import psycopg
 
 from energywatch.storage import changes, dirty_marks
 from services.rollup import hourly, store
-from services.rollup.compute import CounterRules, Rows, compute
-from services.rollup.conversions import ReferenceRows
+from services.rollup.batch import BatchSizer
+from services.rollup.compute import CounterRules, Readings, Rows, compute_settling
+from services.rollup.conversions import PointInfo, ReferenceRows
+from services.rollup.counter_state import CounterStates
 from services.rollup.plan import Span, clip, dirty_runs, floor_bucket, merge, split, widen
 
 log = logging.getLogger(__name__)
@@ -39,7 +48,9 @@ DAY_MS = 86_400_000
 
 @dataclass(frozen=True)
 class Options:
-    batch_points: int = 500
+    batch_points: int = 500  # the fewest points a pass claims (services/rollup/batch.py)
+    max_batch_points: int = 100_000  # the most
+    pass_target_s: float = 10.0  # the claim is sized for passes of about this long
     lookback_ms: int = 2 * 3_600_000
     rules: CounterRules = field(default_factory=CounterRules)
     max_span_ms: int = DAY_MS
@@ -60,6 +71,25 @@ class Options:
         return floor_bucket(now_ms - self.retain_ms + DAY_MS)
 
 
+@dataclass
+class Carry:
+    """What a worker keeps from one pass to the next: the claim's size, and where registers'
+    counting stood at recent bucket edges (services/rollup/counter_state.py)."""
+
+    sizer: BatchSizer
+    states: CounterStates = field(default_factory=CounterStates)
+
+    @classmethod
+    def of(cls, options: Options) -> Carry:
+        return cls(
+            BatchSizer(
+                min_points=options.batch_points,
+                max_points=max(options.batch_points, options.max_batch_points),
+                target_s=options.pass_target_s,
+            )
+        )
+
+
 @dataclass(frozen=True)
 class PassReport:
     locked: bool
@@ -72,6 +102,9 @@ class PassReport:
     frozen: int = 0  # dirty buckets older than the raw-data horizon: released, not recomputed
     hourly_refreshed: int = 0  # ranges of the hourly aggregate refreshed (older than its policy)
     hourly_failed: int = 0
+    claim_limit: int = 0  # points the pass could claim
+    oldest_mark_s: float | None = None  # age of its oldest claimed mark when it began
+    lookback_spans: int = 0  # ranges loaded with the lookback (no settled edge to start from)
 
     @property
     def progressed(self) -> bool:
@@ -109,19 +142,31 @@ def groups(spans: Sequence[Span], limit_ms: int) -> Iterator[list[Span]]:
 
 
 def run_pass(
-    conn: psycopg.Connection, options: Options, reference: ReferenceRows | None = None
+    conn: psycopg.Connection,
+    options: Options,
+    reference: ReferenceRows | None = None,
+    carry: Carry | None = None,
 ) -> PassReport:
     """One pass on `conn` (autocommit off or on: the pass runs in its own transaction), then
-    the refresh of the hourly aggregate's hours it rewrote beyond the aggregate's policy."""
+    the refresh of the hourly aggregate's hours it rewrote beyond the aggregate's policy.
+    Without `carry`, the pass claims `options.batch_points` points and loads every range with
+    the lookback; with it, the claim is sized and the lookback skipped where it can be."""
     t0 = time.perf_counter()
+    limit = options.batch_points if carry is None else carry.sizer.size
     with conn.transaction():
         if not dirty_marks.try_lock(conn):
             return PassReport(locked=False)
+        number = store.pass_number(conn)
+        states = None if carry is None else carry.states
+        if states is not None:
+            states.follow(number)
         dirty_marks.fold(conn)  # what ingest logged since the last pass
-        claim = store.claim_dirty(conn, options.batch_points)
+        claim = store.claim_dirty(conn, limit)
         if not claim.point_id:
-            return PassReport(locked=True)
+            return PassReport(locked=True, claim_limit=limit)
         by_point = claim.by_point()
+        if states is not None:
+            states.forget_after(by_point)
         points = store.load_points(conn, list(by_point))
         now_ms = int(options.clock() * 1000)
         horizon = options.horizon(now_ms)
@@ -134,14 +179,21 @@ def run_pass(
         reference = reference or store.load_reference(conn)
         spans = clip(plan_spans(conn, {p: b for p, b in rolled.items() if b}, options), horizon)
         compressed = store.compressed_ranges(conn)
-        n_readings = n_rows = 0
+        n_readings = n_rows = n_lookback = 0
         failed: list[Span] = []
+        settled: list[tuple[int, int, int]] = []
         for group in groups(spans, options.group_ms):
-            readings = store.load_readings(conn, group, options.lookback_ms)
-            rows = compute(group, points, readings, reference, options.rules)
-            failed += _write(conn, group, rows, compressed)
+            readings, looked_back = _load(conn, group, points, options, states)
+            rows, group_settled = compute_settling(
+                group, points, readings, reference, options.rules
+            )
+            group_failed = _write(conn, group, rows, compressed)
+            failed += group_failed
+            lost = {s.point_id for s in group_failed}
+            settled += [e for e in group_settled if e[0] not in lost]
             n_readings += int(readings.ts.shape[0])
             n_rows += len(rows)
+            n_lookback += looked_back
         store.defer(conn, failed)
         store.release(conn, claim)
         written = sorted(set(spans) - set(failed))
@@ -149,6 +201,11 @@ def run_pass(
             with conn.cursor() as cur:
                 changes.announce(cur, changes.ROLLUPS_CHANNEL, [s.point_id for s in written])
         reach = hourly.policy_reach_ms(conn) if written else None
+    if states is not None:  # only what a committed pass computed
+        states.learn(settled)
+    seconds = time.perf_counter() - t0
+    if carry is not None:
+        carry.sizer.observe(len(by_point), seconds)
     stale = [] if reach is None else hourly.stale_ranges(written, now_ms - reach)
     hourly_failed = hourly.refresh(conn, stale)
     if frozen:
@@ -168,7 +225,58 @@ def run_pass(
         frozen=frozen,
         hourly_refreshed=len(stale) - hourly_failed,
         hourly_failed=hourly_failed,
+        claim_limit=limit,
+        oldest_mark_s=claim.oldest_age_s,
+        lookback_spans=n_lookback,
     )
+
+
+def _load(
+    conn: psycopg.Connection,
+    group: Sequence[Span],
+    points: dict[int, PointInfo],
+    options: Options,
+    states: CounterStates | None,
+) -> tuple[Readings, int]:
+    """The readings of a group of ranges, and how many ranges needed the lookback.
+
+    A register's range starting at a settled edge, and an interval meter's range, are loaded
+    from their start (plus the last usable reading before it); a register's range whose reading
+    before its start is not the one remembered is loaded again with the lookback."""
+    if states is None:
+        return store.load_readings(conn, group, options.lookback_ms), len(group)
+    expected = [states.reference_time(s) for s in group]
+    cumulative = [points[s.point_id].kind == "cumulative" for s in group]
+    short = [not c or e is not None for c, e in zip(cumulative, expected, strict=True)]
+    lookbacks = [0 if ok else options.lookback_ms for ok in short]
+    readings = store.load_readings(conn, group, lookbacks)
+    before = _last_before_start(group, readings)
+    again = [
+        i
+        for i, (c, ok, e) in enumerate(zip(cumulative, short, expected, strict=True))
+        if c and ok and before[i] != e
+    ]
+    if not again:
+        return readings, lookbacks.count(options.lookback_ms)
+    redo = store.load_readings(conn, [group[i] for i in again], options.lookback_ms)
+    keep = ~np.isin(readings.span, again)
+    index = np.asarray(again, dtype=np.int64)
+    merged = Readings(
+        span=np.concatenate([readings.span[keep], index[redo.span]]),
+        ts=np.concatenate([readings.ts[keep], redo.ts]),
+        value=np.concatenate([readings.value[keep], redo.value]),
+        quality=np.concatenate([readings.quality[keep], redo.quality]),
+    )
+    return merged, lookbacks.count(options.lookback_ms) + len(again)
+
+
+def _last_before_start(group: Sequence[Span], readings: Readings) -> list[int | None]:
+    """Per range: the time of the latest loaded reading before its start (ms), or None."""
+    starts = np.array([s.start for s in group], dtype=np.int64)
+    before = readings.ts < starts[readings.span]
+    latest = np.full(len(group), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, readings.span[before], readings.ts[before])
+    return [None if t == np.iinfo(np.int64).min else int(t) for t in latest.tolist()]
 
 
 def _rows_of(rows: Rows, span: Span) -> Rows:
@@ -214,14 +322,20 @@ def _write(
     return failed
 
 
-def drain(conn: psycopg.Connection, options: Options, max_passes: int = 1_000_000) -> int:
+def drain(
+    conn: psycopg.Connection,
+    options: Options,
+    max_passes: int = 1_000_000,
+    carry: Carry | None = None,
+) -> int:
     """Run passes until no dirty bucket is left (or the lock is elsewhere); the passes run."""
     reference = None
+    carry = carry or Carry.of(options)
     for n in range(max_passes):
         if reference is None:
             with conn.transaction():
                 reference = store.load_reference(conn)
-        report = run_pass(conn, options, reference)
+        report = run_pass(conn, options, reference, carry)
         if not report.progressed:
             return n
     return max_passes

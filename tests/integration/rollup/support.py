@@ -66,7 +66,8 @@ def write_readings(
             INSERT INTO dirty_buckets (point_id, bucket)
             SELECT DISTINCT point_id, date_bin('15 minutes', ts, TIMESTAMPTZ '2000-01-01 00:00+00')
               FROM readings WHERE point_id = %s AND ts = ANY(%s)
-            ON CONFLICT (point_id, bucket) DO UPDATE SET marked_at = now()
+            ON CONFLICT (point_id, bucket) DO UPDATE
+               SET marked_at = least(dirty_buckets.marked_at, excluded.marked_at)
             """,
             (point_id, [ts for ts, _, _ in rows]),
         )
