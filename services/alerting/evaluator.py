@@ -1,6 +1,6 @@
 """One evaluation cycle: measure every due rule (or, given a scope, the rules and subjects it
-names: services/alerting/events.py), step all (rule, subject) states at once in the numba
-kernel, store the transitions with their evidence, and write the notifications they call for
+names: services/alerting/events.py), step each rule's subjects' states in the numba kernel,
+store the transitions with their evidence, and write the notifications they call for
 to the outbox -- all in one transaction, so a crash leaves either the whole cycle or none of
 it.
 """
@@ -189,35 +189,35 @@ class Evaluator:
                 plan_drop_scans(due),
                 None if scope is None else _sites_of(due, reg, selection),
             )
-            m0 = time.perf_counter()
-            measured = [measure(r, reg, inputs, selection) for r in due]
-            report.measure_seconds = time.perf_counter() - m0
-            if event:
-                open_alerts = self._open_alerts_of(measured)
-            k0 = time.perf_counter()
-            steps = self._step_all(measured, open_alerts, now)
-            report.kernel_seconds = time.perf_counter() - k0
             resolved: list[OpenAlert] = []
-            for m, (old_s, old_l, new) in zip(measured, steps, strict=True):
+            # An event changes only what it measured; reminders, escalations and silences
+            # follow the clock, and ticks and sweeps look at every firing alert for them.
+            measured_keys: set[tuple[str, str]] | None = set() if event else None
+            # One rule at a time: a sweep of a province holds one rule's 200,000 subjects at
+            # a time, not every rule's.
+            for rule in due:
+                m0 = time.perf_counter()
+                m = measure(rule, reg, inputs, selection)
+                report.measure_seconds += time.perf_counter() - m0
+                if event:
+                    open_alerts.update(self._open_alerts_of([m]))
+                    assert measured_keys is not None
+                    measured_keys.update((rule.name, subject) for subject in m.subjects)
+                k0 = time.perf_counter()
+                old_s, old_l, new = self._step(m, open_alerts, now)
+                report.kernel_seconds += time.perf_counter() - k0
                 resolved += self._apply(m, old_s, old_l, new, open_alerts, now, report)
+                report.subjects += len(m.subjects)
             if self.retire and scope is None:
                 resolved += self._retire_removed_rules(
                     open_alerts, {r.name: r for r in every_rule}, now, report
                 )
-            # An event changes only what it measured; reminders, escalations and silences
-            # follow the clock, and ticks and sweeps look at every firing alert for them.
-            measured_keys = (
-                None
-                if scope is None or scope.time_driven
-                else {(m.rule.name, subject) for m in measured for subject in m.subjects}
-            )
             report.notifications = self._notify(
                 open_alerts, resolved, by_name, reg, now, measured_keys
             )
             for r in whole:
                 self._last_run[r.name] = now
             report.rules = len(rules)
-            report.subjects = sum(len(m.subjects) for m in measured)
             if self.retire and not event:  # an event saw only the alerts it measured
                 metrics.RULES.set(len(every_rule))
                 counts = {"pending": 0, "firing": 0}
@@ -301,53 +301,37 @@ class Evaluator:
         ).fetchall()
         return {(r[1], r[3]): OpenAlert(*r) for r in rows}
 
-    def _step_all(
+    def _step(
         self,
-        measured: list[Measured],
+        m: Measured,
         open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
-    ) -> list[tuple[np.ndarray, np.ndarray, Step]]:
-        """One kernel call over every (rule, subject) of the cycle."""
-        sizes = [len(m.subjects) for m in measured]
-        n = sum(sizes)
-        value = np.empty(n)
-        thresholds = np.empty((n, len(SEVERITIES)))
-        clear = np.empty(n)
-        sign = np.empty(n, np.int8)
-        for_ms = np.empty(n, np.int64)
-        nodata = np.empty(n, np.int8)
+    ) -> tuple[np.ndarray, np.ndarray, Step]:
+        """One kernel call over the rule's subjects: their states before, and the step."""
+        n = len(m.subjects)
         state = np.zeros(n, np.int8)
         level = np.full(n, -1, np.int8)
         since = np.zeros(n, np.int64)
-        at = 0
-        for m, size in zip(measured, sizes, strict=True):
-            part = slice(at, at + size)
-            value[part] = m.value
-            thresholds[part] = m.thresholds
-            clear[part] = m.clear
-            sign[part] = 1 if m.rule.effective_direction == "above" else -1
-            for_ms[part] = int(m.rule.for_.total_seconds() * 1000)
-            nodata[part] = NODATA_CODES[m.rule.no_data]
-            for j, subject in enumerate(m.subjects):
-                alert = open_alerts.get((m.rule.name, subject))
-                if alert is not None:
-                    state[at + j] = STATE_CODES[alert.state]
-                    level[at + j] = SEVERITIES.index(alert.severity)
-                    began = alert.fired_at if alert.state == "firing" else alert.started_at
-                    since[at + j] = _ms(began or alert.started_at)
-            at += size
+        for j, subject in enumerate(m.subjects):
+            alert = open_alerts.get((m.rule.name, subject))
+            if alert is not None:
+                state[j] = STATE_CODES[alert.state]
+                level[j] = SEVERITIES.index(alert.severity)
+                began = alert.fired_at if alert.state == "firing" else alert.started_at
+                since[j] = _ms(began or alert.started_at)
         new = self.step(
-            value, thresholds, clear, sign, for_ms, nodata, state, level, since, _ms(now)
+            np.asarray(m.value, dtype=np.float64),
+            np.broadcast_to(m.thresholds, (n, len(SEVERITIES))).astype(np.float64),
+            np.broadcast_to(m.clear, (n,)).astype(np.float64),
+            np.full(n, 1 if m.rule.effective_direction == "above" else -1, np.int8),
+            np.full(n, int(m.rule.for_.total_seconds() * 1000), np.int64),
+            np.full(n, NODATA_CODES[m.rule.no_data], np.int8),
+            state,
+            level,
+            since,
+            _ms(now),
         )
-        out = []
-        at = 0
-        for size in sizes:
-            part = slice(at, at + size)
-            out.append(
-                (state[part], level[part], Step(new.state[part], new.level[part], new.since[part]))
-            )
-            at += size
-        return out
+        return state, level, new
 
     def _apply(
         self,

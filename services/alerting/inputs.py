@@ -483,30 +483,29 @@ class CycleInputs:
         """Sum of bucket completeness over the whole 15-minute buckets of the window, and the
         number of buckets expected. A bucket the rollup never wrote counts as 0."""
 
-        def fetch() -> tuple[dict[int, float], float]:
+        def fetch() -> tuple[F64, float]:
             end = bucket_floor(self.now)
             n_buckets = max(1.0, window / BUCKET)
             start = end - BUCKET * int(n_buckets)
+            ids = np.array(point_ids, dtype=np.int64)
             if self.cache is not None and self.cache.covers(window):
                 hi = int(end.timestamp()) // BUCKET_S
-                ids = np.array(point_ids, dtype=np.int64)
                 at = self.cache.rows_of(ids)
+                sums = np.zeros(ids.size)
                 known = at >= 0
-                sums = self.cache.window_completeness(hi - int(n_buckets), hi, at[known])
-                return (
-                    dict(zip(ids[known].tolist(), sums.tolist(), strict=True)),
-                    float(int(n_buckets)),
-                )
+                sums[known] = self.cache.window_completeness(hi - int(n_buckets), hi, at[known])
+                return sums, float(int(n_buckets))
             rows = self.conn.execute(
                 "SELECT point_id, sum(least(completeness, 1.0)) FROM consumption_15min "
                 "WHERE point_id = ANY(%(ids)s) AND bucket >= %(start)s AND bucket < %(end)s "
                 "GROUP BY point_id",
                 {"ids": list(point_ids), "start": start, "end": end},
             ).fetchall()
-            return {r[0]: float(r[1]) for r in rows}, float(int(n_buckets))
+            found = {r[0]: float(r[1]) for r in rows}
+            return np.array([found.get(p, 0.0) for p in point_ids]), float(int(n_buckets))
 
         sums, expected = self._once(("completeness", window, point_ids), fetch)
-        return np.array([sums.get(p, 0.0) for p in point_ids]), expected
+        return sums, expected
 
 
 def bucket_floor(ts: datetime) -> datetime:
