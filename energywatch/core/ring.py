@@ -48,14 +48,55 @@ def window_sums(
     return out, counts
 
 
-def clear_slots(values: npt.NDArray[np.floating], head: int, new_head: int) -> None:
+# Shares (completeness, 0..1) kept as 16-bit fixed point: 1/65534 steps, so a bucket's share
+# is within 7.6e-6 of what was stored and a day's sum of 96 within 7.3e-4 of 96 (a rule's value,
+# the sum over the buckets expected, within 7.6e-6); 65535 marks a slot with no row. Half the
+# memory of float32 for a province's 200,000 points x 109 slots (44 MB instead of 87).
+SHARE_SCALE = 65534
+NO_SHARE = 65535
+
+
+def to_shares(values: npt.ArrayLike) -> npt.NDArray[np.uint16]:
+    """Shares in [0, 1] (clipped) as fixed point."""
+    clipped = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.rint(clipped * SHARE_SCALE).astype(np.uint16)
+
+
+@kernel
+def _share_sums(shares, rows, lo, hi, head, out):  # type: ignore[no-untyped-def]
+    _, n_slots = shares.shape
+    oldest = head - n_slots + 1
+    for j in range(rows.size):
+        r = rows[j]
+        if r < 0:
+            continue
+        total = 0
+        for b in range(max(lo, oldest), min(hi, head + 1)):
+            q = shares[r, b % n_slots]
+            if q != 65535:
+                total += q
+        out[j] = total / 65534.0
+
+
+def share_sums(shares: npt.NDArray[np.uint16], rows: I64, lo: int, hi: int, head: int) -> F64:
+    """Per entry of `rows` (a row of `shares`; -1: none), the sum of its shares over buckets
+    [lo, hi), slots without a row counting 0."""
+    out = np.zeros(rows.size)
+    if rows.size:
+        _share_sums(shares, rows, int(lo), int(hi), int(head), out)
+    return out
+
+
+def clear_slots(values: npt.NDArray[np.generic], head: int, new_head: int) -> None:
     """Advance a ring from `head` to `new_head`: the slots of buckets (head, new_head] now
-    hold those buckets and nothing has been stored for them yet."""
+    hold those buckets and nothing has been stored for them yet (NaN, or NO_SHARE in a ring
+    of shares)."""
     n_slots = values.shape[-1]
+    empty = NO_SHARE if values.dtype == np.uint16 else np.nan
     if new_head <= head:
         return
     if new_head - head >= n_slots:
-        values[...] = np.nan
+        values[...] = empty
         return
     slots = np.arange(head + 1, new_head + 1) % n_slots
-    values[..., slots] = np.nan
+    values[..., slots] = empty

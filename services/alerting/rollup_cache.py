@@ -11,13 +11,13 @@ hourly) plus the ring's part.
 
 Memory follows what the rules read, not points x columns: a province has 200,000 points, and
 a day of four float64 columns for each would be 700 MB. So the ring keeps
-- completeness (float32, ample for a share compared with thresholds like 0.9) for every
+- completeness (16-bit fixed point, within 7.6e-6: energywatch/core/ring.py) for every
   point: the completeness rule judges each point;
 - quantity, tce and tCO2 (float64: they become the figures an alert reports) only for the
   points whose sums a site figure can read (`Registry.summed_points`): level-1 meters,
   points naming a product, roles other than consumption, and level-2 meters of sites with
   process units. A province's level-2 and level-3 sub-meters of sites without units are
-  read by no rule's sums. 200,000 points of which 8,000 summed: 87 + 21 MB.
+  read by no rule's sums. 200,000 points of which 8,000 summed: 44 + 21 MB.
 Rows are read as packed binary records (energywatch/storage/binary_copy.py), a full reload
 in slices of points, so no Python object is made per row and the reload's peak is one slice.
 """
@@ -74,8 +74,8 @@ class RollupCache:
     head: int = -1  # the newest bucket the ring holds (energywatch/core/ring.py)
     point_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted
     summed_row: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # row in sums, or -1
-    completeness: npt.NDArray[np.float32] = field(
-        default_factory=lambda: np.zeros((1, 0, 0), np.float32)
+    completeness: npt.NDArray[np.uint16] = field(
+        default_factory=lambda: np.zeros((0, 0), np.uint16)
     )
     sums: F64 = field(default_factory=lambda: np.zeros((3, 0, 0)))  # quantity, tce, tco2
     _read_until: datetime | None = None
@@ -168,10 +168,10 @@ class RollupCache:
         self.point_ids = ids
         self.summed_row = np.where(kept, np.cumsum(kept) - 1, -1).astype(np.int64)
         n_summed = int(kept.sum())
-        if self.completeness.shape[1:] == (ids.size, self.n_slots):
-            self.completeness.fill(np.nan)  # the same size: no second copy at the peak
+        if self.completeness.shape == (ids.size, self.n_slots):
+            self.completeness.fill(ring.NO_SHARE)  # the same size: no second copy at the peak
         else:
-            self.completeness = np.full((1, ids.size, self.n_slots), np.nan, np.float32)
+            self.completeness = np.full((ids.size, self.n_slots), ring.NO_SHARE, np.uint16)
         if self.sums.shape[1:] == (n_summed, self.n_slots):
             self.sums.fill(np.nan)
         else:
@@ -203,7 +203,7 @@ class RollupCache:
         rows, bno, table = rows[keep], bno[keep], table[keep]
         slot = bno % self.n_slots
         # as the SQL path reads it: a bucket counts at most whole
-        self.completeness[0, rows, slot] = np.minimum(table["completeness"], 1.0)
+        self.completeness[rows, slot] = ring.to_shares(table["completeness"])
         summed = self.summed_row[rows]
         has = summed >= 0
         for c, name in enumerate(("quantity", "tce", "tco2")):
@@ -234,9 +234,7 @@ class RollupCache:
 
     def window_completeness(self, lo: int, hi: int, rows: I64) -> F64:
         """Per row of `rows`, the sum of its buckets' completeness over [lo, hi)."""
-        lows = np.full(rows.size, lo, np.int64)
-        sums, _ = ring.window_sums(self.completeness, rows, lows, hi, self.head)
-        return sums[0]
+        return ring.share_sums(self.completeness, rows, lo, hi, self.head)
 
     def year_base(
         self, conn: psycopg.Connection, now: datetime, site_tz: dict[int, str]
