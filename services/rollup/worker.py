@@ -250,12 +250,9 @@ def _load(
     short = [not c or e is not None for c, e in zip(cumulative, expected, strict=True)]
     lookbacks = [0 if ok else options.lookback_ms for ok in short]
     readings = store.load_readings(conn, group, lookbacks)
-    before = _last_before_start(group, readings)
-    again = [
-        i
-        for i, (c, ok, e) in enumerate(zip(cumulative, short, expected, strict=True))
-        if c and ok and before[i] != e
-    ]
+    checked = [c and ok for c, ok in zip(cumulative, short, strict=True)]
+    before = _last_before_start(group, readings, checked)
+    again = [i for i, e in enumerate(expected) if checked[i] and before[i] != e]
     if not again:
         return readings, lookbacks.count(options.lookback_ms)
     redo = store.load_readings(conn, [group[i] for i in again], options.lookback_ms)
@@ -270,13 +267,23 @@ def _load(
     return merged, lookbacks.count(options.lookback_ms) + len(again)
 
 
-def _last_before_start(group: Sequence[Span], readings: Readings) -> list[int | None]:
-    """Per range: the time of the latest loaded reading before its start (ms), or None."""
+def _last_before_start(
+    group: Sequence[Span], readings: Readings, wanted: Sequence[bool]
+) -> list[int | None]:
+    """Per range (of those `wanted`): the time of the latest loaded reading before its start
+    (ms), or None."""
+    latest: list[int | None] = [None] * len(group)
+    if not any(wanted):
+        return latest
     starts = np.array([s.start for s in group], dtype=np.int64)
-    before = readings.ts < starts[readings.span]
-    latest = np.full(len(group), np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(latest, readings.span[before], readings.ts[before])
-    return [None if t == np.iinfo(np.int64).min else int(t) for t in latest.tolist()]
+    rows = np.flatnonzero(
+        np.asarray(wanted, dtype=bool)[readings.span] & (readings.ts < starts[readings.span])
+    )
+    for span, ts in zip(readings.span[rows].tolist(), readings.ts[rows].tolist(), strict=True):
+        current = latest[span]
+        if current is None or ts > current:
+            latest[span] = ts
+    return latest
 
 
 def _rows_of(rows: Rows, span: Span) -> Rows:

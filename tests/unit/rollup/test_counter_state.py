@@ -68,4 +68,4 @@ def test_a_point_keeps_the_edges_of_its_latest_range_only() -> None:
     states = CounterStates()
     states.learn([(1, B, 10), (1, 2 * B, 20)])
     states.learn([(1, 3 * B, 30)])
-    assert states.edges == {1: {3 * B: 30}}
+    assert states.edges_of(1) == {3 * B: 30}
