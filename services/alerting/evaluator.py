@@ -364,16 +364,20 @@ class Evaluator:
                     "last_evaluated_at = %s WHERE id = %s",
                     (final, now, value, now, alert.id),
                 )
-                self._transition(
-                    alert.id,
-                    alert.state,
-                    final,
-                    alert.severity,
-                    value,
-                    alert.threshold,
-                    m,
-                    evidence,
-                    now,
+                self._write_transitions(
+                    [
+                        self._transition_row(
+                            alert.id,
+                            alert.state,
+                            final,
+                            alert.severity,
+                            value,
+                            alert.threshold,
+                            m,
+                            evidence,
+                            now,
+                        )
+                    ]
                 )
                 del open_alerts[(m.rule.name, subject)]
                 alert.state, alert.resolved_at, alert.value = final, now, value
@@ -388,8 +392,20 @@ class Evaluator:
                 "fired_at = %s, last_evaluated_at = %s WHERE id = %s",
                 (to_state, severity, value, threshold, fired_at, now, alert.id),
             )
-            self._transition(
-                alert.id, alert.state, to_state, severity, value, threshold, m, evidence, now
+            self._write_transitions(
+                [
+                    self._transition_row(
+                        alert.id,
+                        alert.state,
+                        to_state,
+                        severity,
+                        value,
+                        threshold,
+                        m,
+                        evidence,
+                        now,
+                    )
+                ]
             )
             alert.state, alert.severity, alert.value = to_state, severity, value
             alert.threshold, alert.fired_at = threshold, fired_at
@@ -507,26 +523,6 @@ class Evaluator:
             )
             report.transitions[alert.state] = report.transitions.get(alert.state, 0) + 1
         self._write_transitions(transitions)
-
-    def _transition(
-        self,
-        alert_id: int,
-        from_state: str | None,
-        to_state: str,
-        severity: str,
-        value: float | None,
-        threshold: float | None,
-        m: Measured,
-        evidence: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        self._write_transitions(
-            [
-                self._transition_row(
-                    alert_id, from_state, to_state, severity, value, threshold, m, evidence, now
-                )
-            ]
-        )
 
     @staticmethod
     def _transition_row(
