@@ -200,7 +200,7 @@ class Evaluator:
                 m = measure(rule, reg, inputs, selection)
                 report.measure_seconds += time.perf_counter() - m0
                 if event:
-                    open_alerts.update(self._open_alerts_of([m]))
+                    open_alerts.update(self._open_alerts_of(m))
                     assert measured_keys is not None
                     measured_keys.update((rule.name, subject) for subject in m.subjects)
                 k0 = time.perf_counter()
@@ -286,18 +286,15 @@ class Evaluator:
             ).fetchall()
         return {(r[1], r[3]): OpenAlert(*r) for r in rows}
 
-    def _open_alerts_of(self, measured: list[Measured]) -> dict[tuple[str, str], OpenAlert]:
-        """Open alerts of the (rule, subject) pairs measured, through the index of open
-        alerts by rule and subject."""
-        names = [m.rule.name for m in measured for _ in m.subjects]
-        subjects = [subject for m in measured for subject in m.subjects]
-        if not names:
+    def _open_alerts_of(self, m: Measured) -> dict[tuple[str, str], OpenAlert]:
+        """Open alerts of the subjects measured, through the index of open alerts by rule
+        and subject."""
+        if not m.subjects:
             return {}
         rows = self.conn.execute(
             f"SELECT {ALERT_COLUMNS} FROM alerts"
-            " WHERE state IN ('pending', 'firing')"
-            " AND (rule, subject) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            (names, subjects),
+            " WHERE state IN ('pending', 'firing') AND rule = %s AND subject = ANY(%s)",
+            (m.rule.name, list(m.subjects)),
         ).fetchall()
         return {(r[1], r[3]): OpenAlert(*r) for r in rows}
 

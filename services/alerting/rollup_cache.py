@@ -111,6 +111,8 @@ class RollupCache:
             time.monotonic() - self._synced_at > self.resync.total_seconds()
             or self._read_until is None
         )
+        if not full and changed is not None and not changed:
+            return  # time alone prompted the evaluation: nothing to read
         started = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         since = started - timedelta(seconds=BUCKET_S * self.n_slots)
         if full:
@@ -129,17 +131,16 @@ class RollupCache:
             self._synced_at = time.monotonic()
         elif changed is not None:
             assert self._read_until is not None
-            if changed:
-                # The recent buckets of those points: what a live pass rewrites. A late
-                # reading's older bucket reaches the ring at the next read since _read_until.
-                self._store(
-                    fetch_packed(
-                        conn,
-                        _PACKED + "point_id = ANY(%s) AND bucket >= %s",
-                        (list(changed), max(since, started - RECENT)),
-                        ROW,
-                    )
+            # The recent buckets of those points: what a live pass rewrites. A late reading's
+            # older bucket reaches the ring at the next read since _read_until.
+            self._store(
+                fetch_packed(
+                    conn,
+                    _PACKED + "point_id = ANY(%s) AND bucket >= %s",
+                    (list(changed), max(since, started - RECENT)),
+                    ROW,
                 )
+            )
             return  # the next read since _read_until still catches whatever else was written
         else:
             assert self._read_until is not None
