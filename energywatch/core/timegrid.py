@@ -57,22 +57,26 @@ def grid_covering(timezone: str, start_ms: int, end_ms: int, width: int = BUCKET
     return Grid(origin, int(n), width)
 
 
+def local_midnights(timezone: str, start_ms: int, end_ms: int) -> tuple[list[date], I64]:
+    """Local dates wholly or partly in [start_ms, end_ms), and the instant (ms) each begins."""
+    tz = ZoneInfo(timezone)
+    day = from_ms(start_ms).astimezone(tz).date()
+    last = from_ms(end_ms - 1).astimezone(tz).date()
+    days: list[date] = []
+    midnights: list[int] = []
+    while day <= last:
+        days.append(day)
+        midnights.append(to_ms(datetime(day.year, day.month, day.day, tzinfo=tz)))
+        day += timedelta(days=1)
+    return days, np.asarray(midnights, dtype=np.int64)
+
+
 def local_day_starts(timezone: str, grid: Grid) -> tuple[list[date], I64]:
     """Local dates wholly or partly in the grid, and the bucket index where each begins
     (clipped to the grid), plus the grid's end: the `day_starts` of buckets.day_completeness."""
-    tz = ZoneInfo(timezone)
-    first = from_ms(grid.origin).astimezone(tz).date()
-    last = from_ms(grid.end - 1).astimezone(tz).date()
-    days: list[date] = []
-    starts: list[int] = []
-    day = first
-    while day <= last:
-        midnight = to_ms(datetime(day.year, day.month, day.day, tzinfo=tz))
-        days.append(day)
-        starts.append(min(max((midnight - grid.origin) // grid.width, 0), grid.n_buckets))
-        day += timedelta(days=1)
-    starts.append(grid.n_buckets)
-    return days, np.asarray(starts, dtype=np.int64)
+    days, midnights = local_midnights(timezone, grid.origin, grid.end)
+    starts = np.clip((midnights - grid.origin) // grid.width, 0, grid.n_buckets)
+    return days, np.append(starts, grid.n_buckets).astype(np.int64)
 
 
 def local_year_bounds(timezone: str, year: int) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from energywatch.protocol.payload import Quality
 from energywatch.reference import load_reference
-from services.rollup.compute import Readings, compute, reporting_interval_ms
+from services.rollup.compute import Readings, compute, reporting_intervals_ms
 from services.rollup.conversions import PointInfo, ReferenceRows
 from services.rollup.plan import Span, split
 from tests.unit.core.strategies import Batch, batches, property_test
@@ -74,8 +74,10 @@ def test_buckets_without_readings_or_use_are_not_written() -> None:
 
 
 def test_reporting_interval_snaps_to_a_common_cadence() -> None:
-    assert reporting_interval_ms(np.array([0, 9_800, 20_100, 30_000])) == 10_000
-    assert reporting_interval_ms(np.array([0])) == Q
+    ts = np.array([0, 9_800, 20_100, 30_000, 0, 0, 310_000, 600_000, 900_000, 1_190_000])
+    # the third series has one step only, the second an even count (median between two)
+    offsets = np.array([0, 4, 5, 7, 10])
+    assert reporting_intervals_ms(offsets, ts).tolist() == [10_000, Q, Q, 300_000]
 
 
 @property_test
