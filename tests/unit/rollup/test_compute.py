@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,6 +15,7 @@ from tests.unit.core.strategies import Batch, batches, property_test
 Q = 900_000
 MIN = 60_000
 T0 = 1_763_568_000_000  # 2025-11-19 16:00 UTC, a local midnight in Shanghai
+ZONES = ["Asia/Shanghai", "Europe/Berlin", "UTC", "Asia/Kathmandu"]
 
 
 def reference() -> ReferenceRows:
@@ -117,3 +120,36 @@ def test_pieces_of_a_span_give_the_rows_of_the_whole(batch: Batch, piece_buckets
     for p, w in zip(pieces, whole, strict=True):
         assert p[1] == pytest.approx(w[1], rel=1e-12, abs=1e-9)
         assert p[2] == w[2] or abs(p[2] - w[2]) < 1e-12
+
+
+@property_test
+@given(batches(max_series=4, max_len=40), st.lists(st.sampled_from(ZONES), min_size=4, max_size=4))
+def test_ranges_computed_together_give_the_rows_each_gives_alone(
+    batch: Batch, zones: list[str]
+) -> None:
+    """A pass lays every range's buckets out in one array: ranges of sites in other zones, over
+    other days, computed together must give exactly the rows each gives on its own."""
+    ids = np.array(batch.ids, dtype=np.int64)
+    ts = np.array(batch.ts, dtype=np.int64) + T0
+    values = np.array(batch.values)
+    quality = np.zeros(ids.size, dtype=np.int16)
+    n = int(ids.max()) + 1 if ids.size else 0
+    spans, info = [], {}
+    for s in range(n):
+        mine = ts[ids == s]
+        lo = int(mine.min()) if mine.size else T0
+        hi = int(mine.max()) if mine.size else T0
+        spans.append(Span(s + 1, (lo // Q) * Q + Q, (hi // Q) * Q + 2 * Q))
+        info[s + 1] = replace(point("interval" if s == 3 else "cumulative"), timezone=zones[s])
+    together = compute(spans, info, Readings(ids, ts, values, quality), REFERENCE)
+    for s, span in enumerate(spans):
+        mine = ids == s
+        alone = compute(
+            [span],
+            info,
+            Readings(np.zeros(int(mine.sum()), np.int64), ts[mine], values[mine], quality[mine]),
+            REFERENCE,
+        )
+        at = together.point_id == span.point_id
+        for field in ("bucket", "quantity", "tce", "tco2", "completeness"):
+            assert np.array_equal(getattr(together, field)[at], getattr(alone, field)), field
