@@ -80,10 +80,51 @@ STATS_ROW = np.dtype(
         ("spread", ">f8"),
         ("count", ">i8"),
         ("last_ms", ">i8"),
-        ("below_zero", ">i8"),
+        ("negatives", ">i8"),
+        ("resets", ">i8"),
     ]
 )
-DROPS_ROW = np.dtype([("point_id", ">i4"), ("resets", ">i8"), ("dips", ">i8")])
+
+_STATS_COLUMNS = """
+    SELECT string_agg(int4send(point_id) || float8send(mean) || float8send(spread)
+                      || int8send(n) || int8send(last_ms) || int8send(negatives)
+                      || int8send(resets), ''::bytea)
+    FROM (SELECT point_id, avg(value) AS mean, max(value) - min(value) AS spread,
+                 count(*) AS n, (extract(epoch FROM max(ts)) * 1000)::int8 AS last_ms,
+"""
+# Without resets or negatives: one aggregate over the window's readings.
+_STATS_SCAN = (
+    _STATS_COLUMNS
+    + """
+                 0::int8 AS negatives, 0::int8 AS resets
+            FROM readings
+           WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s
+           GROUP BY point_id) y
+"""
+)
+# With them: the same aggregate over an ordered pass that sees each reading's predecessor. A
+# cumulative point's drop of more than `share` of the previous value is a reset (unless it
+# wraps past the rollover), a smaller one negative consumption; an interval point's value below
+# zero is negative consumption (energywatch.core.counters makes the same split).
+_DROPS_SCAN = (
+    _STATS_COLUMNS
+    + """
+                 count(*) FILTER (WHERE (kind = 'interval' AND value < 0)
+                                  OR (kind = 'cumulative' AND value < prev
+                                      AND prev - value <= %(share)s * abs(prev))) AS negatives,
+                 count(*) FILTER (WHERE kind = 'cumulative' AND value < prev
+                                  AND prev - value > %(share)s * abs(prev)
+                                  AND NOT (rollover IS NOT NULL
+                                           AND rollover - prev + value >= 0
+                                           AND rollover - prev + value <= 0.5 * rollover))
+                     AS resets
+            FROM (SELECT r.point_id, r.ts, r.value, p.kind, p.rollover,
+                         lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
+                    FROM readings r JOIN points p ON p.id = r.point_id
+                   WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s AND r.ts <= %(now)s) x
+           GROUP BY point_id) y
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -321,9 +362,9 @@ class CycleInputs:
         (unless it wraps past the point's rollover value), a smaller drop is negative
         consumption (the same split as energywatch.core.counters). Interval points: a value
         below zero is negative consumption. One scan serves every rule with this window:
-        the query covers all points the cycle asks about, whichever rule asks first; the
-        ordered pass that compares each reading with the previous one runs only over
-        cumulative points, and only when a rule reads resets or negatives.
+        the query covers all points the cycle asks about, whichever rule asks first. It is an
+        ordered pass comparing each reading with the one before when a rule reads resets or
+        negatives, a plain aggregate otherwise.
         """
 
         def fetch() -> PointStats:
@@ -334,67 +375,20 @@ class CycleInputs:
                 "now": self.now,
                 "share": reset_share,
             }
+            wants_drops = self.drop_scans is None or (window, reset_share) in self.drop_scans
             rows = fetch_packed(
-                self.conn,
-                "SELECT string_agg(int4send(point_id) || float8send(mean) || float8send(spread)"
-                " || int8send(n) || int8send(last_ms) || int8send(below_zero),"
-                " ''::bytea) FROM ("
-                " SELECT point_id, avg(value) AS mean, max(value) - min(value) AS spread,"
-                " count(*) AS n, (extract(epoch FROM max(ts)) * 1000)::int8 AS last_ms,"
-                " count(*) FILTER (WHERE value < 0) AS below_zero FROM readings"
-                " WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s"
-                " GROUP BY point_id) x",
-                params,
-                STATS_ROW,
+                self.conn, _DROPS_SCAN if wants_drops else _STATS_SCAN, params, STATS_ROW
             )
             rows = rows[np.argsort(rows["point_id"], kind="stable")]  # sorted here, not by
-            found = rows["point_id"].astype(np.int64)  # the server (a sort of 200,000 groups)
-            kinds = self._kinds(ids)
-            interval = np.array([kinds.get(int(p)) == "interval" for p in found], dtype=bool)
-            stats = PointStats(
-                found,
+            return PointStats(  # the server (a sort of 200,000 groups)
+                rows["point_id"].astype(np.int64),
                 rows["mean"].astype(np.float64),
                 rows["spread"].astype(np.float64),
                 rows["count"].astype(np.int64),
-                np.zeros(found.size, np.int64),
-                np.where(interval, rows["below_zero"], 0).astype(np.int64),
+                rows["resets"].astype(np.int64),
+                rows["negatives"].astype(np.int64),
                 rows["last_ms"].astype(np.int64),
             )
-            wants_drops = self.drop_scans is None or (window, reset_share) in self.drop_scans
-            cumulative = [p for p in ids if kinds.get(p, "cumulative") == "cumulative"]
-            if not wants_drops or not cumulative:
-                return stats
-            params["ids"] = cumulative
-            drops = fetch_packed(
-                self.conn,
-                """
-                SELECT string_agg(int4send(point_id) || int8send(resets) || int8send(dips),
-                                  ''::bytea)
-                FROM (
-                SELECT point_id,
-                       count(*) FILTER (WHERE value < prev
-                                        AND prev - value > %(share)s * abs(prev)
-                                        AND NOT (rollover IS NOT NULL
-                                                 AND rollover - prev + value >= 0
-                                                 AND rollover - prev + value <= 0.5 * rollover))
-                           AS resets,
-                       count(*) FILTER (WHERE value < prev
-                                        AND prev - value <= %(share)s * abs(prev)) AS dips
-                FROM (SELECT r.point_id, r.value, p.rollover,
-                             lag(r.value) OVER (PARTITION BY r.point_id ORDER BY r.ts) AS prev
-                      FROM readings r JOIN points p ON p.id = r.point_id
-                      WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s
-                        AND r.ts <= %(now)s) x
-                GROUP BY point_id) y
-                """,
-                params,
-                DROPS_ROW,
-            )
-            # every point with drops has readings in the window, so it is in `found`
-            at = np.searchsorted(found, drops["point_id"].astype(np.int64))
-            stats.resets[at] = drops["resets"]
-            stats.negatives[at] += drops["dips"]
-            return stats
 
         key: tuple[Any, ...] = ("stats", window, reset_share)
         if (window, reset_share) not in self.scans:
@@ -432,15 +426,6 @@ class CycleInputs:
             )
 
         return self._once(("minutes", window, point_ids), fetch)
-
-    def _kinds(self, ids: tuple[int, ...]) -> dict[int, str]:
-        if self.registry is not None:
-            points = self.registry.points
-            return {p: points[p].kind for p in ids if p in points}
-        rows = self.conn.execute(
-            "SELECT id, kind FROM points WHERE id = ANY(%s)", (list(ids),)
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
 
     def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
         """Timestamp of each point's newest reading at or before now (absent: never)."""
