@@ -341,7 +341,6 @@ def service(name: str, url: str, prefix: str, extra: dict[str, str]) -> subproce
         "ENERGYWATCH_LOG_LEVEL": "WARNING",
         "ENERGYWATCH_INGEST__METRICS_PORT": str(_free_port()),
         "ENERGYWATCH_ALERTING__METRICS_PORT": str(_free_port()),
-        "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(_free_port()),
         **extra,
     }
     code = (
@@ -425,14 +424,13 @@ def latency_run(
                 "ENERGYWATCH_INGEST__SHARE_GROUP": f"bench{uuid.uuid4().hex[:8]}",
             },
         )
-        metrics_port, slow_port = _free_port(), _free_port()
+        metrics_port = _free_port()
         alerting = service(
             "alerting",
             url,
             prefix,
             {
                 "ENERGYWATCH_ALERTING__METRICS_PORT": str(metrics_port),
-                "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(slow_port),
                 "ENERGYWATCH_ALERTING__RULES_DIR": str(rules_dir),
                 **OVERRIDES,
                 **({} if events else BASELINE),
@@ -453,8 +451,8 @@ def latency_run(
             # Steady state: each evaluation group has done its first sweep (which loads the
             # compiled state step, seconds on a busy machine), ingest has subscribed.
             deadline = time.monotonic() + 120
-            for port, group in ((metrics_port, "fast"), (slow_port, "slow")):
-                while not _runs(port, group, 1.0).get("sweep_evaluations_per_s"):
+            for group in ("fast", "slow"):
+                while not _runs(metrics_port, group, 1.0).get("sweep_evaluations_per_s"):
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"alerting's {group} group did not sweep")
                     time.sleep(0.2)
@@ -502,7 +500,7 @@ def latency_run(
             flow_s = time.monotonic() - flow_started
             cycle_mean_ms = _mean_cycle_ms(metrics_port)
             runs = _runs(metrics_port, "fast", flow_s)
-            slow_runs = _runs(slow_port, "slow", flow_s)
+            slow_runs = _runs(metrics_port, "slow", flow_s)
             ingest_ok = ingest.poll() is None and alerting.poll() is None
             with psycopg.connect(url, autocommit=True) as conn:
                 row = conn.execute(

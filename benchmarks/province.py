@@ -268,7 +268,7 @@ class Services:
         rules = self.workdir / "rules"
         rules.mkdir(exist_ok=True)
         (rules / "operator.yaml").write_text(yaml.safe_dump({"rules": [DEMAND_RULE]}))
-        for name in ("ingest", "alerting", "alerting_slow", "rollup", "api"):
+        for name in ("ingest", "alerting", "rollup", "api"):
             self.metrics.setdefault(name, free_port())
         return {
             "ENERGYWATCH_DATABASE__URL": self.url,
@@ -281,7 +281,6 @@ class Services:
             "ENERGYWATCH_ALERTING__RULES_DIR": str(rules),
             "ENERGYWATCH_INGEST__METRICS_PORT": str(self.metrics["ingest"]),
             "ENERGYWATCH_ALERTING__METRICS_PORT": str(self.metrics["alerting"]),
-            "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(self.metrics["alerting_slow"]),
             "ENERGYWATCH_ROLLUP__METRICS_PORT": str(self.metrics["rollup"]),
             "ENERGYWATCH_API__METRICS_PORT": str(self.metrics["api"]),
         }
@@ -340,9 +339,16 @@ def api_ready(port: int) -> bool:
 def swept(services: Services) -> bool:
     """Both alerting groups have done their first full evaluation (steady state)."""
     return all(
-        (metric(services.metrics[k], "energywatch_alerting_evaluations_total", 'run="sweep"') or 0)
+        (
+            metric(
+                services.metrics["alerting"],
+                "energywatch_alerting_evaluations_total",
+                f'group="{group}",run="sweep"',
+            )
+            or 0
+        )
         > 0
-        for k in ("alerting", "alerting_slow")
+        for group in ("fast", "slow")
     )
 
 

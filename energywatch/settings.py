@@ -193,9 +193,6 @@ class AlertingSettings(Section):
     smtp_sender: str = "alerts@energywatch.invalid"
     webhook_secret: SecretStr = SecretStr(DEMO_SECRET)
     metrics_port: int | None = Field(default=9102, ge=1, le=65535)
-    slow_metrics_port: int | None = Field(
-        default=9104, ge=1, le=65535, description="metrics of the slow evaluation group's process"
-    )
     default_rules: bool = Field(default=True, description="load the shipped rule set too")
     smtp_starttls: bool = False
     smtp_username: str | None = None

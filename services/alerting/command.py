@@ -1,19 +1,17 @@
-"""`energywatch alerting`: the evaluation loop and the outbox worker in one process.
+"""`energywatch alerting`: the evaluation groups and the outbox worker, threads of one process.
 
-The evaluator runs while it holds its group's lock (a second instance waits as a standby): at
-once for what ingest and the rollup say changed, every `alerting.interval_s` for what time
-changes, and a full sweep every `alerting.sweep_s` (services/alerting/events.py). The outbox
-worker runs in a thread of its own, woken by NOTIFY when a cycle writes notifications, and also
-polls for retries that fall due.
-SIGINT/SIGTERM stop both after the current cycle or delivery.
+Each group (fast, slow) runs while it holds its group's lock (a second instance waits as a
+standby): at once for what ingest and the rollup say changed, every `alerting.interval_s` for
+what time changes, and a full sweep every `alerting.sweep_s` (services/alerting/events.py).
+The groups share one registry snapshot. The outbox worker runs in a thread of its own, woken by
+NOTIFY when a cycle writes notifications, and also polls for retries that fall due.
+SIGINT/SIGTERM stop them all after the current cycle or delivery.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -33,6 +31,7 @@ from services.alerting import events, metrics
 from services.alerting.delivery import Deliverer, RetryPolicy
 from services.alerting.evaluator import Evaluator, RuleSource, try_lock
 from services.alerting.notify import OUTBOX_CHANNEL
+from services.alerting.registry import SharedRegistry
 from services.alerting.rules import DEFAULT_RULES_DIR, Rule
 from services.alerting.senders import EmailSender, Sender, WebhookSender
 from services.alerting.webhooks import webhook_policy
@@ -138,6 +137,7 @@ def evaluate_loop(
     group: Group,
     stop: threading.Event,
     database: Dependency,
+    registries: SharedRegistry,
     receive: events.Receive = events.receive,
 ) -> None:
     """Run one group's evaluations until `stop` (services/alerting/events.py says which run
@@ -162,8 +162,7 @@ def evaluate_loop(
                     group=group.accepts,
                     group_name=group.name,
                     retire=group.retire,
-                    # told of registry changes, it reloads on them; the period is a backstop
-                    registry_ttl_s=REGISTRY_BACKSTOP_S if listener is not None else 30.0,
+                    registries=registries,
                 )
                 while not stop.is_set() and not try_lock(conn, group.index):
                     log.info("another %s evaluator holds the lock; standing by", group.name)
@@ -252,18 +251,6 @@ def run(settings: Settings, once: bool = False) -> None:
                 conn, make_senders(settings), RetryPolicy(a.retry_max_attempts, a.retry_base_s)
             ).deliver_due()
         return
-    fast, *others = groups(settings)
-    # The slow group runs in a child process: its Python work (loading a day of rollups,
-    # stepping thousands of subjects) would otherwise hold the GIL and delay the fast group.
-    # Forked before any thread or connection exists.
-    children = [
-        multiprocessing.get_context("fork").Process(
-            target=_group_process, args=(settings, g.index), name=f"alerting-{g.name}"
-        )
-        for g in others
-    ]
-    for child in children:
-        child.start()
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -277,38 +264,27 @@ def run(settings: Settings, once: bool = False) -> None:
         target=_deliver_loop, args=(settings, stop, database), name="outbox", daemon=True
     )
     outbox.start()
+    # Told of registry changes, the groups reload on them; the period is a backstop.
+    registries = SharedRegistry(REGISTRY_BACKSTOP_S if settings.alerting.events else 30.0)
+    # The groups are threads of this process, not processes: one interpreter, one copy of the
+    # compiled kernels and of the registry. The slow group's Python work shares the GIL with
+    # the fast group's; its database reads and kernels release it (docs/alerting.md).
+    fast, *others = groups(settings)
+    threads = [
+        threading.Thread(
+            target=evaluate_loop,
+            args=(settings, rules, g, stop, database, registries),
+            name=f"alerting-{g.name}",
+            daemon=True,
+        )
+        for g in others
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        evaluate_loop(settings, rules, fast, stop, database)
+        evaluate_loop(settings, rules, fast, stop, database, registries)
     finally:
         stop.set()
-        for child in children:
-            child.terminate()  # SIGTERM: it finishes its cycle and stops
-        for child in children:
-            child.join(timeout=15)
-            if child.is_alive():
-                child.kill()
+        for thread in threads:
+            thread.join(timeout=15)
         outbox.join(timeout=10)
-
-
-def _group_process(settings: Settings, group_index: int) -> None:
-    """Entry of a child process running one evaluation group until SIGTERM/SIGINT, or until
-    its parent goes (even by kill -9: it then gives its lock up within a second)."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    parent = os.getppid()
-
-    def watch_parent() -> None:
-        while not stop.wait(1.0):
-            if os.getppid() != parent:
-                stop.set()
-
-    threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
-    group = groups(settings)[group_index]
-    if settings.alerting.slow_metrics_port:
-        from prometheus_client import start_http_server
-
-        # The slow group's process has metrics of its own, on a port of its own.
-        start_http_server(settings.alerting.slow_metrics_port)
-    database = Dependency("database", log)
-    evaluate_loop(settings, rule_source(settings), group, stop, database)

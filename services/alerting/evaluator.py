@@ -46,7 +46,7 @@ from services.alerting.notify import (
     enqueue,
     targets,
 )
-from services.alerting.registry import Registry, load_registry
+from services.alerting.registry import Registry, SharedRegistry
 from services.alerting.rollup_cache import RollupCache
 from services.alerting.rules import SEVERITIES, Rule, RuleError, load_rules_dir, parse_rule
 from services.alerting.silences import Silence, first_covering
@@ -131,7 +131,7 @@ class Evaluator:
     conn: psycopg.Connection  # autocommit; each cycle is one explicit transaction
     rules: RuleSource
     step: StepFn = step_states
-    registry_ttl_s: float = 30.0
+    registries: SharedRegistry = field(default_factory=SharedRegistry)
     cache: RollupCache | None = field(default_factory=RollupCache)
     # Evaluation groups: several evaluators may share a database, each owning the rules its
     # `group` accepts (each on its own connection and thread, so a slow group never holds up
@@ -139,23 +139,22 @@ class Evaluator:
     group: Callable[[Rule], bool] | None = None
     group_name: str = "all"
     retire: bool = True
-    _registry: Registry | None = None
-    _registry_at: float = 0.0
+    _registry: Registry | None = None  # the snapshot `_selection` and `_index` were made for
     _last_run: dict[str, datetime] = field(default_factory=dict)
     _selection: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
     # rule name -> (the rule, its subjects by point or site id), for this registry snapshot
     _index: dict[str, tuple[Rule, dict[int, Any]]] = field(default_factory=dict)
 
     def registry(self) -> Registry:
-        if self._registry is None or time.monotonic() - self._registry_at > self.registry_ttl_s:
-            self._registry = load_registry(self.conn)
-            self._registry_at = time.monotonic()
+        reg = self.registries.get(self.conn)
+        if reg is not self._registry:
+            self._registry = reg
             self._selection = {}  # subjects per rule, for this registry snapshot
             self._index = {}
-        return self._registry
+        return reg
 
     def invalidate_registry(self) -> None:
-        self._registry = None
+        self.registries.invalidate()
 
     def cycle(self, now: datetime | None = None, scope: Scope | None = None) -> CycleReport:
         """Evaluate every due rule over all its subjects (a sweep), or, given a `scope`, only

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -115,6 +117,30 @@ class Registry:
             or p.role not in ("consumption", "feedstock")
             or (p.metering_level == 2 and bool(self.units_by_site.get(p.site_id)))
         )
+
+
+@dataclass
+class SharedRegistry:
+    """The registry snapshot every evaluation group of the process reads: a province's
+    (200,000 points) is about 45 MB and a second of Python to load, so the groups share one.
+    Reloaded when told the registry changed (`invalidate`, on NOTIFY), or `ttl_s` after the
+    last load (a backstop for a lost notification)."""
+
+    ttl_s: float = 30.0
+    _registry: Registry | None = None
+    _loaded_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, conn: psycopg.Connection) -> Registry:
+        with self._lock:  # one group loads; the other waits for that snapshot
+            if self._registry is None or time.monotonic() - self._loaded_at > self.ttl_s:
+                self._registry = load_registry(conn)
+                self._loaded_at = time.monotonic()
+            return self._registry
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._registry = None
 
 
 def _shared(value: Any, shared: dict[Any, Any]) -> Any:

@@ -260,7 +260,7 @@ def child_settings(
 ) -> Settings:
     """The services' settings: the demo's database and broker, free ports for the API and
     the metrics endpoints (another instance may hold the defaults), the demo rules."""
-    ingest_port, rollup_port, alerting_port, slow_port = free_ports(4)
+    ingest_port, rollup_port, alerting_port = free_ports(3)
     return settings.model_copy(
         update={
             "demo": True,
@@ -282,7 +282,6 @@ def child_settings(
             "alerting": settings.alerting.model_copy(
                 update={
                     "metrics_port": alerting_port,
-                    "slow_metrics_port": slow_port,
                     "rules_dir": data_dir / "rules",
                 }
             ),

@@ -12,6 +12,7 @@ import yaml
 from energywatch.storage.engine import make_engine
 from services.alerting.evaluator import Evaluator, RuleSource
 from services.alerting.inputs import bucket_floor
+from services.alerting.registry import SharedRegistry
 from tests.integration.alerting.support import LOCAL_RECEIVERS
 
 
@@ -36,7 +37,9 @@ def write_rules(directory: Path, rules: list[dict]) -> RuleSource:
 @pytest.fixture
 def make_evaluator(conn: psycopg.Connection, tmp_path: Path):
     def make(rules: list[dict]) -> Evaluator:
-        return Evaluator(conn, write_rules(tmp_path / "rules", rules), registry_ttl_s=0.0)
+        return Evaluator(
+            conn, write_rules(tmp_path / "rules", rules), registries=SharedRegistry(0.0)
+        )
 
     return make
 

@@ -30,6 +30,7 @@ from energywatch.settings import AlertingSettings, DatabaseSettings, Settings
 from services.alerting import events
 from services.alerting.command import evaluate_loop, groups, rule_source
 from services.alerting.evaluator import Evaluator
+from services.alerting.registry import SharedRegistry
 from services.demo.broker import free_port
 from tests.integration.alerting.conftest import write_rules
 from tests.integration.alerting.support import (
@@ -131,7 +132,7 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
     conn, db_url, tmp_path, topic_prefix, ingest, publisher, sites
 ):
     write_rules(tmp_path / "rules", [SO2_RULE])
-    fast_port, slow_port = free_port(), free_port()
+    fast_port = free_port()
     env = {
         **os.environ,
         "ENERGYWATCH_DEMO": "1",
@@ -139,7 +140,6 @@ def test_a_breach_is_an_alert_well_within_the_timer_at_default_settings(
         "ENERGYWATCH_ALERTING__RULES_DIR": str(tmp_path / "rules"),
         "ENERGYWATCH_ALERTING__DEFAULT_RULES": "false",
         "ENERGYWATCH_ALERTING__METRICS_PORT": str(fast_port),
-        "ENERGYWATCH_ALERTING__SLOW_METRICS_PORT": str(slow_port),
         "ENERGYWATCH_ALERTING__WEBHOOK_SECRET": SECRET.decode(),
     }
     # No interval, sweep or events setting: the defaults (5 s ticks, 60 s sweeps, events on).
@@ -173,7 +173,14 @@ def loop_thread(
     fast = groups(settings)[0]
     loop = threading.Thread(
         target=evaluate_loop,
-        args=(settings, rule_source(settings), fast, stop, Dependency("db", logging.getLogger())),
+        args=(
+            settings,
+            rule_source(settings),
+            fast,
+            stop,
+            Dependency("db", logging.getLogger()),
+            SharedRegistry(),
+        ),
         kwargs={"receive": receive},
     )
     loop.start()
@@ -288,7 +295,9 @@ def test_a_registry_change_is_announced_and_the_snapshot_reloads_on_it(conn, db_
     evaluator keeps its snapshot (a province's takes a second to load) until told."""
     site = add_site(conn, "R")
     add_point(conn, site, "SO2", "so2", kind="instantaneous", role="emission", unit="mg/m3")
-    evaluator = Evaluator(conn, write_rules(tmp_path / "rules", [SO2_RULE]), registry_ttl_s=600)
+    evaluator = Evaluator(
+        conn, write_rules(tmp_path / "rules", [SO2_RULE]), registries=SharedRegistry(600)
+    )
     assert evaluator.cycle(t0).subjects == 1
     with psycopg.connect(db_url, autocommit=True) as listener:
         events.listen(listener)

@@ -182,7 +182,7 @@ def test_prometheus_scrapes_the_metrics_port_each_service_is_given() -> None:
             given = {
                 value
                 for var, value in services[host]["environment"].items()
-                if var.endswith("METRICS_PORT")  # alerting's slow group: SLOW_METRICS_PORT
+                if var.endswith("METRICS_PORT")
             }
             assert port in given, f"{job['job_name']} scrapes {target}, {host} serves {given}"
             assert job.get("metrics_path", "/metrics") == "/metrics"

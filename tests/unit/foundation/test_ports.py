@@ -22,7 +22,6 @@ def listening_ports(settings: Settings) -> dict[str, int | None]:
         "ingest.metrics_port": settings.ingest.metrics_port,
         "rollup.metrics_port": settings.rollup.metrics_port,
         "alerting.metrics_port": settings.alerting.metrics_port,
-        "alerting.slow_metrics_port": settings.alerting.slow_metrics_port,
     }
 
 
