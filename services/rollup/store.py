@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from energywatch.core.buckets import BUCKET_MS
 from energywatch.core.coefficients import MeasuredFuel
 from energywatch.protocol.payload import Quality
 from energywatch.reference.load import CoalCoefficient, EmissionFactor, FactorSet
@@ -335,22 +336,37 @@ def write(
     rows: Rows,
     compressed: Sequence[tuple[int, int]] = (),
 ) -> None:
-    """Replace every bucket of the spans with `rows`, and the daily totals of the days they
-    touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
-    delete(conn, spans, compressed)
-    wire = wire_rows(BUCKET_ROW, len(rows))
-    for name in ("point_id", "quantity", "tce", "tco2", "completeness"):
-        wire[name] = getattr(rows, name)
-    wire["bucket"] = (rows.bucket - PG_EPOCH_MS) * 1000  # timestamptz: µs since 2000-01-01
-    copy_in(
-        conn,
-        "COPY consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)"
-        " FROM STDIN (FORMAT BINARY)",
-        wire,
-    )
-    daily.refresh(
-        conn, [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
-    )
+    """Replace every bucket of the spans with `rows`, and keep the daily totals of the days
+    they touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
+    ids, lo, hi = [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
+    with daily.kept(conn, ids, lo, hi, emptied=short_spans(spans, rows)):
+        delete(conn, spans, compressed)
+        wire = wire_rows(BUCKET_ROW, len(rows))
+        for name in ("point_id", "quantity", "tce", "tco2", "completeness"):
+            wire[name] = getattr(rows, name)
+        wire["bucket"] = (rows.bucket - PG_EPOCH_MS) * 1000  # timestamptz: µs since 2000-01-01
+        copy_in(
+            conn,
+            "COPY consumption_15min (point_id, bucket, quantity, tce, tco2, completeness)"
+            " FROM STDIN (FORMAT BINARY)",
+            wire,
+        )
+
+
+def short_spans(spans: Sequence[Span], rows: Rows) -> list[int]:
+    """The spans that `rows` does not fill (some bucket without a row): a day of theirs may be
+    left without buckets. Spans of one point do not overlap."""
+    if not spans:
+        return []
+    point = np.array([s.point_id for s in spans], dtype=np.int64)
+    start = np.array([s.start for s in spans], dtype=np.int64)
+    end = np.array([s.end for s in spans], dtype=np.int64)
+    key = (point << 32) | (start // BUCKET_MS)
+    order = np.argsort(key, kind="stable")
+    row_key = (rows.point_id.astype(np.int64) << 32) | (rows.bucket // BUCKET_MS)
+    of_row = order[np.searchsorted(key[order], row_key, side="right") - 1]
+    filled = np.bincount(of_row, minlength=len(spans))
+    return np.flatnonzero(filled < (end - start) // BUCKET_MS).tolist()
 
 
 def mark_all_dirty(conn: psycopg.Connection, point_ids: Sequence[int] | None = None) -> int:

@@ -69,7 +69,23 @@ def test_a_daylight_saving_day_is_complete_with_100_quarter_hours(
     assert _days(conn, point) == [("2026-10-25", 100.0, pytest.approx(1.0))]
 
 
-def test_refresh_rewrites_only_the_days_a_range_touches(conn: psycopg.Connection) -> None:
+def _recomputed(conn: psycopg.Connection, point: int) -> list[tuple[str, float, float]]:
+    """The point's days as a fresh sum of their buckets gives them (then put back)."""
+    kept = _days(conn, point)
+    with conn.transaction(force_rollback=True):
+        daily.refresh_all(conn)
+        fresh = _days(conn, point)
+    assert _days(conn, point) == kept
+    return fresh
+
+
+def _same(kept: list[tuple[str, float, float]], fresh: list[tuple[str, float, float]]) -> None:
+    assert [d for d, _, _ in kept] == [d for d, _, _ in fresh]
+    for (_, q, c), (_, fq, fc) in zip(kept, fresh, strict=True):
+        assert q == pytest.approx(fq, rel=1e-12) and c == pytest.approx(fc, rel=1e-12)
+
+
+def test_replaced_buckets_change_only_their_days(conn: psycopg.Connection) -> None:
     point = make_point(conn, make_site(conn), "E", "electricity", "cumulative")
     midnight = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # the 2nd, 00:00 in Shanghai
     _buckets(conn, point, midnight - timedelta(days=1), 3 * 96, 1.0)  # the 1st, 2nd and 3rd
@@ -77,45 +93,50 @@ def test_refresh_rewrites_only_the_days_a_range_touches(conn: psycopg.Connection
     assert [q for _, q, _ in _days(conn, point)] == [96.0, 96.0, 96.0]
 
     # later figures for the last hour of the 1st and the first of the 2nd ...
-    conn.execute(
-        "UPDATE consumption_15min SET quantity = 2.0 WHERE point_id = %s"
-        " AND bucket >= %s AND bucket < %s",
-        (point, midnight - timedelta(hours=1), midnight + timedelta(hours=1)),
-    )
-    # ... and none left on the 3rd, with a refresh that covers only the 1st and 2nd
-    conn.execute(
-        "DELETE FROM consumption_15min WHERE point_id = %s AND bucket >= %s",
-        (point, midnight + timedelta(days=1)),
-    )
     lo, hi = midnight - timedelta(hours=1), midnight + timedelta(hours=1)
-    daily.refresh(conn, [point], [_ms(lo)], [_ms(hi)])
+    with daily.kept(conn, [point], [_ms(lo)], [_ms(hi)]):
+        conn.execute(
+            "UPDATE consumption_15min SET quantity = 2.0 WHERE point_id = %s"
+            " AND bucket >= %s AND bucket < %s",
+            (point, lo, hi),
+        )
     assert [(d, q) for d, q, _ in _days(conn, point)] == [
         ("2026-11-01", 100.0),
         ("2026-11-02", 100.0),
-        ("2026-11-03", 96.0),  # not touched: still as before
+        ("2026-11-03", 96.0),  # not touched: as before
     ]
-    # a range that ends at a local midnight does not touch the day after it
-    conn.execute("UPDATE consumption_15min SET quantity = 3.0 WHERE point_id = %s", (point,))
-    daily.refresh(conn, [point], [_ms(midnight - timedelta(days=1))], [_ms(midnight)])
-    assert [q for _, q, _ in _days(conn, point)] == [288.0, 100.0, 96.0]
-    # the 3rd has no buckets left: its row goes
+    _same(_days(conn, point), _recomputed(conn, point))
+    # a day that loses some buckets keeps a row with the rest; one that loses all goes
     third = midnight + timedelta(days=1)
-    daily.refresh(conn, [point], [_ms(third)], [_ms(third + timedelta(days=1))])
-    assert [d for d, _, _ in _days(conn, point)] == ["2026-11-01", "2026-11-02"]
+    lo, hi = third - timedelta(hours=1), third + timedelta(days=1)
+    with daily.kept(conn, [point], [_ms(lo)], [_ms(hi)], emptied=[0]):
+        conn.execute(
+            "DELETE FROM consumption_15min WHERE point_id = %s AND bucket >= %s", (point, lo)
+        )
+    assert [(d, q) for d, q, _ in _days(conn, point)] == [
+        ("2026-11-01", 100.0),
+        ("2026-11-02", 100.0 - 4),  # its last hour went
+    ]
+    _same(_days(conn, point), _recomputed(conn, point))
 
 
-def test_a_range_of_several_days_rewrites_each_of_them(conn: psycopg.Connection) -> None:
+def test_a_range_of_several_days_keeps_each_of_them(conn: psycopg.Connection) -> None:
     point = make_point(conn, make_site(conn), "E", "electricity", "cumulative")
     midnight = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # the 2nd, 00:00 in Shanghai
     _buckets(conn, point, midnight, 4 * 96, 1.0)  # the 2nd to the 5th
     daily.refresh_all(conn)
-    conn.execute("UPDATE consumption_15min SET quantity = 2.0 WHERE point_id = %s", (point,))
-    # from 23:00 on the 2nd to 01:00 on the 5th: the 2nd, 3rd, 4th and 5th, in 12-hour pieces
+    # from 23:00 on the 2nd to 01:00 on the 5th
     lo = midnight + timedelta(hours=23)
-    daily.refresh(conn, [point], [_ms(lo)], [_ms(lo + timedelta(hours=50))])
+    with daily.kept(conn, [point], [_ms(lo)], [_ms(lo + timedelta(hours=50))]):
+        conn.execute(
+            "UPDATE consumption_15min SET quantity = 2.0, completeness = 0.5"
+            " WHERE point_id = %s AND bucket >= %s AND bucket < %s",
+            (point, lo, lo + timedelta(hours=50)),
+        )
     assert [(d, q) for d, q, _ in _days(conn, point)] == [
-        ("2026-11-02", 192.0),
+        ("2026-11-02", 96.0 + 4),
         ("2026-11-03", 192.0),
         ("2026-11-04", 192.0),
-        ("2026-11-05", 192.0),
+        ("2026-11-05", 96.0 + 4),
     ]
+    _same(_days(conn, point), _recomputed(conn, point))
