@@ -12,7 +12,7 @@ held back for the late-data phase.
 Figures, each the median of --repeat runs (3):
 - full: every bucket marked dirty (as a rebuild does), then rollup passes with the service's
   default options until none is left; readings read and buckets written per second;
-- without daily totals: the same passes with the daily refresh left out, for its share;
+- without daily totals: the same passes with the daily totals left out, for their share;
 - late: the held-back readings stored and their buckets marked as ingest marks them, then the
   passes that recompute those buckets (each widened to the neighbouring readings);
 - baseline: one SQL statement grouping the same readings into 15-minute buckets (highest minus
@@ -118,13 +118,18 @@ def load(conn: psycopg.Connection, enterprises: int, days: int) -> dict[str, Any
 
 @contextmanager
 def without_daily_totals() -> Iterator[None]:
-    """The rollup's passes with the daily refresh left out (for its share of a pass)."""
-    refresh = daily.refresh
-    daily.refresh = lambda *args, **kwargs: None
+    """The rollup's passes with the daily totals left out (for their share of a pass)."""
+    kept = daily.kept
+
+    @contextmanager
+    def nothing(*args: Any, **kwargs: Any) -> Iterator[None]:
+        yield
+
+    daily.kept = nothing
     try:
         yield
     finally:
-        daily.refresh = refresh
+        daily.kept = kept
 
 
 def count(conn: psycopg.Connection, table: str) -> int:
