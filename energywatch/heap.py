@@ -4,8 +4,11 @@ A long-running service that now and then builds a large transient structure (ale
 over a province: a million subjects; the rollup cache's reload) keeps its peak resident
 afterwards: glibc's malloc returns freed memory to the system only from the top of its heap,
 and each thread gets an arena of its own. `malloc_trim` releases the free pages of every
-arena, and fewer arenas leave less memory stranded between threads. Elsewhere than glibc
-(musl, macOS) both are no-ops.
+arena, and fewer arenas leave less memory stranded between threads. A fixed mmap threshold
+keeps every block of 1 MiB or more (NumPy's large arrays) out of the arenas: such a block is
+mapped on its own and unmapped when freed. glibc raises the threshold as large blocks are
+freed (up to 32 MiB), after which those arrays land in the arenas and strand pages between
+smaller blocks that outlive them. Elsewhere than glibc (musl, macOS) these are no-ops.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import ctypes
 import ctypes.util
 import functools
 
-M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
+M_ARENA_MAX = -8  # mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
 
 
 @functools.cache
@@ -26,11 +31,13 @@ def _libc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
-def limit_arenas(arenas: int = 2) -> None:
-    """At most `arenas` malloc arenas for the process's threads (call at start)."""
+def tune_malloc(arenas: int = 2) -> None:
+    """At most `arenas` malloc arenas for the process's threads, and large blocks mapped on
+    their own (call at start)."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, arenas)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def release_free_memory() -> None:

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 # Registry reload when no notification said it changed (a lost one, a table without the
 # trigger): a province's 200,000 points take about a second of Python to load.
 REGISTRY_BACKSTOP_S = 600.0
+# A run over this many subjects (a sweep, a data-quality check over a province's points)
+# gives its free heap pages back to the system when it ends (energywatch/heap.py).
+LARGE_RUN_SUBJECTS = 10_000
 
 
 def rule_dirs(settings: Settings) -> list[Path]:
@@ -217,8 +220,8 @@ def _evaluate(
             scope = changes.take()
             metrics.CHANGED_POINTS.labels(group).inc(len(scope))
         report = evaluator.cycle(scope=scope)
-        if run == "sweep":
-            heap.release_free_memory()  # a sweep's subjects and readings are transient
+        if run == "sweep" or report.subjects >= LARGE_RUN_SUBJECTS:
+            heap.release_free_memory()  # a large run's subjects and readings are transient
         metrics.EVALUATIONS.labels(group, run).inc()
         metrics.RUN_SECONDS.labels(group, run).inc(report.seconds)
         metrics.READ_SECONDS.labels(group, run).inc(report.measure_seconds)
@@ -234,7 +237,7 @@ def _evaluate(
 
 
 def run(settings: Settings, once: bool = False) -> None:
-    heap.limit_arenas()
+    heap.tune_malloc()
     require_secrets(settings, "alerting.webhook_secret")
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
