@@ -28,11 +28,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import psycopg
 import sqlalchemy as sa
 
+from energywatch.core.buckets import BUCKET_MS
+from energywatch.storage.binary_copy import fetch_packed
 from energywatch.storage.timescale import MONTHLY_VIEW
 
 TABLE_DDL = """
@@ -106,23 +110,53 @@ _DROP_EMPTY = (
 """
 )
 
-# Add `sign` times the sums of the ranges' buckets to their days. The constant bounds (all
-# ranges' first and last instants) let TimescaleDB leave out the chunks outside them.
-_ADJUST = f"""
-    INSERT INTO consumption_daily AS d (point_id, day, quantity, tce, tco2, completeness)
-    SELECT c.point_id, {_LOCAL_DAY},
-           %(sign)s * sum(c.quantity), %(sign)s * sum(c.tce), %(sign)s * sum(c.tco2),
-           %(sign)s * sum(c.completeness)
-             / (extract(epoch FROM {_day_end(_LOCAL_DAY, "s.timezone")}
-                                   - {_day_start(_LOCAL_DAY, "s.timezone")}) / 900.0)
+# The ranges' buckets as they are, before the caller replaces them: one index probe per range
+# (a LATERAL subquery kept as one by OFFSET 0: joined plainly, the planner sorts every bucket
+# between the constant bounds). The
+# constant bounds (all ranges' first and last instants) let TimescaleDB leave out the chunks
+# outside them.
+_OLD_BUCKETS = """
+    SELECT string_agg(int4send(r.point_id)
+                      || int8send((extract(epoch FROM c.bucket) * 1000)::int8)
+                      || float8send(c.quantity) || float8send(c.tce) || float8send(c.tco2)
+                      || float8send(c.completeness), ''::bytea)
       FROM unnest(%(point_ids)s::int4[], %(lo)s::int8[], %(hi)s::int8[]) AS r(point_id, lo, hi)
-      JOIN consumption_15min c ON c.point_id = r.point_id
-       AND c.bucket >= (TIMESTAMPTZ 'epoch' + r.lo * INTERVAL '1 millisecond')
-       AND c.bucket < (TIMESTAMPTZ 'epoch' + r.hi * INTERVAL '1 millisecond')
-       AND c.bucket >= %(first)s AND c.bucket < %(last)s
-      JOIN points p ON p.id = c.point_id
-      JOIN sites s ON s.id = p.site_id
-     GROUP BY c.point_id, s.timezone, {_LOCAL_DAY}
+     CROSS JOIN LATERAL (
+           SELECT * FROM consumption_15min c
+            WHERE c.point_id = r.point_id
+              AND c.bucket >= (TIMESTAMPTZ 'epoch' + r.lo * INTERVAL '1 millisecond')
+              AND c.bucket < (TIMESTAMPTZ 'epoch' + r.hi * INTERVAL '1 millisecond')
+              AND c.bucket >= %(first)s AND c.bucket < %(last)s
+           OFFSET 0) c
+"""
+BUCKET_ROW = np.dtype(
+    [
+        ("point_id", ">i4"),
+        ("bucket", ">i8"),
+        ("quantity", ">f8"),
+        ("tce", ">f8"),
+        ("tco2", ">f8"),
+        ("completeness", ">f8"),
+    ]
+)
+
+# Add per-bucket differences to their local days (each point's zone by its key, OFFSET 0 as
+# above: joined plainly, the planner hashes the whole points table for a few thousand rows).
+_X_DAY = _LOCAL_DAY.replace("c.", "x.")
+_ADD = f"""
+    INSERT INTO consumption_daily AS d (point_id, day, quantity, tce, tco2, completeness)
+    SELECT x.point_id, {_X_DAY}, sum(x.quantity), sum(x.tce), sum(x.tco2),
+           sum(x.completeness)
+             / (extract(epoch FROM {_day_end(_X_DAY, "s.timezone")}
+                                   - {_day_start(_X_DAY, "s.timezone")}) / 900.0)
+      FROM (SELECT u.point_id, TIMESTAMPTZ 'epoch' + u.ms * INTERVAL '1 millisecond' AS bucket,
+                   u.quantity, u.tce, u.tco2, u.completeness
+              FROM unnest(%(point_id)b::int4[], %(bucket)b::int8[], %(quantity)b::float8[],
+                          %(tce)b::float8[], %(tco2)b::float8[], %(completeness)b::float8[])
+                   AS u(point_id, ms, quantity, tce, tco2, completeness)) x
+     CROSS JOIN LATERAL (SELECT s.timezone FROM points p JOIN sites s ON s.id = p.site_id
+                          WHERE p.id = x.point_id OFFSET 0) s
+     GROUP BY x.point_id, s.timezone, {_X_DAY}
     ON CONFLICT (point_id, day) DO UPDATE
        SET quantity = d.quantity + excluded.quantity,
            tce = d.tce + excluded.tce,
@@ -130,6 +164,24 @@ _ADJUST = f"""
            completeness = d.completeness + excluded.completeness,
            computed_at = now()
 """
+SUMS = ("quantity", "tce", "tco2", "completeness")
+
+
+class Buckets(Protocol):
+    """Rows of consumption_15min as arrays (`bucket`: ms since the epoch)."""
+
+    @property
+    def point_id(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def bucket(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def quantity(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def tce(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def tco2(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def completeness(self) -> npt.NDArray[np.float64]: ...
 
 
 # Migration 0003_daily_table: the daily view of 0002 becomes this table, filled from the
@@ -143,18 +195,36 @@ REPLACE_VIEWS = [
 ]
 
 
+def _net(new: Buckets, old: npt.NDArray[Any]) -> dict[str, npt.NDArray[Any]]:
+    """Per (point, bucket): the new sums less the old (a live pass rewrites the same buckets,
+    so half as many rows go to the database)."""
+    point = np.concatenate([new.point_id, old["point_id"]]).astype(np.int64)
+    bucket = np.concatenate([new.bucket, old["bucket"]]).astype(np.int64)
+    keys, row = np.unique((point << 32) | (bucket // BUCKET_MS), return_inverse=True)
+    net: dict[str, npt.NDArray[Any]] = {
+        "point_id": keys >> 32,
+        "bucket": (keys & 0xFFFFFFFF) * BUCKET_MS,
+    }
+    for name in SUMS:  # the new buckets' sums on, the old ones' off
+        signed = np.concatenate([getattr(new, name), -old[name].astype(np.float64)])
+        net[name] = np.bincount(row.reshape(-1), weights=signed, minlength=keys.size)
+    return net
+
+
 @contextmanager
 def kept(
     conn: psycopg.Connection,
     point_ids: Sequence[int],
     lo_ms: Sequence[int],
     hi_ms: Sequence[int],
+    new: Buckets,
     emptied: Sequence[int] = (),
 ) -> Iterator[None]:
     """Keep the daily totals of the days that the ranges [lo, hi) of the points touch while
-    the block replaces the ranges' buckets (in the caller's transaction). `emptied`: indices
-    of the ranges that may be left with fewer buckets than before; a day of theirs left
-    with none is removed."""
+    the block replaces the ranges' buckets by `new` (in the caller's transaction): the
+    buckets are read before the block, and each day gets the difference after it. `emptied`:
+    indices of the ranges that `new` does not fill; a day of theirs left without buckets is
+    removed."""
     if not point_ids:
         yield
         return
@@ -165,9 +235,14 @@ def kept(
         "first": datetime.fromtimestamp(min(lo_ms) / 1000, UTC),
         "last": datetime.fromtimestamp(max(hi_ms) / 1000, UTC),
     }
-    conn.execute(_ADJUST, {**params, "sign": -1.0})
+    old = fetch_packed(conn, _OLD_BUCKETS, params, BUCKET_ROW)
     yield
-    conn.execute(_ADJUST, {**params, "sign": 1.0})
+    delta = _net(new, old)
+    if delta["point_id"].size:
+        # arrays sent binary (%b): as text, parsing them took longer than the statement's work;
+        # no JIT: compiling it costs more than a few thousand rows' grouping
+        conn.execute("SET LOCAL jit = off")
+        conn.execute(_ADD, {name: values.tolist() for name, values in delta.items()})
     pieces = [
         (point_ids[i], start, min(start + PIECE_MS, hi_ms[i]))
         for i in emptied

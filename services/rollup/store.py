@@ -339,7 +339,7 @@ def write(
     """Replace every bucket of the spans with `rows`, and keep the daily totals of the days
     they touch (in the caller's transaction). `compressed`: see `compressed_ranges`."""
     ids, lo, hi = [s.point_id for s in spans], [s.start for s in spans], [s.end for s in spans]
-    with daily.kept(conn, ids, lo, hi, emptied=short_spans(spans, rows)):
+    with daily.kept(conn, ids, lo, hi, rows, emptied=short_spans(spans, rows)):
         delete(conn, spans, compressed)
         wire = wire_rows(BUCKET_ROW, len(rows))
         for name in ("point_id", "quantity", "tce", "tco2", "completeness"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -85,6 +87,52 @@ def _same(kept: list[tuple[str, float, float]], fresh: list[tuple[str, float, fl
         assert q == pytest.approx(fq, rel=1e-12) and c == pytest.approx(fc, rel=1e-12)
 
 
+@dataclass(frozen=True)
+class _New:
+    point_id: np.ndarray
+    bucket: np.ndarray
+    quantity: np.ndarray
+    tce: np.ndarray
+    tco2: np.ndarray
+    completeness: np.ndarray
+
+
+def _replace(
+    conn: psycopg.Connection,
+    point: int,
+    lo: datetime,
+    hi: datetime,
+    qty: float,
+    completeness: float = 1.0,
+    keep: int | None = None,
+) -> None:
+    """Replace the point's buckets in [lo, hi) by `keep` (all if None) buckets of `qty`, as
+    the rollup does: inside `daily.kept`."""
+    n = (hi - lo) // QUARTER if keep is None else keep
+    starts = [lo + k * QUARTER for k in range(n)]
+    new = _New(
+        np.full(n, point, dtype=np.int64),
+        np.array([_ms(t) for t in starts], dtype=np.int64),
+        np.full(n, qty),
+        np.full(n, qty / 10),
+        np.full(n, qty / 5),
+        np.full(n, completeness),
+    )
+    emptied = [0] if n < (hi - lo) // QUARTER else []
+    with daily.kept(conn, [point], [_ms(lo)], [_ms(hi)], new, emptied=emptied):
+        conn.execute(
+            "DELETE FROM consumption_15min WHERE point_id = %s AND bucket >= %s AND bucket < %s",
+            (point, lo, hi),
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO consumption_15min"
+                " (point_id, bucket, quantity, tce, tco2, completeness)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [(point, t, qty, qty / 10, qty / 5, completeness) for t in starts],
+            )
+
+
 def test_replaced_buckets_change_only_their_days(conn: psycopg.Connection) -> None:
     point = make_point(conn, make_site(conn), "E", "electricity", "cumulative")
     midnight = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # the 2nd, 00:00 in Shanghai
@@ -93,13 +141,7 @@ def test_replaced_buckets_change_only_their_days(conn: psycopg.Connection) -> No
     assert [q for _, q, _ in _days(conn, point)] == [96.0, 96.0, 96.0]
 
     # later figures for the last hour of the 1st and the first of the 2nd ...
-    lo, hi = midnight - timedelta(hours=1), midnight + timedelta(hours=1)
-    with daily.kept(conn, [point], [_ms(lo)], [_ms(hi)]):
-        conn.execute(
-            "UPDATE consumption_15min SET quantity = 2.0 WHERE point_id = %s"
-            " AND bucket >= %s AND bucket < %s",
-            (point, lo, hi),
-        )
+    _replace(conn, point, midnight - timedelta(hours=1), midnight + timedelta(hours=1), 2.0)
     assert [(d, q) for d, q, _ in _days(conn, point)] == [
         ("2026-11-01", 100.0),
         ("2026-11-02", 100.0),
@@ -108,11 +150,7 @@ def test_replaced_buckets_change_only_their_days(conn: psycopg.Connection) -> No
     _same(_days(conn, point), _recomputed(conn, point))
     # a day that loses some buckets keeps a row with the rest; one that loses all goes
     third = midnight + timedelta(days=1)
-    lo, hi = third - timedelta(hours=1), third + timedelta(days=1)
-    with daily.kept(conn, [point], [_ms(lo)], [_ms(hi)], emptied=[0]):
-        conn.execute(
-            "DELETE FROM consumption_15min WHERE point_id = %s AND bucket >= %s", (point, lo)
-        )
+    _replace(conn, point, third - timedelta(hours=1), third + timedelta(days=1), 1.0, keep=0)
     assert [(d, q) for d, q, _ in _days(conn, point)] == [
         ("2026-11-01", 100.0),
         ("2026-11-02", 100.0 - 4),  # its last hour went
@@ -127,12 +165,7 @@ def test_a_range_of_several_days_keeps_each_of_them(conn: psycopg.Connection) ->
     daily.refresh_all(conn)
     # from 23:00 on the 2nd to 01:00 on the 5th
     lo = midnight + timedelta(hours=23)
-    with daily.kept(conn, [point], [_ms(lo)], [_ms(lo + timedelta(hours=50))]):
-        conn.execute(
-            "UPDATE consumption_15min SET quantity = 2.0, completeness = 0.5"
-            " WHERE point_id = %s AND bucket >= %s AND bucket < %s",
-            (point, lo, lo + timedelta(hours=50)),
-        )
+    _replace(conn, point, lo, lo + timedelta(hours=50), 2.0, completeness=0.5)
     assert [(d, q) for d, q, _ in _days(conn, point)] == [
         ("2026-11-02", 96.0 + 4),
         ("2026-11-03", 192.0),
