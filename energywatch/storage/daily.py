@@ -129,16 +129,17 @@ _OLD_BUCKETS = """
               AND c.bucket >= %(first)s AND c.bucket < %(last)s
            OFFSET 0) c
 """
-BUCKET_ROW = np.dtype(
-    [
-        ("point_id", ">i4"),
-        ("bucket", ">i8"),
-        ("quantity", ">f8"),
-        ("tce", ">f8"),
-        ("tco2", ">f8"),
-        ("completeness", ">f8"),
-    ]
-)
+# consumption_15min's columns with their binary types; `bucket` is an int8 of ms since the
+# epoch here, of µs since 2000 on the COPY wire (services/rollup/store.py)
+BUCKET_COLUMNS = [
+    ("point_id", ">i4"),
+    ("bucket", ">i8"),
+    ("quantity", ">f8"),
+    ("tce", ">f8"),
+    ("tco2", ">f8"),
+    ("completeness", ">f8"),
+]
+BUCKET_ROW = np.dtype(BUCKET_COLUMNS)
 
 # Add per-bucket differences to their local days (each point's zone by its key, OFFSET 0 as
 # above: joined plainly, the planner hashes the whole points table for a few thousand rows).

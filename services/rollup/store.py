@@ -36,16 +36,7 @@ INVALID = int(Quality.INVALID)
 CLAIM_ROW = np.dtype([("point_id", ">i4"), ("ms", ">i8")])
 # timestamps as sent by timestamptz_send: µs since 2000 (no numeric extract() per row)
 READING_ROW = np.dtype([("n", ">i4"), ("us", ">i8"), ("value", ">f8"), ("quality", ">i2")])
-BUCKET_ROW = wire_dtype(
-    [
-        ("point_id", ">i4"),
-        ("bucket", ">i8"),
-        ("quantity", ">f8"),
-        ("tce", ">f8"),
-        ("tco2", ">f8"),
-        ("completeness", ">f8"),
-    ]
-)
+BUCKET_ROW = wire_dtype(daily.BUCKET_COLUMNS)
 
 
 @dataclass(frozen=True)
