@@ -785,9 +785,9 @@ def main() -> None:
         and ev["webhook_p99_s"] <= 1.0
         and ev["stored"] == ev["probes"]
         and ev["webhooks"] == ev["probes"]
-        # Each process within 500 MB, and alerting's two processes together too once the
-        # pages they share since the fork are counted once (PSS); the summed peak RSS beside
-        # it counts those pages twice.
+        # Each process within 500 MB (alerting is one process since its slow group became a
+        # thread; its PSS, lower than its RSS by the library pages other processes share, is
+        # checked too, as for a tree of processes).
         and ev["alerting_largest_process_peak_rss_mb"] <= 500
         and ev["alerting_peak_pss_mb"] <= 500
         and ev["ingest_peak_rss_mb"] <= 500
