@@ -37,9 +37,11 @@ from services.alerting.senders import EmailSender, Sender, WebhookSender
 from services.alerting.webhooks import webhook_policy
 
 log = logging.getLogger(__name__)
-# Registry reload when no notification said it changed (a lost one, a table without the
-# trigger): a province's 200,000 points take about a second of Python to load.
-REGISTRY_BACKSTOP_S = 600.0
+# Registry reload when no notification said it changed. A listening session is told of every
+# change, and a group that (re)connects reloads anyway, so this is for a table changed without
+# its trigger. A province's 200,000 points take seconds of Python and 45 MB more while both
+# snapshots live: reloading every 10 minutes showed as a stalled alert and a memory peak.
+REGISTRY_BACKSTOP_S = 3600.0
 # A run over this many subjects (a sweep, a data-quality check over a province's points)
 # gives its free heap pages back to the system when it ends (energywatch/heap.py).
 LARGE_RUN_SUBJECTS = 10_000
@@ -181,6 +183,8 @@ def evaluate_loop(
                     )
                 else:
                     log.info("%s group: evaluating every %.1f s", group.name, a.interval_s)
+                # what changed while this group was not listening: the snapshot may predate it
+                registries.invalidate()
                 _evaluate(evaluator, listener, group.name, a, stop, receive)
         except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
             stop.wait(_lost(database, url, exc, backoff))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -122,25 +123,50 @@ class Registry:
 @dataclass
 class SharedRegistry:
     """The registry snapshot every evaluation group of the process reads: a province's
-    (200,000 points) is about 45 MB and a second of Python to load, so the groups share one.
-    Reloaded when told the registry changed (`invalidate`, on NOTIFY), or `ttl_s` after the
-    last load (a backstop for a lost notification)."""
+    (200,000 points) is about 45 MB and seconds of Python to load, so the groups share one.
+
+    A snapshot is reloaded when it is older than a change someone was told of (`invalidate`:
+    a notification, or a group's (re)connection, which may have missed some), or than `ttl_s`
+    (a backstop). One group loads, outside the lock; meanwhile the other keeps evaluating
+    with the snapshot it has, rather than stalling a demand alert for the seconds a
+    province takes to load."""
 
     ttl_s: float = 30.0
+    clock: Callable[[], float] = time.monotonic
     _registry: Registry | None = None
-    _loaded_at: float = 0.0
+    _loaded_at: float = 0.0  # when the load of the snapshot began: it holds what was before
+    _stale_after: float = 0.0  # a snapshot whose load began before this is out of date
+    _loading: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _current(self) -> bool:
+        return (
+            self._registry is not None
+            and self._loaded_at > self._stale_after
+            and self.clock() - self._loaded_at <= self.ttl_s
+        )
+
     def get(self, conn: psycopg.Connection) -> Registry:
-        with self._lock:  # one group loads; the other waits for that snapshot
-            if self._registry is None or time.monotonic() - self._loaded_at > self.ttl_s:
-                self._registry = load_registry(conn)
-                self._loaded_at = time.monotonic()
+        with self._lock:
+            if self._current() or (self._loading and self._registry is not None):
+                assert self._registry is not None
+                return self._registry
+            self._loading = True
+        started = self.clock()
+        try:
+            registry = load_registry(conn)
+        finally:
+            with self._lock:
+                self._loading = False
+        with self._lock:
+            if self._registry is None or started >= self._loaded_at:
+                self._registry, self._loaded_at = registry, started
             return self._registry
 
-    def invalidate(self) -> None:
+    def invalidate(self, at: float | None = None) -> None:
+        """Snapshots whose load began before `at` (now) are out of date."""
         with self._lock:
-            self._registry = None
+            self._stale_after = max(self._stale_after, self.clock() if at is None else at)
 
 
 def _shared(value: Any, shared: dict[Any, Any]) -> Any:
