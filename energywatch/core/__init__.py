@@ -9,8 +9,8 @@ Timestamps are int64 milliseconds since the Unix epoch (UTC).
     series.py         CSR layout: sort, de-duplicate, offsets
     flags.py          bit flags a kernel sets on a reading
     counters.py       cumulative registers -> interval consumption (resets, rollovers, dips)
-    buckets.py        consumption apportioned to 15-minute buckets; completeness
-    timegrid.py       bucket grids and local days for a timezone (pure Python)
+    buckets.py        consumption apportioned to 15-minute buckets; readings counted
+    timegrid.py       local days and years for a timezone (pure Python)
     rolling.py        time-window sums and ratios on irregular timestamps
     indicators.py     intensity, PUE and supply coal rate on top of rolling ratios
     conversion.py     native units -> tce and tCO2 given coefficient arrays

@@ -1,20 +1,18 @@
-"""Bucket grids and local days for a site's timezone (pure Python, no I/O).
+"""Local days and years for a site's timezone (pure Python, no I/O).
 
-The kernels take plain numbers -- a grid origin in ms and bucket indices where days begin --
-and this module derives them from an IANA timezone name, so that days and months follow the
+The kernels take plain numbers -- instants in ms where days and years begin -- and this
+module derives them from an IANA timezone name, so that days and months follow the
 enterprise's clock (Asia/Shanghai for most) while the kernels know nothing of timezones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from energywatch.core.buckets import BUCKET_MS
 from energywatch.core.series import I64
 
 
@@ -26,35 +24,6 @@ def to_ms(moment: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-@dataclass(frozen=True)
-class Grid:
-    origin: int  # ms since the epoch, a local bucket boundary
-    n_buckets: int
-    width: int = BUCKET_MS
-
-    @property
-    def end(self) -> int:
-        return self.origin + self.n_buckets * self.width
-
-    def bucket_starts(self) -> I64:
-        return self.origin + self.width * np.arange(self.n_buckets, dtype=np.int64)
-
-
-def _utc_offset_ms(tz: ZoneInfo, ms: int) -> int:
-    offset = from_ms(ms).astimezone(tz).utcoffset()
-    assert offset is not None
-    return int(offset.total_seconds() * 1000)
-
-
-def grid_covering(timezone: str, start_ms: int, end_ms: int, width: int = BUCKET_MS) -> Grid:
-    """The smallest grid of local bucket boundaries that covers [start_ms, end_ms)."""
-    tz = ZoneInfo(timezone)
-    offset = _utc_offset_ms(tz, start_ms)
-    origin = ((start_ms + offset) // width) * width - offset
-    n = max(1, -((origin - end_ms) // width))
-    return Grid(origin, int(n), width)
 
 
 def local_midnights(timezone: str, start_ms: int, end_ms: int) -> tuple[list[date], I64]:
@@ -69,14 +38,6 @@ def local_midnights(timezone: str, start_ms: int, end_ms: int) -> tuple[list[dat
         midnights.append(to_ms(datetime(day.year, day.month, day.day, tzinfo=tz)))
         day += timedelta(days=1)
     return days, np.asarray(midnights, dtype=np.int64)
-
-
-def local_day_starts(timezone: str, grid: Grid) -> tuple[list[date], I64]:
-    """Local dates wholly or partly in the grid, and the bucket index where each begins
-    (clipped to the grid), plus the grid's end: the `day_starts` of buckets.day_completeness."""
-    days, midnights = local_midnights(timezone, grid.origin, grid.end)
-    starts = np.clip((midnights - grid.origin) // grid.width, 0, grid.n_buckets)
-    return days, np.append(starts, grid.n_buckets).astype(np.int64)
 
 
 def local_year_bounds(timezone: str, year: int) -> tuple[int, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 
@@ -38,16 +37,4 @@ def bucket_counts(
         for k in range(n_buckets):
             if origin + k * width < ts <= origin + (k + 1) * width:
                 out[k] += 1
-    return out
-
-
-def completeness(counts: list[int], expected: float) -> list[float]:
-    return [min(1.0, c / expected) if expected > 0 else 0.0 for c in counts]
-
-
-def day_completeness(counts: list[int], expected: float, day_starts: list[int]) -> list[float]:
-    out = []
-    for a, b in itertools.pairwise(day_starts):
-        want = expected * (b - a)
-        out.append(min(1.0, sum(counts[a:b]) / want) if want > 0 else 0.0)
     return out

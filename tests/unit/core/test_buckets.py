@@ -1,7 +1,6 @@
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -9,9 +8,6 @@ from energywatch.core.buckets import (
     BUCKET_MS,
     bucket_counts,
     bucket_sums,
-    completeness,
-    day_completeness,
-    expected_per_bucket,
 )
 from energywatch.core.counters import counter_deltas
 from energywatch.core.twins import buckets as twin
@@ -42,24 +38,20 @@ def test_parts_outside_the_grid_are_left_out() -> None:
     np.testing.assert_allclose(row, [2.0, 0.0, 0.0, 0.0])
 
 
-def test_counts_and_completeness() -> None:
+def test_counts_leave_out_invalid_readings() -> None:
     offsets = np.array([0, 5], dtype=np.int64)
     ts = np.array([0, 300_000, 600_000, W, W + 300_000], dtype=np.int64)  # 5-minute meter
     values = np.array([1.0, math.nan, 3.0, 4.0, 5.0])
     counts = bucket_counts(offsets, ts, values, 0, 2)
     # The reading at 0 closes the bucket before the grid; the one at W closes bucket 0.
     assert counts.tolist() == [[2, 1]]
-    expected = expected_per_bucket([300_000])
-    assert completeness(counts, expected).tolist() == [[2 / 3, 1 / 3]]
-    assert day_completeness(counts, expected, np.array([0, 2])).tolist() == [[0.5]]
 
 
 def test_the_report_at_midnight_counts_in_the_day_it_closes() -> None:
     day = 96 * W
     ts = np.arange(W, day + 1, W, dtype=np.int64)  # interval reports 00:15 ... 24:00
     counts = bucket_counts(np.array([0, ts.size]), ts, np.ones(ts.size), 0, 2 * 96)
-    share = day_completeness(counts, expected_per_bucket([W]), np.array([0, 96, 192]))
-    assert share.tolist() == [[1.0, 0.0]]
+    assert counts[0, :96].sum() == 96 and counts[0, 96:].sum() == 0
 
 
 def grid_for(batch: Batch, shift: int, extra: int) -> tuple[int, int]:
@@ -100,21 +92,10 @@ def test_a_grid_covering_everything_keeps_every_unit(batch: Batch) -> None:
 
 
 @property_test
-@given(batches(), st.integers(-1, 1), st.integers(-2, 2), st.sampled_from([60_000, 300_000]))
-def test_counts_and_completeness_equal_twin(
-    batch: Batch, shift: int, extra: int, interval: int
-) -> None:
+@given(batches(), st.integers(-1, 1), st.integers(-2, 2))
+def test_counts_equal_twin(batch: Batch, shift: int, extra: int) -> None:
     s = batch.series()
     origin, n = grid_for(batch, shift, extra)
     counts = bucket_counts(s.offsets, s.ts, s.values, origin, n)
-    expected = expected_per_bucket([interval] * s.n_series)
-    share = completeness(counts, expected)
-    day_starts = np.unique(np.clip([0, n // 3, n // 2, n], 0, n))
-    per_day = day_completeness(counts, expected, day_starts)
     for sid, readings in enumerate(batch.sorted_per_series()):
-        c = twin.bucket_counts(readings, origin, W, n)
-        assert counts[sid].tolist() == c
-        assert share[sid].tolist() == pytest.approx(twin.completeness(c, W / interval))
-        assert per_day[sid].tolist() == pytest.approx(
-            twin.day_completeness(c, W / interval, day_starts.tolist())
-        )
+        assert counts[sid].tolist() == twin.bucket_counts(readings, origin, W, n)

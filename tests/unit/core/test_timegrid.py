@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from energywatch.core.timegrid import (
-    grid_covering,
-    local_day_starts,
+    local_midnights,
     local_year_of,
     to_ms,
     year_elapsed,
@@ -16,28 +15,20 @@ def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
     return to_ms(datetime(year, month, day, hour, minute, tzinfo=UTC))
 
 
-def test_grid_starts_on_a_local_quarter_hour() -> None:
-    grid = grid_covering("Asia/Shanghai", ms(2026, 11, 20, 0, 7), ms(2026, 11, 20, 1, 0))
-    assert grid.origin == ms(2026, 11, 20, 0, 0)
-    assert grid.n_buckets == 4
-    # Kathmandu is UTC+5:45: its quarter-hours are UTC quarter-hours too
-    grid = grid_covering("Asia/Kathmandu", ms(2026, 1, 1, 0, 20), ms(2026, 1, 1, 0, 21))
-    assert grid.origin == ms(2026, 1, 1, 0, 15)
-
-
 def test_local_days_follow_the_sites_midnight() -> None:
     # Shanghai midnight is 16:00 UTC the day before
-    grid = grid_covering("Asia/Shanghai", ms(2026, 11, 19, 16), ms(2026, 11, 21, 16))
-    days, starts = local_day_starts("Asia/Shanghai", grid)
+    days, midnights = local_midnights("Asia/Shanghai", ms(2026, 11, 19, 16), ms(2026, 11, 21, 16))
     assert days == [date(2026, 11, 20), date(2026, 11, 21)]
-    assert starts.tolist() == [0, 96, 192]
+    assert midnights.tolist() == [ms(2026, 11, 19, 16), ms(2026, 11, 20, 16)]
+    # a range beginning mid-day still names the day it begins in
+    days, _ = local_midnights("Asia/Shanghai", ms(2026, 11, 20, 3), ms(2026, 11, 20, 4))
+    assert days == [date(2026, 11, 20)]
 
 
-def test_a_daylight_saving_day_has_92_buckets() -> None:
-    grid = grid_covering("Europe/Berlin", ms(2026, 3, 28, 23), ms(2026, 3, 29, 22))
-    days, starts = local_day_starts("Europe/Berlin", grid)
-    assert days == [date(2026, 3, 29)]
-    assert np.diff(starts).tolist() == [92]
+def test_a_daylight_saving_day_is_23_hours_long() -> None:
+    days, midnights = local_midnights("Europe/Berlin", ms(2026, 3, 28, 23), ms(2026, 3, 30, 22))
+    assert days == [date(2026, 3, 29), date(2026, 3, 30)]
+    assert np.diff(midnights).tolist() == [23 * 3_600_000]
 
 
 def test_year_elapsed_in_local_time() -> None:
