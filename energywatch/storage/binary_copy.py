@@ -5,20 +5,27 @@ To the server: binary COPY. A binary COPY tuple is a field count (int2) and, per
 length (int4) and its value, big-endian; with fixed-width, non-null columns every tuple has
 the same size, so a whole stream is one record array built with `tobytes()`.
 From the server: one bytea of fixed-width records, read with `frombuffer` (`fetch_packed`).
+As a parameter: many integers as one binary int4[] (`Int4s`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 UTC: binary timestamps count µs from there
 CHUNK_ROWS = 1_000_000
+INT4_OID, INT4_ARRAY_OID = 23, 1007
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 
 
 def wire_dtype(columns: list[tuple[str, str]]) -> np.dtype[Any]:
@@ -67,3 +74,34 @@ def fetch_packed(
     if len(data) % dtype.itemsize:
         raise ValueError(f"{len(data)} bytes are no whole number of {dtype.itemsize}-byte records")
     return np.frombuffer(data, dtype=dtype)
+
+
+class Int4s:
+    """Integers sent as one binary int4[] query parameter, built by NumPy in one step.
+    psycopg's own list dumper converts element by element: 0.8 ms for a batch's 4,000 bucket
+    numbers, and for a province's 200,000 point ids about 30 MB of short-lived objects."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Sequence[int] | npt.NDArray[np.integer]) -> None:
+        array = np.asarray(values, dtype=np.int64)
+        if array.size and (array.min() < INT4_MIN or array.max() > INT4_MAX):
+            raise OverflowError("a value does not fit in int4")
+        self.values = array
+
+
+class _Int4sDumper(Dumper):
+    format = pq.Format.BINARY
+    oid = INT4_ARRAY_OID
+
+    def dump(self, obj: Int4s) -> bytes:
+        n = len(obj.values)
+        if not n:
+            return struct.pack(">iii", 0, 0, INT4_OID)
+        elements = np.empty(n, dtype=[("len", ">i4"), ("value", ">i4")])
+        elements["len"] = 4
+        elements["value"] = obj.values
+        return struct.pack(">iiiii", 1, 0, INT4_OID, n, 1) + elements.tobytes()
+
+
+psycopg.adapters.register_dumper(Int4s, _Int4sDumper)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from energywatch.storage.binary_copy import Int4s
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -55,7 +57,7 @@ def log_batch(cur: psycopg.Cursor, point_ids: Ints, buckets: Ints) -> None:
     """Record the (point, bucket index) pairs a batch touched, in the caller's transaction
     (any sequence the connection can send as int4[])."""
     if len(point_ids):
-        cur.execute(LOG_SQL, (point_ids, buckets))
+        cur.execute(LOG_SQL, (Int4s(point_ids), Int4s(buckets)))
 
 
 def try_lock(conn: psycopg.Connection) -> bool:

@@ -183,9 +183,11 @@ def evaluate_loop(
                     )
                 else:
                     log.info("%s group: evaluating every %.1f s", group.name, a.interval_s)
-                # what changed while this group was not listening: the snapshot may predate it
-                registries.invalidate()
-                _evaluate(evaluator, listener, group.name, a, stop, receive)
+                if listener is None:
+                    _evaluate(evaluator, listener, group.name, a, stop, receive)
+                else:  # changes made while no group listened: the snapshot may predate them
+                    with registries.listening():
+                        _evaluate(evaluator, listener, group.name, a, stop, receive)
         except (DependencyError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
             stop.wait(_lost(database, url, exc, backoff))
         except psycopg.Error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from services.alerting.events import Scope
 from services.alerting.inputs import CycleInputs
 from services.alerting.measure import (
     Measured,
+    Selection,
     measure,
     plan_drop_scans,
     plan_scans,
@@ -139,18 +140,19 @@ class Evaluator:
     group: Callable[[Rule], bool] | None = None
     group_name: str = "all"
     retire: bool = True
-    _registry: Registry | None = None  # the snapshot `_selection` and `_index` were made for
+    _registry: Registry | None = None  # the snapshot `_subjects` was made for
     _last_run: dict[str, datetime] = field(default_factory=dict)
-    _selection: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
-    # rule name -> (the rule, its subjects by point or site id), for this registry snapshot
-    _index: dict[str, tuple[Rule, dict[int, Any]]] = field(default_factory=dict)
+    # rule name -> (the rule, its subjects sorted by id, their ids), for this registry
+    # snapshot. By name, checked against the rule: the table's rules are parsed anew every
+    # cycle. Ids as an array, not a dict by id: a province's point rules have 200,000
+    # subjects each, and a dict per rule cost 10 MB.
+    _subjects: dict[str, tuple[Rule, list[Any], np.ndarray]] = field(default_factory=dict)
 
     def registry(self) -> Registry:
         reg = self.registries.get(self.conn)
         if reg is not self._registry:
             self._registry = reg
-            self._selection = {}  # subjects per rule, for this registry snapshot
-            self._index = {}
+            self._subjects = {}
         return reg
 
     def invalidate_registry(self) -> None:
@@ -171,9 +173,11 @@ class Evaluator:
             # the points that changed, not how many alerts are open in the region.
             event = scope is not None and not scope.time_driven
             open_alerts = {} if event else self._open_alerts(None if self.retire else rules)
+            self._forget_removed(rules)
             if scope is None:
                 due = [r for r in rules if self._due(r, now)]
-                whole, selection = due, self._selection
+                whole = due
+                selection = {r.name: self._subjects_of(r, reg)[0] for r in due}
             else:
                 due, whole, selection = self._scoped(rules, reg, scope, open_alerts, now)
             if self.cache is not None and any(r.per_site or r.kind == "completeness" for r in due):
@@ -186,7 +190,7 @@ class Evaluator:
                 reg,
                 plan_scans(due, reg, selection),
                 plan_drop_scans(due),
-                None if scope is None else _sites_of(due, reg, selection),
+                None if scope is None else _sites_of(due, selection),
             )
             resolved: list[OpenAlert] = []
             # An event changes only what it measured; reminders, escalations and silences
@@ -235,36 +239,40 @@ class Evaluator:
         scope: Scope,
         open_alerts: dict[tuple[str, str], OpenAlert],
         now: datetime,
-    ) -> tuple[list[Rule], list[Rule], dict[tuple[int, int], list[Any]]]:
+    ) -> tuple[list[Rule], list[Rule], Selection]:
         """The rules a scope covers, those of them it covers whole, and their subjects (as a
         selection `measure` reads). Costs what the scope names, not what the region holds:
-        subjects are looked up by id in an index built once per registry snapshot."""
+        subjects are looked up by id among the rule's, found once per registry snapshot."""
         due: list[Rule] = []
         whole: list[Rule] = []
-        selection: dict[tuple[int, int], list[Any]] = {}
+        selection: Selection = {}
         alerts = list(open_alerts.values())
         for rule in rules:
             ids = scope.ids(rule, reg, alerts, self._due(rule, now))
-            key = (id(rule), id(reg))
+            subjects, known = self._subjects_of(rule, reg)
             if ids is None:
-                selection[key] = subjects_of(rule, reg, self._selection)
+                selection[rule.name] = subjects
                 whole.append(rule)
             else:
-                index = self._index_of(rule, reg)
-                picked = [index[i] for i in ids if i in index]
+                picked = _pick(subjects, known, ids)
                 if not picked:
                     continue
-                selection[key] = picked
+                selection[rule.name] = picked
             due.append(rule)
         return due, whole, selection
 
-    def _index_of(self, rule: Rule, reg: Registry) -> dict[int, Any]:
-        # By name, checked against the rule: the table's rules are parsed anew every cycle.
-        known = self._index.get(rule.name)
+    def _subjects_of(self, rule: Rule, reg: Registry) -> tuple[list[Any], np.ndarray]:
+        """Every subject of the rule (sorted by id) and their ids."""
+        known = self._subjects.get(rule.name)
         if known is None or known[0] != rule:
-            known = (rule, {s.id: s for s in subjects_of(rule, reg)})
-            self._index[rule.name] = known
-        return known[1]
+            subjects = subjects_of(rule, reg)
+            ids = np.fromiter((s.id for s in subjects), np.int64, len(subjects))
+            known = self._subjects[rule.name] = (rule, subjects, ids)
+        return known[1], known[2]
+
+    def _forget_removed(self, rules: list[Rule]) -> None:
+        for name in self._subjects.keys() - {r.name for r in rules}:
+            del self._subjects[name]
 
     def _due(self, rule: Rule, now: datetime) -> bool:
         last = self._last_run.get(rule.name)
@@ -737,11 +745,18 @@ class Evaluator:
         return [Silence(*r) for r in rows]
 
 
-def _sites_of(
-    rules: list[Rule], reg: Registry, selection: dict[tuple[int, int], list[Any]]
-) -> frozenset[int]:
+def _sites_of(rules: list[Rule], selection: Selection) -> frozenset[int]:
     """The sites a scoped evaluation's site rules cover."""
-    return frozenset(s.id for r in rules if r.per_site for s in selection.get((id(r), id(reg)), ()))
+    return frozenset(s.id for r in rules if r.per_site for s in selection.get(r.name, ()))
+
+
+def _pick(subjects: list[Any], ids: np.ndarray, wanted: Collection[int]) -> list[Any]:
+    """The subjects (sorted by id, their ids `ids`) whose id is wanted, in order of id."""
+    want = np.unique(np.fromiter(wanted, np.int64, len(wanted)))
+    at = np.searchsorted(ids, want)
+    found = at < ids.size
+    found[found] = ids[at[found]] == want[found]
+    return [subjects[i] for i in at[found].tolist()]
 
 
 def try_lock(conn: psycopg.Connection, group: int = 0) -> bool:

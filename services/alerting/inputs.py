@@ -21,7 +21,7 @@ from energywatch.core.thresholds import F64
 from energywatch.core.timegrid import to_ms, year_elapsed
 from energywatch.core.unit_balance import Flow
 from energywatch.protocol import Quality
-from energywatch.storage.binary_copy import fetch_packed
+from energywatch.storage.binary_copy import Int4s, fetch_packed
 from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
@@ -370,7 +370,7 @@ class CycleInputs:
         def fetch() -> PointStats:
             ids = self.scans.get((window, reset_share), point_ids)
             params = {
-                "ids": list(ids),
+                "ids": Int4s(ids),
                 "start": self.now - window,
                 "now": self.now,
                 "share": reset_share,
@@ -406,7 +406,7 @@ class CycleInputs:
                 " WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s"
                 " GROUP BY 1, 2 ORDER BY 1, 2",
                 {
-                    "ids": list(point_ids),
+                    "ids": Int4s(point_ids),
                     "start": self.now - window,
                     "now": self.now,
                     "good": int(Quality.GOOD),
@@ -484,7 +484,7 @@ class CycleInputs:
                 "SELECT point_id, sum(least(completeness, 1.0)) FROM consumption_15min "
                 "WHERE point_id = ANY(%(ids)s) AND bucket >= %(start)s AND bucket < %(end)s "
                 "GROUP BY point_id",
-                {"ids": list(point_ids), "start": start, "end": end},
+                {"ids": Int4s(point_ids), "start": start, "end": end},
             ).fetchall()
             found = {r[0]: float(r[1]) for r in rows}
             return np.array([found.get(p, 0.0) for p in point_ids]), float(int(n_buckets))

@@ -86,21 +86,22 @@ def resolve_thresholds(rule: Rule, reg: Registry, on: date) -> tuple[F64, float,
 SCANNED_KINDS = ("power", "stuck", "counter_reset", "negative")
 
 
-def subjects_of(
-    rule: Rule, reg: Registry, selection: dict[tuple[int, int], list[Any]] | None = None
-) -> list[Any]:
-    """Sites or points of a rule; `selection` memoises them per registry snapshot."""
-    key = (id(rule), id(reg))
-    if selection is not None and key in selection:
-        return selection[key]
+Selection = dict[str, list[Any]]  # a cycle's subjects by rule name
+
+
+def subjects_of(rule: Rule, reg: Registry, selection: Selection | None = None) -> list[Any]:
+    """Sites or points of a rule, sorted by id: those `selection` names for it, else every
+    one its selector matches."""
+    if selection is not None and rule.name in selection:
+        return selection[rule.name]
     subjects = select_sites(reg, rule) if rule.per_site else select_points(reg, rule)
     if selection is not None:
-        selection[key] = subjects
+        selection[rule.name] = subjects
     return subjects
 
 
 def plan_scans(
-    rules: list[Rule], reg: Registry, selection: dict[tuple[int, int], list[Any]] | None = None
+    rules: list[Rule], reg: Registry, selection: Selection | None = None
 ) -> dict[tuple[timedelta, float], tuple[int, ...]]:
     """Which points each readings scan (window, reset share) must cover this cycle."""
     wanted: dict[tuple[timedelta, float], set[int]] = {}
@@ -122,7 +123,7 @@ def measure(
     rule: Rule,
     reg: Registry,
     inputs: CycleInputs,
-    selection: dict[tuple[int, int], list[Any]] | None = None,
+    selection: Selection | None = None,
 ) -> Measured:
     subjects = subjects_of(rule, reg, selection)
     if rule.per_site:

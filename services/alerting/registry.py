@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -126,10 +127,13 @@ class SharedRegistry:
     (200,000 points) is about 45 MB and seconds of Python to load, so the groups share one.
 
     A snapshot is reloaded when it is older than a change someone was told of (`invalidate`:
-    a notification, or a group's (re)connection, which may have missed some), or than `ttl_s`
-    (a backstop). One group loads, outside the lock; meanwhile the other keeps evaluating
-    with the snapshot it has, rather than stalling a demand alert for the seconds a
-    province takes to load."""
+    a notification), or than the moment the process began listening again after none of its
+    groups listened (`listening`: changes may have gone unheard), or than `ttl_s` (a
+    backstop). A group (re)connecting while another listens changes nothing: the other heard
+    what there was to hear (at a start, the second group would otherwise have the first
+    group's snapshot loaded twice). One group loads, outside the lock; meanwhile the other
+    keeps evaluating with the snapshot it has, rather than stalling a demand alert for the
+    seconds a province takes to load."""
 
     ttl_s: float = 30.0
     clock: Callable[[], float] = time.monotonic
@@ -137,6 +141,7 @@ class SharedRegistry:
     _loaded_at: float = 0.0  # when the load of the snapshot began: it holds what was before
     _stale_after: float = 0.0  # a snapshot whose load began before this is out of date
     _loading: bool = False
+    _listeners: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _current(self) -> bool:
@@ -162,6 +167,19 @@ class SharedRegistry:
             if self._registry is None or started >= self._loaded_at:
                 self._registry, self._loaded_at = registry, started
             return self._registry
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Around a group's time listening for registry changes."""
+        with self._lock:
+            if self._listeners == 0:
+                self._stale_after = max(self._stale_after, self.clock())
+            self._listeners += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._listeners -= 1
 
     def invalidate(self, at: float | None = None) -> None:
         """Snapshots whose load began before `at` (now) are out of date."""

@@ -21,19 +21,13 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-import numpy as np
 import psycopg
 
+from energywatch.storage.binary_copy import HEADER, TRAILER
 from energywatch.storage.changes import READINGS_CHANNEL, announce
 from energywatch.storage.dirty_marks import log_batch
 from services.ingest.batch import Batch, DeadLetter
-from services.ingest.copy_format import (
-    HEADER,
-    TRAILER,
-    Int4ArrayDumper,
-    dirty_buckets,
-    encode_rows,
-)
+from services.ingest.copy_format import dirty_buckets, encode_rows
 from services.ingest.decode import Rejection
 from services.ingest.reasons import Reason
 
@@ -99,7 +93,6 @@ class WriteResult:
 
 
 def prepare(conn: psycopg.Connection) -> None:
-    conn.adapters.register_dumper(np.ndarray, Int4ArrayDumper)
     conn.execute(STAGE_DDL)
     conn.commit()
 

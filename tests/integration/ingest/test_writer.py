@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import psycopg
 import pytest
 
@@ -98,14 +97,6 @@ def test_a_fold_waits_for_no_rollup_pass_and_loses_no_batch(db_url: str) -> None
             (T0,),
             (T0 + timedelta(minutes=30),),
         ]
-
-
-def test_numpy_arrays_go_as_int4_arrays(db_url: str) -> None:
-    with psycopg.connect(db_url) as conn:
-        prepare(conn)
-        for values in ([], [0], [5, -7, 2**31 - 1, -(2**31)]):
-            sent = np.array(values, dtype=np.int32)
-            assert conn.execute("SELECT %b::int4[]", (sent,)).fetchone() == (values,)
 
 
 def test_a_connection_lost_between_the_readings_and_their_marks_keeps_neither(

@@ -11,6 +11,7 @@ import pytest
 
 from energywatch.storage.binary_copy import (
     PG_EPOCH_MS,
+    Int4s,
     copy_in,
     fetch_packed,
     wire_dtype,
@@ -64,3 +65,20 @@ def test_records_of_another_width_are_refused(conn: psycopg.Connection) -> None:
     narrower = np.dtype([("id", ">i4"), ("at_ms", ">i8"), ("v", ">f8")])
     with pytest.raises(ValueError, match="no whole number of 20-byte records"):
         fetch_packed(conn, PACK, (0,), narrower)
+
+
+def test_integers_go_as_one_int4_array(conn: psycopg.Connection) -> None:
+    for values in ([], [0], [5, -7, 2**31 - 1, -(2**31)]):
+        for sent in (values, np.array(values, dtype=np.int32), tuple(values)):
+            assert conn.execute("SELECT %b::int4[]", (Int4s(sent),)).fetchone() == (values,)
+            assert conn.execute("SELECT %s", (Int4s(sent),)).fetchone() == (values,)
+    conn.execute("INSERT INTO t (id) SELECT generate_series(1, 5)")
+    found = conn.execute(
+        "SELECT array_agg(id ORDER BY id) FROM t WHERE id = ANY(%s)", (Int4s([2, 4, 9]),)
+    )
+    assert found.fetchone() == ([2, 4],)
+
+
+def test_an_integer_beyond_int4_is_refused_not_wrapped() -> None:
+    with pytest.raises(OverflowError):
+        Int4s([2**31])

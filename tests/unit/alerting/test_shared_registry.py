@@ -77,3 +77,20 @@ def test_a_group_keeps_its_snapshot_while_the_other_loads(
     release.set()
     loader.join(10)
     assert got == [new] and shared.get(None) is new  # type: ignore[arg-type]
+
+
+def test_a_snapshot_is_reloaded_only_if_nobody_listened_meanwhile(loads: list[Registry]) -> None:
+    clock = Clock()
+    shared = SharedRegistry(ttl_s=3600, clock=clock)
+    with shared.listening():  # the first group connects
+        clock.now += 1
+        first = shared.get(None)  # type: ignore[arg-type]
+        clock.now += 1
+        with shared.listening():  # the second: the first has been listening all along
+            assert shared.get(None) is first  # type: ignore[arg-type]
+    clock.now += 1
+    assert shared.get(None) is first  # type: ignore[arg-type]  # nobody listens, nothing known
+    with shared.listening():  # back after a time nobody listened: changes may be unheard
+        clock.now += 1
+        assert shared.get(None) is not first  # type: ignore[arg-type]
+    assert len(loads) == 2
