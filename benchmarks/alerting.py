@@ -17,10 +17,10 @@ DEFAULT alerting and ingest settings, event-driven, against the timer-driven des
    the background flow; every half second a probe enterprise's power point gets one reading
    over its contracted limit. Times: publish -> alert row visible -> webhook received. Run
    once event-driven and once timer-driven (baseline), on probe enterprises of their own.
-3. Memory: peak RSS (VmHWM) of ingest and of alerting (main process plus its slow-group
-   child, summed: an upper bound, forked pages count twice; and the larger of the two), and
-   alerting's peak PSS (the same processes with shared pages split between them, sampled
-   every 0.5 s).
+3. Memory: peak RSS (VmHWM) of ingest and of alerting (one process, its slow group a
+   thread; the tree is summed in case a process of its own appears), and alerting's peak
+   PSS (shared library pages split with the other processes that map them, sampled every
+   0.5 s).
 
 --quick probes for 8 s per design instead of 30 s (16 probes instead of 40 each) and runs
 fewer cycles; the region, the rules and the flow are the same. The last line printed is one
