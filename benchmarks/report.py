@@ -46,14 +46,19 @@ def cpu_model() -> str:
 
 
 def postgres_version() -> str:
+    """The server's version, and whether autovacuum runs (a server without it keeps every
+    dead row: tables that churn grow, and an hour's figures drift)."""
     import psycopg
 
     try:
         with psycopg.connect(PG_URL, connect_timeout=5) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            return str(row[0]) if row else "unknown"
+            version = conn.execute("SHOW server_version").fetchone()
+            autovacuum = conn.execute("SHOW autovacuum").fetchone()
     except psycopg.Error:
         return "unreachable"
+    return (
+        f"{version[0] if version else 'unknown'}, autovacuum {autovacuum[0] if autovacuum else '?'}"
+    )
 
 
 def python_loop_ns() -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 import psycopg
 from prometheus_client import Counter, Gauge, Histogram
@@ -19,6 +20,7 @@ from energywatch.backoff import Backoff
 from energywatch.dependencies import Dependency, connect_database, database_problem
 from energywatch.errors import DependencyError
 from energywatch.settings import Settings
+from energywatch.storage import dirty_marks
 from energywatch.storage.engine import libpq_url
 from energywatch.storage.jobs import job_statuses
 from services.rollup.compute import CounterRules
@@ -84,6 +86,31 @@ def _observe(report: PassReport) -> None:
             OLDEST_MARK.set(report.oldest_mark_s)
 
 
+class QueueVacuum:
+    """Vacuums the dirty-mark tables every `dirty_marks.VACUUM_EVERY_S`, on a connection of
+    its own in autocommit (the pass's connection keeps its transaction settings)."""
+
+    def __init__(self, url: str, every_s: float = dirty_marks.VACUUM_EVERY_S) -> None:
+        self.url = url
+        self.every_s = every_s
+        self.next_at = 0.0
+
+    def maybe(self, now: float) -> bool:
+        """Vacuum if due; whether it did. A failure is logged and tried again when next due."""
+        if now < self.next_at:
+            return False
+        self.next_at = now + self.every_s
+        try:
+            with connect_database(self.url, autocommit=True) as conn:
+                dirty_marks.vacuum(conn)
+        except (DependencyError, psycopg.Error) as exc:
+            log.warning(
+                "vacuum of the dirty-mark tables failed, retried in %.0f s: %s", self.every_s, exc
+            )
+            return False
+        return True
+
+
 def rebuild_all(settings: Settings) -> None:
     """Recompute consumption_15min from every stored reading (after changing reference data,
     counter rules or a point's scale). Runs alongside a live worker: both take the same lock."""
@@ -123,6 +150,7 @@ def run(settings: Settings, once: bool = False) -> None:
         options.pass_target_s,
     )
     carry = Carry.of(options)
+    queues = QueueVacuum(url)
     database = Dependency("database", log)
     backoff = Backoff(settings.rollup.interval_s, max(60.0, settings.rollup.interval_s))
     conn: psycopg.Connection | None = None
@@ -132,6 +160,7 @@ def run(settings: Settings, once: bool = False) -> None:
                 if conn is None or conn.closed:
                     conn = connect_database(url)
                 report = run_pass(conn, options, carry=carry)
+                queues.maybe(time.monotonic())
                 database.up()
                 backoff.reset()
                 _observe(report)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from energywatch.settings import load_settings
-from services.rollup.command import rebuild_all, run
+from services.rollup.command import QueueVacuum, rebuild_all, run
 from tests.integration.rollup.support import (
     START,
     make_point,
@@ -43,3 +44,31 @@ def test_rebuild_all_recomputes_after_a_scale_change(db_url: str) -> None:
     rebuild_all(settings)
     with psycopg.connect(db_url) as conn:
         assert scalar(conn, "SELECT sum(quantity) FROM consumption_15min") == 150.0
+
+
+def vacuums(db_url: str) -> int:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return scalar(
+            conn,
+            "SELECT sum(vacuum_count) FROM pg_stat_user_tables"
+            " WHERE relname IN ('dirty_buckets', 'dirty_bucket_log')",
+        )
+
+
+def test_the_dirty_mark_queues_are_vacuumed_every_minute(db_url: str) -> None:
+    before = vacuums(db_url)
+    queues = QueueVacuum(db_url, every_s=60.0)
+    assert queues.maybe(1000.0)
+    assert vacuums(db_url) == before + 2  # both tables
+    assert not queues.maybe(1059.0)  # not due yet
+    assert queues.maybe(1060.0)
+    assert vacuums(db_url) == before + 4
+
+
+def test_a_failed_vacuum_is_logged_and_tried_when_next_due(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queues = QueueVacuum("postgresql://nobody@127.0.0.1:1/none", every_s=60.0)
+    assert not queues.maybe(0.0)
+    assert "vacuum of the dirty-mark tables failed" in caplog.text
+    assert not queues.maybe(30.0) and queues.next_at == 60.0
