@@ -65,7 +65,7 @@ FOLD_SQL = """
 
 def log_batch(cur: psycopg.Cursor, point_ids: Ints, buckets: Ints) -> None:
     """Record the (point, bucket index) pairs a batch touched, in the caller's transaction
-    (any sequence the connection can send as int4[])."""
+    (sequences or arrays of integers, sent as binary int4[]: `Int4s`)."""
     if len(point_ids):
         cur.execute(LOG_SQL, (Int4s(point_ids), Int4s(buckets)))
 
