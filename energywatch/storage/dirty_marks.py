@@ -88,3 +88,13 @@ def vacuum(conn: psycopg.Connection) -> None:
     """Reclaim the rows the queues' churn left dead (`conn` in autocommit: VACUUM runs
     outside a transaction; SKIP_LOCKED: a table being altered is left for next time)."""
     conn.execute(VACUUM_SQL)
+
+
+def autovacuum_runs(conn: psycopg.Connection) -> bool:
+    """Whether the server's autovacuum runs: it needs `track_counts` as well (PostgreSQL
+    manual, "The Autovacuum Daemon"). The queues are vacuumed by the rollup either way; the
+    consumption tables, rewritten by every pass, are not."""
+    row = conn.execute(
+        "SELECT current_setting('autovacuum') = 'on' AND current_setting('track_counts') = 'on'"
+    ).fetchone()
+    return bool(row and row[0])

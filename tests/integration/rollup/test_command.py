@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 import pytest
 
 from energywatch.settings import load_settings
-from services.rollup.command import QueueVacuum, rebuild_all, run
+from services.rollup.command import AUTOVACUUM_OFF, QueueVacuum, rebuild_all, run
 from tests.integration.rollup.support import (
     START,
     make_point,
@@ -72,3 +74,24 @@ def test_a_failed_vacuum_is_logged_and_tried_when_next_due(
     assert not queues.maybe(0.0)
     assert "vacuum of the dirty-mark tables failed" in caplog.text
     assert not queues.maybe(30.0) and queues.next_at == 60.0
+
+
+def autovacuum_warnings(url: str, caplog: pytest.LogCaptureFixture) -> int:
+    caplog.clear()
+    queues = QueueVacuum(url, every_s=60.0)
+    with caplog.at_level(logging.WARNING, logger="services.rollup.command"):
+        assert queues.maybe(0.0) and queues.maybe(60.0)
+    return caplog.text.count(AUTOVACUUM_OFF)
+
+
+def test_the_first_vacuum_says_when_the_server_does_not_autovacuum(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Without track_counts autovacuum has nothing to go by; a superuser may turn it off for
+    # one session, which makes the warning's case reproducible on any server.
+    sep = "&" if "?" in db_url else "?"
+    assert autovacuum_warnings(f"{db_url}{sep}options=-ctrack_counts%3Doff", caplog) == 1
+    # The server's own setting: whichever it is, the warning follows it, once, not per vacuum.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        runs = scalar(conn, "SHOW autovacuum") == "on" and scalar(conn, "SHOW track_counts") == "on"
+    assert autovacuum_warnings(db_url, caplog) == (0 if runs else 1)
