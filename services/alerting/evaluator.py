@@ -249,6 +249,8 @@ class Evaluator:
         alerts = list(open_alerts.values())
         for rule in rules:
             ids = scope.ids(rule, reg, alerts, self._due(rule, now))
+            if ids is not None and not ids:
+                continue  # names none of its subjects: not even the memo is looked up
             subjects, known = self._subjects_of(rule, reg)
             if ids is None:
                 selection[rule.name] = subjects
