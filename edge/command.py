@@ -13,10 +13,7 @@ from edge.config import load_config
 log = logging.getLogger("edge")
 
 
-def run(config_path: Path, log_level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def run(config_path: Path) -> None:
     config = load_config(config_path)
     asyncio.run(_main(EdgeAgent(config)))
 

@@ -6,13 +6,13 @@ gateway that has only the edge dependencies, and `--help` stays fast.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from energywatch import logs
 from energywatch.errors import EnergyWatchError, RegistryError
 from energywatch.settings import Settings, load_settings, require_secrets
 
@@ -70,10 +70,7 @@ def _settings(config: Path | None, *secrets: str) -> Settings:
         require_secrets(settings, *secrets)
     except EnergyWatchError as exc:
         _fail(str(exc))
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level)
     return settings
 
 
@@ -221,7 +218,7 @@ def edge(
     """Run the edge agent: read meters and analysers, queue on disk, publish over MQTT."""
     from edge.command import run
 
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     if not config.is_file():
         _fail(f"edge config {config} does not exist")
     run(config)

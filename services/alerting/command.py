@@ -245,9 +245,6 @@ def _evaluate(
 def run(settings: Settings, once: bool = False) -> None:
     heap.tune_malloc()
     require_secrets(settings, "alerting.webhook_secret")
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     url = settings.database.url
     rules = rule_source(settings)
     rules.file_rules()  # a bad rules file stops the start, naming file and field

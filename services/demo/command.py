@@ -290,9 +290,6 @@ def child_settings(
 
 
 def run(settings: Settings, data_dir: Path, duration_s: float | None = None) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # The demo speaks to a person: the services' own logs go to files in data_dir/logs.
     for noisy in ("alembic", "pgserver", "demo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -23,6 +23,7 @@ from edge.config import load_config, parse_offset
 from edge.drivers.hj212 import Hj212Driver
 from edge.drivers.simulator import SimulatorDriver
 from edge.sim import SimPoint
+from energywatch import logs
 from services.demo.breach import Breach
 from services.demo.hj212_logger import LoggerPoint, SimulatedLogger
 
@@ -123,7 +124,7 @@ async def _run(spec: FleetSpec) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     asyncio.run(_run(FleetSpec.read(Path(sys.argv[1]))))
 
 

@@ -14,10 +14,6 @@ from energywatch.settings import Settings
 def run(settings: Settings) -> None:
     from services.ingest.service import IngestService
 
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

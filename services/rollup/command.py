@@ -127,18 +127,12 @@ class QueueVacuum:
 def rebuild_all(settings: Settings) -> None:
     """Recompute consumption_15min from every stored reading (after changing reference data,
     counter rules or a point's scale). Runs alongside a live worker: both take the same lock."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     with psycopg.connect(libpq_url(settings.database.url)) as conn:
         passes = rebuild(conn, options_from(settings))
     log.info("rollup rebuilt in %d passes", passes)
 
 
 def run(settings: Settings, once: bool = False) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     options = options_from(settings)
     url = libpq_url(settings.database.url)
     if once:
