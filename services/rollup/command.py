@@ -127,7 +127,7 @@ class QueueVacuum:
 def rebuild_all(settings: Settings) -> None:
     """Recompute consumption_15min from every stored reading (after changing reference data,
     counter rules or a point's scale). Runs alongside a live worker: both take the same lock."""
-    with psycopg.connect(libpq_url(settings.database.url)) as conn:
+    with connect_database(settings.database.url) as conn:
         passes = rebuild(conn, options_from(settings))
     log.info("rollup rebuilt in %d passes", passes)
 
@@ -136,7 +136,7 @@ def run(settings: Settings, once: bool = False) -> None:
     options = options_from(settings)
     url = libpq_url(settings.database.url)
     if once:
-        with psycopg.connect(url) as once_conn:
+        with connect_database(url) as once_conn:
             passes = drain(once_conn, options)
         log.info("rollup: %d passes, nothing left dirty", passes)
         return
