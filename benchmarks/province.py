@@ -345,15 +345,14 @@ def database_now(url: str) -> datetime:
     return row[0]
 
 
-def caught_up(url: str, since: datetime) -> bool:
+def caught_up(conn: psycopg.Connection, since: datetime) -> bool:
     """No dirty mark made before `since` is left (the rollup has worked off what the baseline,
-    run without it, left behind)."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT least((SELECT min(marked_at) FROM dirty_buckets),"
-            " (SELECT min(marked_at) FROM dirty_bucket_log)) >= %s",
-            (since,),
-        ).fetchone()
+    run without it, left behind); `conn` in autocommit, so each look sees the latest."""
+    row = conn.execute(
+        "SELECT least((SELECT min(marked_at) FROM dirty_buckets),"
+        " (SELECT min(marked_at) FROM dirty_bucket_log)) >= %s",
+        (since,),
+    ).fetchone()
     return row is None or row[0] is None or bool(row[0])
 
 
@@ -714,12 +713,13 @@ def measure(sc: Scenario) -> dict[str, Any]:
         t = time.monotonic()
         wait_for("alerting's first sweeps", lambda: swept(services), services, 900)
         warmup_s = time.monotonic() - t
-        wait_for(
-            "the rollup to catch up with the baseline's marks",
-            lambda: caught_up(url, rollup_started),
-            services,
-            900,
-        )
+        with psycopg.connect(url, autocommit=True) as marks:
+            wait_for(
+                "the rollup to catch up with the baseline's marks",
+                lambda: caught_up(marks, rollup_started),
+                services,
+                900,
+            )
         catch_up_s = time.monotonic() - t
         log(
             f"alerting swept after {warmup_s:.1f} s, the rollup caught up after"
