@@ -4,7 +4,7 @@
 To the server: binary COPY. A binary COPY tuple is a field count (int2) and, per field, its
 length (int4) and its value, big-endian; with fixed-width, non-null columns every tuple has
 the same size, so a whole stream is one record array built with `tobytes()`.
-From the server: one bytea of fixed-width records, read with `frombuffer` (`fetch_packed`).
+From the server: bytea values of fixed-width records, read with `frombuffer` (`fetch_packed`).
 As a parameter: many integers as one binary int4[] (`Int4s`).
 """
 
@@ -26,6 +26,7 @@ PG_EPOCH_MS = 946_684_800_000  # 2000-01-01 UTC: binary timestamps count µs fro
 CHUNK_ROWS = 1_000_000
 INT4_OID, INT4_ARRAY_OID = 23, 1007
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+PACKED_BYTES_PER_ROW = 1 << 20  # see fetch_packed
 
 
 def wire_dtype(columns: list[tuple[str, str]]) -> np.dtype[Any]:
@@ -63,14 +64,22 @@ def copy_in(conn: psycopg.Connection, statement: str, rows: np.ndarray) -> None:
 def fetch_packed(
     conn: psycopg.Connection, query: str, params: Any, dtype: np.dtype[Any]
 ) -> np.ndarray:
-    """The records `query` packs into one bytea (one row, one column), as an array of `dtype`.
+    """The records `query` packs into bytea values (one column; rows in order), as an array of
+    `dtype`.
 
     COPY TO sends one message per row, which psycopg hands over one at a time; a query that
     concatenates fixed-width fields with the `*send` functions, e.g.
-    `string_agg(int8send(a) || float8send(b), ''::bytea)`, comes back as one value in binary
-    format, read by `frombuffer` (big-endian formats such as ">i8", ">f8")."""
-    row = conn.execute(query, params, binary=True).fetchone()
-    data = b"" if row is None or row[0] is None else bytes(row[0])
+    `string_agg(int8send(a) || float8send(b), ''::bytea)`, comes back as values in binary
+    format, read by `frombuffer` (big-endian formats such as ">i8", ">f8").
+
+    A query that may pack much should spread its records over rows of at most
+    `PACKED_BYTES_PER_ROW` (a GROUP BY on part of the key): each row is one message, and
+    libpq keeps a connection's input buffer at the size of the largest message it ever
+    received, the next power of two, until the connection closes. One 10 MB value left 16 MB
+    on each of alerting's long-lived connections (docs/alerting.md, "Memory")."""
+    rows = conn.execute(query, params, binary=True).fetchall()
+    data = b"".join(bytes(r[0]) for r in rows if r[0] is not None)
+    del rows
     if len(data) % dtype.itemsize:
         raise ValueError(f"{len(data)} bytes are no whole number of {dtype.itemsize}-byte records")
     return np.frombuffer(data, dtype=dtype)

@@ -21,7 +21,7 @@ from energywatch.core.thresholds import F64
 from energywatch.core.timegrid import to_ms, year_elapsed
 from energywatch.core.unit_balance import Flow
 from energywatch.protocol import Quality
-from energywatch.storage.binary_copy import Int4s, fetch_packed
+from energywatch.storage.binary_copy import PACKED_BYTES_PER_ROW, Int4s, fetch_packed
 from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
@@ -100,6 +100,7 @@ _STATS_SCAN = (
             FROM readings
            WHERE point_id = ANY(%(ids)s) AND ts > %(start)s AND ts <= %(now)s
            GROUP BY point_id) y
+    GROUP BY y.point_id / %(per_row)s
 """
 )
 # With them: the same aggregate over an ordered pass that sees each reading's predecessor. A
@@ -123,8 +124,11 @@ _DROPS_SCAN = (
                     FROM readings r JOIN points p ON p.id = r.point_id
                    WHERE r.point_id = ANY(%(ids)s) AND r.ts > %(start)s AND r.ts <= %(now)s) x
            GROUP BY point_id) y
+    GROUP BY y.point_id / %(per_row)s
 """
 )
+# Points per packed row: one record each (binary_copy.fetch_packed says why rows stay small).
+STATS_POINTS_PER_ROW = PACKED_BYTES_PER_ROW // STATS_ROW.itemsize
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,7 @@ class CycleInputs:
                 "start": self.now - window,
                 "now": self.now,
                 "share": reset_share,
+                "per_row": STATS_POINTS_PER_ROW,
             }
             wants_drops = self.drop_scans is None or (window, reset_share) in self.drop_scans
             rows = fetch_packed(

@@ -36,7 +36,7 @@ import psycopg
 
 from energywatch.core import ring
 from energywatch.core.thresholds import F64, I64
-from energywatch.storage.binary_copy import fetch_packed
+from energywatch.storage.binary_copy import PACKED_BYTES_PER_ROW, fetch_packed
 
 BUCKET_S = 900
 MARGIN = timedelta(seconds=60)  # rows whose transaction committed a little after computed_at
@@ -57,7 +57,8 @@ _PACKED = (
     "SELECT string_agg(int4send(point_id)"
     " || int4send((extract(epoch FROM bucket)::int8 / 900)::int4)"
     " || float8send(quantity) || float8send(tce) || float8send(tco2)"
-    " || float8send(completeness), ''::bytea) FROM consumption_15min WHERE "
+    " || float8send(completeness), ''::bytea) FROM consumption_15min WHERE {where}"
+    " GROUP BY point_id / %s"  # rows of a few hundred points: binary_copy.fetch_packed
 )
 
 
@@ -71,6 +72,7 @@ class RollupCache:
     resync: timedelta = timedelta(minutes=10)
     base_refresh: timedelta = timedelta(hours=1)
     n_slots: int = 0
+    points_per_row: int = 0  # of a packed read (binary_copy.fetch_packed)
     head: int = -1  # the newest bucket the ring holds (energywatch/core/ring.py)
     point_ids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted
     summed_row: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # row in sums, or -1
@@ -88,6 +90,8 @@ class RollupCache:
 
     def __post_init__(self) -> None:
         self.n_slots = int(self.horizon.total_seconds()) // BUCKET_S + 1 + SPARE_SLOTS
+        if not self.points_per_row:
+            self.points_per_row = max(1, PACKED_BYTES_PER_ROW // (ROW.itemsize * self.n_slots))
 
     # --- refresh ---------------------------------------------------------------------------
 
@@ -123,8 +127,8 @@ class RollupCache:
                 self._store(
                     fetch_packed(
                         conn,
-                        _PACKED + "point_id BETWEEN %s AND %s AND bucket >= %s",
-                        (int(ids[at]), int(last), since),
+                        _PACKED.format(where="point_id BETWEEN %s AND %s AND bucket >= %s"),
+                        (int(ids[at]), int(last), since, self.points_per_row),
                         ROW,
                     )
                 )
@@ -136,8 +140,8 @@ class RollupCache:
             self._store(
                 fetch_packed(
                     conn,
-                    _PACKED + "point_id = ANY(%s) AND bucket >= %s",
-                    (list(changed), max(since, started - RECENT)),
+                    _PACKED.format(where="point_id = ANY(%s) AND bucket >= %s"),
+                    (list(changed), max(since, started - RECENT), self.points_per_row),
                     ROW,
                 )
             )
@@ -148,8 +152,8 @@ class RollupCache:
             self._store(
                 fetch_packed(
                     conn,
-                    _PACKED + "computed_at > %s AND bucket >= %s",
-                    (self._read_until - MARGIN, since),
+                    _PACKED.format(where="computed_at > %s AND bucket >= %s"),
+                    (self._read_until - MARGIN, since, self.points_per_row),
                     ROW,
                 )
             )

@@ -26,7 +26,7 @@ def test_an_event_reads_its_points_recent_buckets_and_the_sweep_what_else_was_wr
     add_buckets(conn, sub, [(newest, 5.0, 0.5, 1.0, 0.5)])
     reg = load_registry(conn)
     assert meter in reg.summed_points and sub not in reg.summed_points
-    ring = RollupCache()
+    ring = RollupCache(points_per_row=1)  # every read in rows of one point each
     ring.refresh(conn, reg.points, reg.summed_points)  # the first read is a full one
 
     def sums() -> list[float]:

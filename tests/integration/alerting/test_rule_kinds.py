@@ -15,7 +15,8 @@ import pytest
 
 from energywatch.core.budget import DEFAULT_MIN_COVERED
 from energywatch.core.timegrid import from_ms, local_year_bounds
-from services.alerting.inputs import CycleInputs, bucket_floor
+from services.alerting import inputs
+from services.alerting.inputs import STATS_POINTS_PER_ROW, CycleInputs, bucket_floor
 from services.alerting.measure import measure
 from services.alerting.registry import load_registry
 from services.alerting.rollup_cache import RollupCache
@@ -404,7 +405,8 @@ def test_intensity_evidence_cites_the_standard(conn, t0, make_evaluator):
     assert json.dumps(evidence)  # stored as JSON
 
 
-def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0):
+@pytest.mark.parametrize("per_row", [STATS_POINTS_PER_ROW, 1])
+def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0, per_row, monkeypatch):
     """Cumulative registers: a dip within reset_share is negative consumption, a large drop
     a reset, and a wrap past the rollover value neither."""
     site = add_site(conn, "S1")
@@ -412,6 +414,7 @@ def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0):
     reset = add_point(conn, site, "RST", "electricity")
     wrap = add_point(conn, site, "WRP", "electricity")
     conn.execute("UPDATE points SET rollover = 100000 WHERE id = %s", (wrap,))
+    monkeypatch.setattr(inputs, "STATS_POINTS_PER_ROW", per_row)  # 1: a packed row per point
     add_readings(conn, dip, [(t0 - 3 * M, 1000.0), (t0 - 2 * M, 995.0), (t0 - M, 1001.0)])
     add_readings(conn, reset, [(t0 - 3 * M, 1000.0), (t0 - 2 * M, 3.0)])
     add_readings(conn, wrap, [(t0 - 3 * M, 99990.0), (t0 - 2 * M, 20.0)])

@@ -56,6 +56,19 @@ def test_rows_written_by_copy_come_back_packed_with_every_bit(conn: psycopg.Conn
     assert (back["q"] == np.arange(n) % 3).all()
 
 
+def test_records_spread_over_rows_come_back_in_row_order(conn: psycopg.Connection) -> None:
+    # Each row is one message; rows of a bounded size keep libpq's input buffer bounded.
+    conn.execute(
+        "INSERT INTO t SELECT i, TIMESTAMPTZ 'epoch' + i * INTERVAL '1 s', i * 0.5, 1"
+        " FROM generate_series(0, 999) i"
+    )
+    per_row = PACK.replace("WHERE id >= %s", "WHERE id >= %s GROUP BY id / 7 ORDER BY id / 7")
+    assert conn.execute(f"SELECT count(*) FROM ({per_row}) x", (0,)).fetchone() == (143,)
+    back = fetch_packed(conn, per_row, (0,), PACKED)
+    assert (back["id"] == np.arange(1000)).all()
+    assert (back["v"] == np.arange(1000) * 0.5).all()
+
+
 def test_no_rows_is_an_empty_array(conn: psycopg.Connection) -> None:
     assert fetch_packed(conn, PACK, (0,), PACKED).shape == (0,)
 
