@@ -432,32 +432,31 @@ class CycleInputs:
 
         return self._once(("minutes", window, point_ids), fetch)
 
-    def last_seen(self, point_ids: tuple[int, ...]) -> dict[int, datetime]:
-        """Timestamp of each point's newest reading at or before now (absent: never)."""
+    def last_seen_ms(self, point_ids: tuple[int, ...]) -> F64:
+        """Time (ms since the epoch) of each point's newest reading at or before now, in the
+        order of `point_ids`; NaN for a point that never reported. An array, not a dict of
+        datetimes: for a province's 200,000 points those were 25 MB at every data-quality run."""
 
-        def fetch() -> dict[int, datetime]:
+        def fetch() -> F64:
             # The cycle's readings scans already know the newest reading of every point that
             # reported within their window; only the others need an index probe.
-            seen: dict[int, datetime] = {}
-            for (window, share), ids in self.scans.items():
-                stats = self.point_stats(window, ids, share)
-                seen.update(
-                    zip(
-                        stats.ids.tolist(),
-                        map(_from_ms, stats.last_ms.tolist()),
-                        strict=True,
-                    )
-                )
-            missing = [p for p in point_ids if p not in seen]
-            if missing:
+            ids = np.array(point_ids, dtype=np.int64)
+            seen = np.full(ids.size, np.nan)
+            for (window, share), scanned in self.scans.items():
+                stats = self.point_stats(window, scanned, share)
+                seen = np.fmax(seen, stats.of("last_ms", ids, np.nan))
+            missing = np.flatnonzero(np.isnan(seen))
+            if missing.size:
                 rows = self.conn.execute(
-                    "SELECT p.id, r.ts FROM unnest(%(ids)s::int[]) AS p(id) "
-                    "JOIN LATERAL (SELECT ts FROM readings WHERE point_id = p.id "
-                    "AND ts <= %(now)s ORDER BY ts DESC LIMIT 1) r ON true",
-                    {"ids": missing, "now": self.now},
+                    "SELECT p.id, (extract(epoch FROM r.ts) * 1000)::int8"
+                    " FROM unnest(%(ids)s::int4[]) AS p(id)"
+                    " JOIN LATERAL (SELECT ts FROM readings WHERE point_id = p.id"
+                    " AND ts <= %(now)s ORDER BY ts DESC LIMIT 1) r ON true",
+                    {"ids": Int4s(ids[missing]), "now": self.now},
                 ).fetchall()
-                seen.update({r[0]: r[1] for r in rows})
-            return {p: seen[p] for p in point_ids if p in seen}
+                found: dict[int, int] = dict(rows)
+                seen[missing] = [found.get(p, np.nan) for p in ids[missing].tolist()]
+            return seen
 
         return self._once(("last_seen", point_ids), fetch)
 
@@ -506,7 +505,3 @@ def bucket_floor(ts: datetime) -> datetime:
 def _ceil_bucket(ts: datetime) -> int:
     """Number of the first bucket starting at or after ts."""
     return -(-int(ts.timestamp() * 1000) // (BUCKET_S * 1000))
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)

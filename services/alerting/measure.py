@@ -307,12 +307,10 @@ def _measure_points(
             value = stats.of("mean", id_array, NAN)
         evidence = {"readings": count}
     elif kind == "silent":
-        seen = inputs.last_seen(ids)
-        now = inputs.now
-        value = np.array(
-            [(now - seen.get(p.id, p.created_at)).total_seconds() / 60.0 for p in points],
-            dtype=np.float64,
-        )
+        seen = inputs.last_seen_ms(ids)
+        never = np.flatnonzero(np.isnan(seen))  # silent since registration
+        seen[never] = [points[i].created_at.timestamp() * 1000 for i in never.tolist()]
+        value = (inputs.now.timestamp() * 1000 - seen) / 60_000.0
     elif kind in ("counter_reset", "negative"):
         resets, negatives = inputs.drops(rule.window, ids, rule.reset_share)
         value = resets if kind == "counter_reset" else negatives

@@ -425,6 +425,23 @@ def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0, per_r
     assert dict(zip(ids, negatives.tolist(), strict=True)) == {dip: 1, reset: 0, wrap: 0}
 
 
+def test_silence_counts_from_the_newest_reading_or_from_registration(conn, t0):
+    """Minutes since the newest reading: from a scan of the cycle where one covers the point,
+    from an index probe where none does, and from registration for a point never heard."""
+    site = add_site(conn, "S1")
+    recent = add_point(conn, site, "A", "electricity")
+    quiet = add_point(conn, site, "B", "electricity")
+    never = add_point(conn, site, "C", "electricity", created_at=t0 - 90 * M)
+    add_readings(conn, recent, [(t0 - 12 * M, 1.0), (t0 - 3 * M, 2.0), (t0 + M, 3.0)])
+    add_readings(conn, quiet, [(t0 - 200 * M, 1.0)])  # before the scan's window
+    reg = load_registry(conn)
+    rule = parse_rule({"name": "test.silent", "kind": "silent", "thresholds": {"critical": 30}})
+    points = [reg.points[p] for p in (recent, quiet, never)]
+    cycle = CycleInputs(conn, t0, registry=reg, scans={(15 * M, 0.0): (recent, quiet, never)})
+    measured = measure(rule, reg, cycle, {rule.name: points})
+    assert measured.value.tolist() == pytest.approx([3.0, 200.0, 90.0])  # t0 + M: after now
+
+
 def test_completeness_is_not_judged_before_the_point_existed(conn, t0, make_evaluator):
     """A point registered an hour ago has no 2-hour window to be incomplete in."""
     evaluator = make_evaluator([{"name": "test.new", **SCENARIOS["completeness"].rule}])
