@@ -449,20 +449,24 @@ class AlertWatch:
 
 class Requests:
     """One client asking every second, alternately, for the regulator's ranking and the live
-    view of a random enterprise; wall times by phase."""
+    view of a random enterprise; wall times by phase. Logs in again when the token expires
+    (`api.token_minutes`, an hour by default), as the dashboard does."""
 
     def __init__(self, port: int, n: int) -> None:
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=REQUEST_TIMEOUT_S)
-        token = self.http.post(
-            "/api/v1/auth/token", data={"username": REGULATOR, "password": PASSWORD}
-        ).json()["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.log_in()
         self.n = n
         self.phase = "baseline"
         self.times: dict[str, list[float]] = {}
         self.live_bytes: list[int] = []
         self.errors = self.timeouts = 0
         self.stop = threading.Event()
+
+    def log_in(self) -> None:
+        token = self.http.post(
+            "/api/v1/auth/token", data={"username": REGULATOR, "password": PASSWORD}
+        ).json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
 
     def run(self) -> None:
         rng = random.Random(3)
@@ -485,6 +489,9 @@ class Requests:
                 self.errors += 1
                 continue
             ms = 1000 * (time.perf_counter() - t)
+            if r.status_code == 401:  # the token expired: not the endpoint's failure
+                self.log_in()
+                continue
             if r.status_code != 200:
                 self.errors += 1
                 continue
