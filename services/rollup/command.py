@@ -94,7 +94,8 @@ AUTOVACUUM_OFF = (
 
 class QueueVacuum:
     """Vacuums the dirty-mark tables every `dirty_marks.VACUUM_EVERY_S`, on a connection of
-    its own in autocommit (the pass's connection keeps its transaction settings). The first
+    its own in autocommit (the pass's connection keeps its transaction settings) and in a
+    thread of its own (`keep_vacuuming`), so no pass waits for it. The first
     time, it says in one line if the server's autovacuum is off: nothing else removes the dead
     rows every pass leaves in consumption_15min and consumption_daily."""
 
@@ -122,6 +123,12 @@ class QueueVacuum:
             )
             return False
         return True
+
+    def keep_vacuuming(self, stop: threading.Event) -> None:
+        """Vacuum whenever due, until `stop`."""
+        while not stop.is_set():
+            self.maybe(time.monotonic())
+            stop.wait(max(self.next_at - time.monotonic(), 0.0))
 
 
 def rebuild_all(settings: Settings) -> None:
@@ -157,7 +164,9 @@ def run(settings: Settings, once: bool = False) -> None:
         options.pass_target_s,
     )
     carry = Carry.of(options)
-    queues = QueueVacuum(url)
+    threading.Thread(
+        target=QueueVacuum(url).keep_vacuuming, args=(stop,), name="queue-vacuum", daemon=True
+    ).start()
     database = Dependency("database", log)
     backoff = Backoff(settings.rollup.interval_s, max(60.0, settings.rollup.interval_s))
     conn: psycopg.Connection | None = None
@@ -167,7 +176,6 @@ def run(settings: Settings, once: bool = False) -> None:
                 if conn is None or conn.closed:
                     conn = connect_database(url)
                 report = run_pass(conn, options, carry=carry)
-                queues.maybe(time.monotonic())
                 database.up()
                 backoff.reset()
                 _observe(report)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import psycopg
 import pytest
@@ -65,6 +67,23 @@ def test_the_dirty_mark_queues_are_vacuumed_every_minute(db_url: str) -> None:
     assert not queues.maybe(1059.0)  # not due yet
     assert queues.maybe(1060.0)
     assert vacuums(db_url) == before + 4
+
+
+def test_the_vacuum_thread_vacuums_at_once_and_stops_when_told(db_url: str) -> None:
+    before = vacuums(db_url)
+    stop = threading.Event()
+    queues = QueueVacuum(db_url, every_s=3600.0)
+    thread = threading.Thread(target=queues.keep_vacuuming, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while vacuums(db_url) < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the server's counter, not a fixed wait
+        assert vacuums(db_url) == before + 2
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()  # a vacuum an hour away does not hold the stop
 
 
 def test_a_failed_vacuum_is_logged_and_tried_when_next_due(
