@@ -106,7 +106,8 @@ class QueueVacuum:
         self.checked_autovacuum = False
 
     def maybe(self, now: float) -> bool:
-        """Vacuum if due; whether it did. A failure is logged and tried again when next due."""
+        """Vacuum if due; whether it did. A failure is tried again when next due: logged, unless
+        the database is away, which the passes' loop reports in one line of its own."""
         if now < self.next_at:
             return False
         self.next_at = now + self.every_s
@@ -117,7 +118,10 @@ class QueueVacuum:
                     self.checked_autovacuum = True
                     if not dirty_marks.autovacuum_runs(conn):
                         log.warning(AUTOVACUUM_OFF)
-        except (DependencyError, psycopg.Error) as exc:
+        except (DependencyError, psycopg.OperationalError) as exc:
+            log.debug("vacuum of the dirty-mark tables skipped, the database is away: %s", exc)
+            return False
+        except psycopg.Error as exc:
             log.warning(
                 "vacuum of the dirty-mark tables failed, retried in %.0f s: %s", self.every_s, exc
             )

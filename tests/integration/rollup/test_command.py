@@ -87,12 +87,21 @@ def test_the_vacuum_thread_vacuums_at_once_and_stops_when_told(db_url: str) -> N
 
 
 def test_a_failed_vacuum_is_logged_and_tried_when_next_due(
-    caplog: pytest.LogCaptureFixture,
+    empty_db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queues = QueueVacuum("postgresql://nobody@127.0.0.1:1/none", every_s=60.0)
+    queues = QueueVacuum(empty_db_url, every_s=60.0)  # no tables: the VACUUM itself fails
     assert not queues.maybe(0.0)
     assert "vacuum of the dirty-mark tables failed" in caplog.text
     assert not queues.maybe(30.0) and queues.next_at == 60.0
+
+
+def test_a_database_away_is_left_to_the_passes_to_report(caplog: pytest.LogCaptureFixture) -> None:
+    # The passes' loop says in one line that the database is away; the vacuum adds no second.
+    queues = QueueVacuum("postgresql://nobody@127.0.0.1:1/none", every_s=60.0)
+    with caplog.at_level(logging.WARNING):
+        assert not queues.maybe(0.0)
+    assert caplog.text == ""
+    assert queues.next_at == 60.0
 
 
 def autovacuum_warnings(url: str, caplog: pytest.LogCaptureFixture) -> int:
