@@ -50,15 +50,15 @@ def postgres_version() -> str:
     dead row: tables that churn grow, and an hour's figures drift)."""
     import psycopg
 
+    from energywatch.storage.dirty_marks import autovacuum_runs
+
     try:
         with psycopg.connect(PG_URL, connect_timeout=5) as conn:
             version = conn.execute("SHOW server_version").fetchone()
-            autovacuum = conn.execute("SHOW autovacuum").fetchone()
+            autovacuum = "on" if autovacuum_runs(conn) else "off"
     except psycopg.Error:
         return "unreachable"
-    return (
-        f"{version[0] if version else 'unknown'}, autovacuum {autovacuum[0] if autovacuum else '?'}"
-    )
+    return f"{version[0] if version else 'unknown'}, autovacuum {autovacuum}"
 
 
 def python_loop_ns() -> float:

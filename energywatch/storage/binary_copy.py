@@ -61,6 +61,12 @@ def copy_in(conn: psycopg.Connection, statement: str, rows: np.ndarray) -> None:
         copy.write(TRAILER)
 
 
+def keys_per_packed_row(dtype: np.dtype[Any], records_per_key: int = 1) -> int:
+    """How many keys (points) a packed row may hold, at `records_per_key` records of `dtype`
+    each, within `PACKED_BYTES_PER_ROW` (see fetch_packed)."""
+    return max(1, PACKED_BYTES_PER_ROW // (dtype.itemsize * records_per_key))
+
+
 def fetch_packed(
     conn: psycopg.Connection, query: str, params: Any, dtype: np.dtype[Any]
 ) -> np.ndarray:
@@ -76,7 +82,8 @@ def fetch_packed(
     `PACKED_BYTES_PER_ROW` (a GROUP BY on part of the key): each row is one message, and
     libpq keeps a connection's input buffer at the size of the largest message it ever
     received, the next power of two, until the connection closes. One 10 MB value left 16 MB
-    on each of alerting's long-lived connections (docs/alerting.md, "Memory")."""
+    on each of alerting's long-lived connections (docs/alerting.md, "A connection keeps the
+    size of its largest message")."""
     rows = conn.execute(query, params, binary=True).fetchall()
     data = b"".join(bytes(r[0]) for r in rows if r[0] is not None)
     del rows

@@ -21,7 +21,7 @@ from energywatch.core.thresholds import F64
 from energywatch.core.timegrid import to_ms, year_elapsed
 from energywatch.core.unit_balance import Flow
 from energywatch.protocol import Quality
-from energywatch.storage.binary_copy import PACKED_BYTES_PER_ROW, Int4s, fetch_packed
+from energywatch.storage.binary_copy import Int4s, fetch_packed, keys_per_packed_row
 from services.alerting.registry import Point, Registry, balance_role
 from services.alerting.rollup_cache import BUCKET_S, RollupCache, year_start
 
@@ -128,7 +128,7 @@ _DROPS_SCAN = (
 """
 )
 # Points per packed row: one record each (binary_copy.fetch_packed says why rows stay small).
-STATS_POINTS_PER_ROW = PACKED_BYTES_PER_ROW // STATS_ROW.itemsize
+STATS_POINTS_PER_ROW = keys_per_packed_row(STATS_ROW)
 
 
 @dataclass(frozen=True)
@@ -435,7 +435,7 @@ class CycleInputs:
     def last_seen_ms(self, point_ids: tuple[int, ...]) -> F64:
         """Time (ms since the epoch) of each point's newest reading at or before now, in the
         order of `point_ids`; NaN for a point that never reported. An array, not a dict of
-        datetimes: for a province's 200,000 points those were 25 MB at every data-quality run."""
+        200,000 datetimes at every data-quality run of a province."""
 
         def fetch() -> F64:
             # The cycle's readings scans already know the newest reading of every point that

@@ -36,7 +36,7 @@ import psycopg
 
 from energywatch.core import ring
 from energywatch.core.thresholds import F64, I64
-from energywatch.storage.binary_copy import PACKED_BYTES_PER_ROW, fetch_packed
+from energywatch.storage.binary_copy import fetch_packed, keys_per_packed_row
 
 BUCKET_S = 900
 MARGIN = timedelta(seconds=60)  # rows whose transaction committed a little after computed_at
@@ -91,7 +91,7 @@ class RollupCache:
     def __post_init__(self) -> None:
         self.n_slots = int(self.horizon.total_seconds()) // BUCKET_S + 1 + SPARE_SLOTS
         if not self.points_per_row:
-            self.points_per_row = max(1, PACKED_BYTES_PER_ROW // (ROW.itemsize * self.n_slots))
+            self.points_per_row = keys_per_packed_row(ROW, self.n_slots)
 
     # --- refresh ---------------------------------------------------------------------------
 

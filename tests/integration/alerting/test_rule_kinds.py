@@ -405,6 +405,7 @@ def test_intensity_evidence_cites_the_standard(conn, t0, make_evaluator):
     assert json.dumps(evidence)  # stored as JSON
 
 
+@at_upcoming_instants
 @pytest.mark.parametrize("per_row", [STATS_POINTS_PER_ROW, 1])
 def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0, per_row, monkeypatch):
     """Cumulative registers: a dip within reset_share is negative consumption, a large drop
@@ -425,6 +426,7 @@ def test_small_dip_is_negative_and_large_drop_or_rollover_is_not(conn, t0, per_r
     assert dict(zip(ids, negatives.tolist(), strict=True)) == {dip: 1, reset: 0, wrap: 0}
 
 
+@at_upcoming_instants
 def test_silence_counts_from_the_newest_reading_or_from_registration(conn, t0):
     """Minutes since the newest reading: from a scan of the cycle where one covers the point,
     from an index probe where none does, and from registration for a point never heard."""
