@@ -44,8 +44,8 @@ Figures:
   (WAL writer, checkpointer, background writer), shared with whatever else runs on the
   server, are reported beside, not added;
 - RSS of each service (process tree, summed) at the end, its peak, and its least-squares
-  slope over the window in MB/h (a 25 s window cannot show an hourly trend: --quick does not
-  judge "flat");
+  slope over the window in MB/h; "flat" is judged on windows of an hour or more (the
+  target's own span: shorter windows, --quick's 25 s included, are not judged);
 - dirty-mark age: now() - the oldest marked_at of dirty_buckets and dirty_bucket_log, sampled
   every second; max and p95;
 - reading -> alert stored: p50 / p99;
@@ -849,10 +849,12 @@ def judge(r: dict[str, Any], sc: Scenario) -> dict[str, bool | None]:
             TARGETS["alerting_rss_mb_max"],
         ),
         "ingest_rss": le(rss.get("ingest", {}).get("peak_mb"), TARGETS["ingest_rss_mb_max"]),
-        # a short window's slope is the warm-up, not a trend: judged on runs of 10 min or more
+        # the target is flat over an hour: in a shorter window the slope follows where
+        # alerting's 5-minute data-quality runs (about +50 MB for seconds) fall, not a trend
+        # (+19 to +77 MB/h over 10-minute windows whose hours gave +2 to +20)
         "rss_flat": (
             None
-            if r["window_s"] < 600 or None in slopes
+            if r["window_s"] < 3600 or None in slopes
             else all(abs(s) <= TARGETS["rss_slope_mb_per_h_max"] for s in slopes)
         ),
         "dirty_marks": le(r["dirty_mark_age_s"]["max"], TARGETS["dirty_mark_age_s_max"]),
