@@ -4,7 +4,7 @@ pollutants corrected to the limit's reference O2 with hourly validity and amount
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from energywatch.protocol import Quality
 from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import devices, points, readings, sites
 from tests.integration.api.conftest import login
+from tests.support.clock import SITE_TZ, local_day
 
 M = timedelta(minutes=1)
 UNITS = {
@@ -84,9 +85,20 @@ def good(value: float, n: int) -> list[tuple[float, Quality]]:
 
 
 @pytest.fixture
-def hour(clock: datetime) -> datetime:
-    """The start of a clock hour safely in the past."""
+def hour(request: pytest.FixtureRequest, clock: datetime) -> datetime:
+    """The start of a clock hour safely in the past; with the parameter "before local
+    midnight", two hours before the sites' last local midnight, so that two hours from it end
+    exactly where a local day does (whatever the hour the test runs at)."""
+    if getattr(request, "param", None) == "before local midnight":
+        midnight = datetime.combine(local_day(clock), time(0), SITE_TZ).astimezone(UTC)
+        return midnight - timedelta(hours=2)
     return clock.replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+
+
+def day_closes_by(day_ms: int, end: datetime) -> bool:
+    """Whether the local day starting at `day_ms` has ended by `end`."""
+    start = datetime.fromtimestamp(day_ms / 1000, SITE_TZ)
+    return datetime.combine(start.date() + timedelta(days=1), time(0), SITE_TZ) <= end
 
 
 def series(client, site: str, start: datetime, minutes: int) -> dict:
@@ -109,6 +121,7 @@ def test_regulator_lists_the_regions_stations_only(client, world_db):
     assert client.get("/api/v1/regions/1402/stations", headers=headers).status_code == 404
 
 
+@pytest.mark.parametrize("hour", ["three hours ago", "before local midnight"], indirect=True)
 def test_stack_series_corrects_validates_and_weighs(client, world_db, hour):
     db_url, _ = world_db
     # Hour 1: 48 valid minutes at 40 mg/m3 and 9 % O2 (50 at 6 %), 12 calibration minutes.
@@ -136,10 +149,12 @@ def test_stack_series_corrects_validates_and_weighs(client, world_db, hour):
     assert second["valid_minutes"] == 44 and second["mean"] is None and second["complete"]
     assert second["emission_kg"] is None  # no valid hourly concentration: no amount either
     # The local day (or days, when the two hours straddle midnight) has one valid hour: far
-    # from the 20 a daily mean needs; the amount counts the valid hour only.
+    # from the 20 a daily mean needs; the amount counts the valid hour only. A day is complete
+    # when it ends inside the window asked for (the two hours may end at a local midnight).
     days = so2_series["daily"]
     assert sum(d["valid_hours"] for d in days) == 1
-    assert all(d["mean"] is None and not d["complete"] for d in days)
+    assert all(d["mean"] is None for d in days)
+    assert [d["complete"] for d in days] == [day_closes_by(d["day"], hour + 120 * M) for d in days]
     assert sum(d["emission_kg"] or 0 for d in days) == pytest.approx(40.0)
     so2_point = next(p for p in body["points"] if p["code"] == "SO2")
     start_ms = int(hour.timestamp() * 1000)
