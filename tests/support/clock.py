@@ -42,7 +42,8 @@ INSTANTS: dict[str, datetime] = {
 }
 
 
-def _next_local_midnight(now: datetime) -> datetime:
+def next_local_midnight(now: datetime) -> datetime:
+    """The sites' first local midnight after `now`."""
     tomorrow = local_day(now) + timedelta(days=1)
     return datetime.combine(tomorrow, time(0), SITE_TZ).astimezone(UTC)
 
@@ -55,7 +56,7 @@ def _next_local_new_year(now: datetime) -> datetime:
 # so cannot be moved months away from it (the alerting rollup ring keeps the buckets of a
 # horizon before the database's now()): these lie ahead of it, by a year at most.
 UPCOMING: dict[str, Callable[[datetime], datetime]] = {
-    "next-local-midnight": lambda now: _next_local_midnight(now) + timedelta(seconds=5),
+    "next-local-midnight": lambda now: next_local_midnight(now) + timedelta(seconds=5),
     "before-next-utc-midnight": lambda now: (
         datetime.combine(now.date() + timedelta(days=1), time(0), UTC) - timedelta(seconds=2)
     ),

@@ -13,7 +13,7 @@ from energywatch.protocol import Quality
 from energywatch.storage.engine import make_engine
 from energywatch.storage.tables import devices, points, readings, sites
 from tests.integration.api.conftest import login
-from tests.support.clock import SITE_TZ, local_day
+from tests.support.clock import SITE_TZ, local_day, next_local_midnight
 
 M = timedelta(minutes=1)
 UNITS = {
@@ -97,8 +97,7 @@ def hour(request: pytest.FixtureRequest, clock: datetime) -> datetime:
 
 def day_closes_by(day_ms: int, end: datetime) -> bool:
     """Whether the local day starting at `day_ms` has ended by `end`."""
-    start = datetime.fromtimestamp(day_ms / 1000, SITE_TZ)
-    return datetime.combine(start.date() + timedelta(days=1), time(0), SITE_TZ) <= end
+    return next_local_midnight(datetime.fromtimestamp(day_ms / 1000, UTC)) <= end
 
 
 def series(client, site: str, start: datetime, minutes: int) -> dict:

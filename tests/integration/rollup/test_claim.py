@@ -6,7 +6,6 @@ must still be right for many (docs/computation.md, "The claim's plan")."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +27,7 @@ def conn(db_url: str):
 def plan_of(conn: psycopg.Connection, statement: str, params: tuple = ()) -> dict[str, Any]:
     row = conn.execute(f"EXPLAIN (FORMAT JSON) {statement}", params).fetchone()
     assert row is not None
-    plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
-    return plan[0]["Plan"]
+    return row[0][0]["Plan"]  # psycopg parses the json
 
 
 def nodes(plan: dict[str, Any]) -> list[str]:
